@@ -1,0 +1,57 @@
+/**
+ * Stable error codes. They are public API: callers branch on them, so a code is never renamed or reused.
+ * - `E_INPUT` bad argument; `E_DECODE` unreadable media; `E_UNSUPPORTED` format or codec not handled;
+ * - `E_TOO_LARGE` pixel, duration or size limit; `E_TIMEOUT`; `E_ABORTED`;
+ * - `E_MODEL` model missing, checksum mismatch or load failure; `E_FFMPEG` ffmpeg missing or failed;
+ * - `E_STORE` database; `E_CONSENT` consent missing or not valid; `E_NOT_FOUND`; `E_CRYPTO` key or cipher problem;
+ * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech.
+ */
+export type ErrorCode =
+  | 'E_INPUT'
+  | 'E_DECODE'
+  | 'E_UNSUPPORTED'
+  | 'E_TOO_LARGE'
+  | 'E_TIMEOUT'
+  | 'E_ABORTED'
+  | 'E_MODEL'
+  | 'E_FFMPEG'
+  | 'E_STORE'
+  | 'E_CONSENT'
+  | 'E_NOT_FOUND'
+  | 'E_CRYPTO'
+  | 'E_NO_FACE'
+  | 'E_NO_SPEECH';
+
+/** The one error type the library throws. `code` is stable; `message` says what to do about it. */
+export class LikenessError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Extra context (file, limit, model id...). Never holds biometric data. */
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LikenessError';
+    this.code = code;
+    if (details !== undefined) this.details = details;
+  }
+
+  /** A plain object for JSON output. */
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `e` is a LikenessError (also across module copies, by name and code). */
+export function isLikenessError(e: unknown): e is LikenessError {
+  return e instanceof LikenessError || (e instanceof Error && e.name === 'LikenessError' && 'code' in e);
+}
+
+/** Wraps any thrown value into a LikenessError, keeping it when it already is one. */
+export function toLikenessError(e: unknown, fallback: ErrorCode, context: string): LikenessError {
+  if (isLikenessError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new LikenessError(fallback, `${context}: ${msg}`, undefined, { cause: e });
+}

@@ -1,0 +1,32 @@
+import { LikenessError } from './errors';
+
+// Every argument error comes from here, so messages and codes stay uniform (the edge validates, the core trusts).
+
+/** Throws E_INPUT unless `v` is a finite number within [min, max]. */
+export function num(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new LikenessError('E_INPUT', `${name} must be a number between ${min} and ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Throws E_INPUT unless `v` is an integer within [min, max]. */
+export function int(name: string, v: unknown, min: number, max: number): number {
+  num(name, v, min, max);
+  if (!Number.isInteger(v)) throw new LikenessError('E_INPUT', `${name} must be an integer, got ${String(v)}`);
+  return v as number;
+}
+
+/** Throws E_INPUT unless `v` is a non-empty string. */
+export function str(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw new LikenessError('E_INPUT', `${name} must be a non-empty string`);
+  return v;
+}
+
+/** Throws E_INPUT unless `v` is one of `allowed`. */
+export function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new LikenessError('E_INPUT', `${name} must be one of ${allowed.join(', ')}, got ${String(v)}`);
+  }
+  return v as T;
+}
