@@ -1,0 +1,120 @@
+import { LikenessError } from '../errors';
+import { DecodeImageOptions, ImageInput, decodeImage } from '../media/image';
+import type { Face, RgbImage } from '../types';
+import type { FaceDetector, FaceEmbedder } from './detector';
+import { FacepluginDetector, FacepluginEmbedder, alignArcFace } from './faceplugin';
+import { faceQuality } from './quality';
+import { FallbackDetector } from './fallback';
+
+/** Named pipelines. `accurate` spends more time for recall and robustness; `fast` is for high-volume scanning. */
+export type FacePreset = 'accurate' | 'fast';
+
+/** Options for {@link FaceAnalyzer.create}. */
+export interface FaceAnalyzerOptions {
+  /** Named pipeline; default `accurate`. */
+  preset?: FacePreset;
+  /** Replace the preset's detector (e.g. a HumanDetector). */
+  detector?: FaceDetector;
+  /** Replace the preset's embedder. */
+  embedder?: FaceEmbedder;
+  /** Pixel limit for decoding; default 50 MP. */
+  maxPixels?: number;
+  /** ONNX Runtime intra-op threads per session; default 1 (fastest on small machines). */
+  intraOpThreads?: number;
+}
+
+/**
+ * `accurate`: Human's BlazeFace + FaceMesh landmarks (better alignment on tilted, compressed and small faces), with the
+ * ONNX detector as fallback when Human finds nothing. `fast`: the ONNX detector and landmarks alone.
+ */
+function presetDetector(preset: FacePreset, threads: number): FaceDetector {
+  const onnx = new FacepluginDetector({ intraOpThreads: threads, tiles: preset === 'accurate', retry: true });
+  if (preset === 'fast') return onnx;
+  // Loaded lazily: Human pulls in tfjs, which the fast preset never needs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { HumanDetector } = require('./human') as typeof import('./human');
+  return new FallbackDetector([new HumanDetector(), onnx]);
+}
+
+/** The faces found in one image, with the image's decoded size. */
+export interface FaceAnalysis {
+  width: number;
+  height: number;
+  faces: Face[];
+}
+
+/**
+ * Finds every face in an image with its box, five landmarks, quality and identity embedding. Create once and reuse:
+ * model sessions are loaded on first use and shared.
+ *
+ * @example
+ * const fa = await FaceAnalyzer.create();
+ * const { faces } = await fa.analyze('photo.jpg');
+ */
+export class FaceAnalyzer {
+  /** Id of the model that makes this analyzer's embeddings (templates are only comparable within one id). */
+  readonly modelId: string;
+
+  private constructor(
+    private readonly detector: FaceDetector,
+    private readonly embedder: FaceEmbedder,
+    private readonly decodeOpts: DecodeImageOptions,
+    /** The preset this analyzer was built from. */
+    readonly preset: FacePreset,
+  ) {
+    this.modelId = embedder.id;
+  }
+
+  /** Builds an analyzer for a preset (models load lazily and are verified by sha256 on first use). */
+  static async create(opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer> {
+    const preset = opts.preset ?? 'accurate';
+    if (preset !== 'accurate' && preset !== 'fast') {
+      throw new LikenessError('E_INPUT', `unknown face preset "${String(preset)}"; use "accurate" or "fast"`);
+    }
+    const threads = opts.intraOpThreads ?? 1;
+    const detector = opts.detector ?? presetDetector(preset, threads);
+    const embedder = opts.embedder ?? new FacepluginEmbedder({ intraOpThreads: threads, flip: preset === 'accurate' });
+    const fa = new FaceAnalyzer(detector, embedder, { maxPixels: opts.maxPixels }, preset);
+    return fa;
+  }
+
+  /** All faces in one image (path, encoded bytes or RGB pixels), largest first. */
+  async analyze(input: ImageInput): Promise<FaceAnalysis> {
+    const image = await decodeImage(input, this.decodeOpts);
+    return { width: image.width, height: image.height, faces: await this.analyzeRgb(image) };
+  }
+
+  /** Faces of several images, in order; each entry is the analysis or the error for that image. */
+  async analyzeBatch(inputs: ImageInput[]): Promise<(FaceAnalysis | LikenessError)[]> {
+    const out: (FaceAnalysis | LikenessError)[] = [];
+    for (const input of inputs) {
+      try {
+        out.push(await this.analyze(input));
+      } catch (e) {
+        if (e instanceof LikenessError) out.push(e);
+        else throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Faces of decoded RGB pixels (video frames), largest first. */
+  async analyzeRgb(image: RgbImage): Promise<Face[]> {
+    const detections = await this.detector.detect(image);
+    if (detections.length === 0) return [];
+    const crops = detections.map((d) => alignArcFace(image, d.landmarks));
+    const embeddings = this.embedder.embedAligned
+      ? await this.embedder.embedAligned(crops, detections)
+      : await this.embedder.embed(image, detections);
+    const faces = detections.map((d, i) => ({
+      detection: d,
+      quality: faceQuality(d, crops[i]!),
+      embedding: embeddings[i]!,
+      modelId: this.modelId,
+    }));
+    return faces.sort((a, b) => b.detection.box.w * b.detection.box.h - a.detection.box.w * a.detection.box.h);
+  }
+
+  /** Releases nothing today (sessions are shared per process); kept so callers can scope analyzers. */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,351 @@
+import { LikenessError } from '../errors';
+import { str, int } from '../validate';
+import type {
+  AuditValue,
+  Consent,
+  JsonValue,
+  KeyProvider,
+  Modality,
+  NewReference,
+  NewTemplate,
+  Performer,
+  PerformerExport,
+  RekeyReport,
+  Store,
+  Template,
+} from '../store/types';
+import { normaliseConsent } from '../store/consent';
+import type { Calibration, SearchRates } from './calibration';
+import { Cohort, consentState, decide, galleryComparisons, searchPerformersAsNorm } from './decide';
+import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
+import { GalleryCache, buildGallery, normalise, searchPerformers } from './gallery';
+import type { PerformerScore } from './gallery';
+
+/** Input of {@link Registry.createPerformer}: a consent record, or `noConsent: true` to record its absence. */
+export interface NewPerformer {
+  name: string;
+  aliases?: string[];
+  consent?: Consent;
+  /** Explicitly enroll without consent (recorded as such). */
+  noConsent?: boolean;
+}
+
+/** A template the face or voice pipeline accepted for enrollment. */
+export interface AcceptedTemplate {
+  modelId: string;
+  vector: Float32Array;
+  /** Quality in [0, 1] (face quality score; voices may pass 1). */
+  quality: number;
+}
+
+/** One accepted media item to enroll: its hash, modality, quality report and templates. */
+export interface EnrollItem {
+  sha256: string;
+  modality: Modality;
+  quality: JsonValue;
+  templates: AcceptedTemplate[];
+}
+
+/** What {@link Registry.enroll} did. */
+export interface EnrollResult {
+  performerId: string;
+  /** sha256 of items written now. */
+  added: string[];
+  /** sha256 of items the performer already had (not duplicated). */
+  duplicates: string[];
+  templatesWritten: number;
+}
+
+/** Per-call options of identify / verify. */
+export interface MatchOptions {
+  /** Candidates per query (identify; default 5, at most 100). */
+  topK?: number;
+  /** Per-search false-match targets (default match 1e-3, possible 1e-2). */
+  far?: Partial<SearchRates>;
+  /** Short non-biometric context for the audit log (e.g. the media sha256 or path). */
+  auditContext?: string;
+  /** Evaluate consent at this instant (default now). */
+  now?: Date;
+}
+
+/** Candidates for one query vector. */
+export interface QueryResult {
+  candidates: Candidate[];
+  suppressed: SuppressedCandidate[];
+}
+
+/** Options of {@link Registry}. */
+export interface RegistryOptions {
+  /** Calibration per model id (identify / verify fail with E_MODEL without one). */
+  calibration?: (modelId: string) => Calibration | null | undefined | Promise<Calibration | null | undefined>;
+  /** AS-norm cohort per model id; used only with calibrations fitted on AS-normed scores. */
+  cohort?: (modelId: string) => Cohort | null | undefined;
+  /** How searches count comparisons for per-search rates (default `templates`, the conservative one). */
+  comparisons?: ComparisonCount;
+  /** Audit reported and suppressed matches (default true). */
+  auditMatches?: boolean;
+}
+
+/** Centroid weight floor so a low-quality face still counts a little (quality 0 would otherwise vanish). */
+const MIN_FACE_WEIGHT = 0.05;
+
+/**
+ * The registry service: performers with consent, enrollment (one transaction per call, with per-model centroids),
+ * deletion, export, key rotation, and 1:1 / 1:N matching with calibrated, consent-checked decisions.
+ */
+export class Registry {
+  private readonly galleries: GalleryCache;
+
+  constructor(
+    readonly store: Store,
+    private readonly opts: RegistryOptions = {},
+  ) {
+    this.galleries = new GalleryCache(store);
+  }
+
+  /**
+   * Creates a performer. A consent record is required unless `noConsent: true` says explicitly to go without.
+   * @throws LikenessError E_CONSENT when neither is given or the consent is already expired/withdrawn.
+   */
+  async createPerformer(p: NewPerformer): Promise<Performer> {
+    str('performer name', p.name);
+    if (p.consent && p.noConsent) throw new LikenessError('E_INPUT', 'give either a consent record or noConsent, not both');
+    if (!p.consent && p.noConsent !== true) {
+      throw new LikenessError(
+        'E_CONSENT',
+        'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent',
+      );
+    }
+    const consent = p.consent ? normaliseConsent(p.consent) : null;
+    const draft: Performer = { id: '', name: p.name, aliases: [], consent, createdAt: '', updatedAt: '' };
+    const state = consentState(draft);
+    if (state === 'expired' || state === 'withdrawn') {
+      throw new LikenessError('E_CONSENT', `the consent record is already ${state}`);
+    }
+    return this.store.upsertPerformer({ name: p.name, aliases: p.aliases ?? [], consent });
+  }
+
+  /** The performer, or E_NOT_FOUND. */
+  async getPerformer(id: string): Promise<Performer> {
+    const p = await this.store.getPerformer(id);
+    if (!p) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
+    return p;
+  }
+
+  /** All performers, by name. */
+  async listPerformers(): Promise<Performer[]> {
+    return this.store.listPerformers();
+  }
+
+  /**
+   * Enrolls accepted items for a performer in one transaction: references (deduplicated by sha256), item templates,
+   * and each touched model's centroid recomputed over all the performer's items (quality-weighted for faces, plain
+   * mean for voices).
+   * @throws LikenessError E_CONSENT when the performer's consent expired or was withdrawn; E_INPUT for bad items.
+   */
+  async enroll(performerId: string, items: readonly EnrollItem[]): Promise<EnrollResult> {
+    const p = await this.getPerformer(performerId);
+    const state = consentState(p);
+    if (state === 'expired' || state === 'withdrawn') {
+      throw new LikenessError('E_CONSENT', `performer ${performerId}'s consent is ${state}: renew it before enrolling`);
+    }
+    if (items.length === 0) throw new LikenessError('E_INPUT', 'nothing to enroll: no accepted items');
+    const dims = new Map((await this.store.models()).map((m) => [m.modelId, { dim: m.dim, modality: m.modality }]));
+    const references: NewReference[] = [];
+    const newItems: NewTemplate[] = [];
+    items.forEach((it, i) => {
+      if (it.templates.length === 0) throw new LikenessError('E_INPUT', `item ${i} has no accepted templates`);
+      references.push({ sha256: it.sha256, modality: it.modality, quality: it.quality });
+      for (const t of it.templates) {
+        str(`item ${i} modelId`, t.modelId);
+        const known = dims.get(t.modelId);
+        if (known && (known.dim !== t.vector.length || known.modality !== it.modality)) {
+          throw new LikenessError(
+            'E_INPUT',
+            `item ${i}: model ${t.modelId} templates are ${known.modality} with ${known.dim} dimensions, got ${it.modality} with ${t.vector.length}`,
+          );
+        }
+        dims.set(t.modelId, { dim: t.vector.length, modality: it.modality });
+        newItems.push({
+          modelId: t.modelId,
+          modality: it.modality,
+          kind: 'item',
+          vector: normalise(t.vector),
+          referenceHash: it.sha256,
+          quality: t.quality,
+        });
+      }
+    });
+    const centroids = await this.centroids(performerId, newItems);
+    const w = await this.store.addEnrollment(performerId, references, [...newItems, ...centroids]);
+    return { performerId, added: w.added, duplicates: w.duplicates, templatesWritten: w.templatesWritten };
+  }
+
+  /** One centroid per model touched, over existing items plus the new ones the store will keep (same dedup rule). */
+  private async centroids(performerId: string, newItems: NewTemplate[]): Promise<NewTemplate[]> {
+    const out: NewTemplate[] = [];
+    for (const modelId of new Set(newItems.map((t) => t.modelId))) {
+      const existing = (await this.store.performerTemplates(performerId, modelId)).filter((t) => t.kind === 'item');
+      const had = new Set(existing.map((t) => t.referenceHash));
+      const fresh = newItems.filter((t) => t.modelId === modelId && !had.has(t.referenceHash));
+      const all: Array<Pick<Template, 'vector' | 'quality' | 'modality'>> = [...existing, ...fresh];
+      const modality = fresh[0]?.modality ?? existing[0]!.modality;
+      out.push({
+        modelId,
+        modality,
+        kind: 'centroid',
+        vector: centroidOf(all, modality),
+        referenceHash: null,
+        quality: all.reduce((s, t) => s + t.quality, 0) / all.length,
+      });
+    }
+    return out;
+  }
+
+  /** Hard-deletes a performer with all references and templates; galleries refresh on the next search. */
+  async delete(performerId: string): Promise<boolean> {
+    str('performer id', performerId);
+    return this.store.deletePerformer(performerId);
+  }
+
+  /**
+   * Records consent withdrawal now (the performer is suppressed from then on) and optionally deletes everything.
+   * @throws LikenessError E_CONSENT when there is no consent record to withdraw and `delete` is not set.
+   */
+  async withdrawConsent(performerId: string, opts: { delete?: boolean } = {}): Promise<{ withdrawn: boolean; deleted: boolean }> {
+    const p = await this.getPerformer(performerId);
+    if (p.consent === null && !opts.delete) {
+      throw new LikenessError(
+        'E_CONSENT',
+        `performer ${performerId} was enrolled without consent, so there is nothing to withdraw: delete it instead`,
+      );
+    }
+    let withdrawn = false;
+    if (p.consent !== null && p.consent.withdrawnAt === undefined) {
+      await this.store.setConsent(performerId, { ...p.consent, withdrawnAt: new Date().toISOString() }, 'withdrawn');
+      withdrawn = true;
+    }
+    const deleted = opts.delete ? await this.store.deletePerformer(performerId) : false;
+    return { withdrawn, deleted };
+  }
+
+  /** Everything stored about a performer (vectors only when asked). */
+  async export(performerId: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
+    return this.store.exportPerformer(performerId, opts);
+  }
+
+  /** Re-encrypts all templates under the provider's current key. */
+  async rekey(newKeys: KeyProvider, opts: { batchSize?: number } = {}): Promise<RekeyReport> {
+    return this.store.rekey(newKeys, opts);
+  }
+
+  /**
+   * 1:N search: for each query vector, the top-k performers of `modelId` with calibrated decisions. Matches of
+   * performers whose consent expired or was withdrawn are returned in `suppressed` and audited, never in `candidates`.
+   */
+  async identify(modelId: string, queries: readonly Float32Array[], opts: MatchOptions = {}): Promise<QueryResult[]> {
+    str('model id', modelId);
+    const k = int('topK', opts.topK ?? 5, 1, 100);
+    const cal = await this.calibrationFor(modelId);
+    const g = await this.galleries.get(modelId);
+    if (g.rows === 0) return queries.map(() => ({ candidates: [], suppressed: [] }));
+    const cohort = this.cohortFor(modelId, cal);
+    const scores = cohort ? searchPerformersAsNorm(g, queries, k, cohort) : searchPerformers(g, queries, k);
+    const comparisons = galleryComparisons(g, this.opts.comparisons);
+    return this.decideAll(modelId, scores, cal, comparisons, opts);
+  }
+
+  /** 1:1: the performer's best score against the query, decided for a gallery of just that performer. */
+  async verify(performerId: string, modelId: string, query: Float32Array, opts: MatchOptions = {}): Promise<QueryResult> {
+    str('model id', modelId);
+    await this.getPerformer(performerId);
+    const cal = await this.calibrationFor(modelId);
+    const own = await this.store.performerTemplates(performerId, modelId);
+    if (own.length === 0) {
+      throw new LikenessError('E_NOT_FOUND', `performer ${performerId} has no ${modelId} templates: enroll media first`);
+    }
+    const g = buildGallery(modelId, own);
+    const cohort = this.cohortFor(modelId, cal);
+    const scores = cohort ? searchPerformersAsNorm(g, [query], 1, cohort) : searchPerformers(g, [query], 1);
+    const [r] = await this.decideAll(modelId, scores, cal, galleryComparisons(g, this.opts.comparisons), opts);
+    return r!;
+  }
+
+  private async decideAll(
+    modelId: string,
+    scores: PerformerScore[][],
+    cal: Calibration,
+    comparisons: number,
+    opts: MatchOptions,
+  ): Promise<QueryResult[]> {
+    const ids = new Set(scores.flat().map((s) => s.performerId));
+    const performers = new Map<string, Performer>();
+    for (const id of ids) {
+      const p = await this.store.getPerformer(id);
+      if (p) performers.set(id, p);
+    }
+    const out: QueryResult[] = [];
+    for (const s of scores) {
+      const d = decide(s, { calibration: cal, comparisons, performers, rates: opts.far, now: opts.now });
+      out.push({ candidates: d.candidates, suppressed: d.suppressed });
+      if (this.opts.auditMatches !== false) await this.auditDecision(modelId, d.candidates, d.suppressed, opts.auditContext);
+    }
+    return out;
+  }
+
+  private async auditDecision(
+    modelId: string,
+    candidates: Candidate[],
+    suppressed: SuppressedCandidate[],
+    context: string | undefined,
+  ): Promise<void> {
+    const base = (c: Candidate): Record<string, AuditValue> => ({
+      modelId,
+      decision: c.decision,
+      score: Math.round(c.score * 1e4) / 1e4,
+      confidence: Math.round(c.confidence * 1e4) / 1e4,
+      context: context ?? null,
+    });
+    for (const c of candidates) {
+      if (c.decision !== 'none') await this.store.audit({ type: 'match.reported', performerId: c.performerId, details: base(c) });
+    }
+    for (const c of suppressed) {
+      if (c.decision !== 'none') {
+        await this.store.audit({ type: 'match.suppressed', performerId: c.performerId, details: { ...base(c), reason: c.reason } });
+      }
+    }
+  }
+
+  private async calibrationFor(modelId: string): Promise<Calibration> {
+    const cal = this.opts.calibration ? await this.opts.calibration(modelId) : null;
+    if (!cal) {
+      throw new LikenessError('E_MODEL', `no calibration for model ${modelId}: run \`likeness calibrate\` or install it`, {
+        model: modelId,
+      });
+    }
+    if (cal.modelId !== modelId) {
+      throw new LikenessError('E_MODEL', `calibration is for model ${cal.modelId}, not ${modelId}`, { model: modelId });
+    }
+    return cal;
+  }
+
+  private cohortFor(modelId: string, cal: Calibration): Cohort | null {
+    const cohort = this.opts.cohort?.(modelId) ?? null;
+    if (cal.scoreNorm === 'asnorm' && !cohort) {
+      throw new LikenessError('E_MODEL', `the calibration of ${modelId} expects AS-normed scores but no cohort is set`);
+    }
+    return cal.scoreNorm === 'asnorm' ? cohort : null;
+  }
+}
+
+/** Normalised mean of unit vectors: weighted by quality for faces (floored), plain for voices. */
+export function centroidOf(items: ReadonlyArray<Pick<Template, 'vector' | 'quality'>>, modality: Modality): Float32Array {
+  if (items.length === 0) throw new LikenessError('E_INPUT', 'a centroid needs at least one template');
+  const dim = items[0]!.vector.length;
+  const acc = new Float64Array(dim);
+  for (const t of items) {
+    const w = modality === 'face' ? Math.max(MIN_FACE_WEIGHT, t.quality) : 1;
+    for (let i = 0; i < dim; i++) acc[i]! += w * t.vector[i]!;
+  }
+  return normalise(Float32Array.from(acc));
+}

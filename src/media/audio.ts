@@ -1,0 +1,259 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { LikenessError } from '../errors';
+import { num } from '../validate';
+import { ffmpegPath, probeMedia, runFfmpeg, streamFfmpeg, type MediaInfo } from './ffmpeg';
+import { bufferSource, fileSource, pcmToFloat32, readWavInfo, wavFastPathOk, type ByteSource, type WavInfo } from './wav';
+
+/** The sample rate every voice model in the library uses. */
+export const AUDIO_SAMPLE_RATE = 16000;
+
+/** Decoded audio: 16 kHz mono float32 in -1..1. */
+export interface AudioSignal {
+  sampleRate: typeof AUDIO_SAMPLE_RATE;
+  samples: Float32Array;
+  /** Time of the first sample in seconds from the start of the source. */
+  offset: number;
+}
+
+/** What audio input can be: a file path (any container ffmpeg reads, or a WAV) or encoded bytes. */
+export type AudioInput = string | Buffer | Uint8Array;
+
+/** Options for {@link decodeAudio}. */
+export interface DecodeAudioOptions {
+  /** Refuse (E_TOO_LARGE) audio longer than this many seconds; default 3600 for decodeAudio, none for streamAudio. */
+  maxSeconds?: number;
+  /** Decode from this time on (seconds); default 0. */
+  start?: number;
+  /** Decode at most this many seconds from `start`. */
+  duration?: number;
+  /** Time limit for the whole decode; default 10 minutes. */
+  timeoutMs?: number;
+  /** Stops decoding with E_ABORTED. */
+  signal?: AbortSignal;
+  /**
+   * Decode whatever can be decoded from damaged or truncated input instead of throwing E_DECODE. Off by default:
+   * a silently shortened file would give results that look complete.
+   */
+  tolerateDamage?: boolean;
+}
+
+/** Options for {@link streamAudio}. */
+export interface StreamAudioOptions extends DecodeAudioOptions {
+  /** Length of each yielded chunk in seconds (the last may be shorter); default 10. */
+  chunkSeconds?: number;
+}
+
+const DEFAULT_DECODE_MAX_SECONDS = 3600;
+const DEFAULT_CHUNK_SECONDS = 10;
+
+/**
+ * Decodes a whole file or buffer to 16 kHz mono float32. WAV files already at 16 kHz mono (16/24/32-bit int, 32-bit
+ * float) are read directly; everything else (other rates, FLAC, MP3, Opus, AAC, the audio track of MP4/WebM...) goes
+ * through ffmpeg. Throws LikenessError: E_NOT_FOUND, E_DECODE (damaged, truncated, empty, not media), E_UNSUPPORTED
+ * (no audio track, unknown codec), E_TOO_LARGE (over `maxSeconds`), E_FFMPEG, E_TIMEOUT, E_ABORTED.
+ */
+export async function decodeAudio(input: AudioInput, opts: DecodeAudioOptions = {}): Promise<AudioSignal> {
+  const maxSeconds = opts.maxSeconds ?? DEFAULT_DECODE_MAX_SECONDS;
+  const parts: Float32Array[] = [];
+  let total = 0;
+  let offset: number | undefined;
+  // One big chunk size keeps the number of parts small; memory is bounded by maxSeconds anyway.
+  for await (const chunk of streamAudio(input, { ...opts, maxSeconds, chunkSeconds: 60 })) {
+    offset ??= chunk.offset;
+    parts.push(chunk.samples);
+    total += chunk.samples.length;
+  }
+  const samples = parts.length === 1 ? parts[0] : new Float32Array(total);
+  if (parts.length > 1) {
+    let pos = 0;
+    for (const p of parts) {
+      samples.set(p, pos);
+      pos += p.length;
+    }
+  }
+  return { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: offset ?? opts.start ?? 0 };
+}
+
+/**
+ * Decodes audio as a stream of 16 kHz mono chunks of `chunkSeconds` each, with memory bounded by the chunk size (an
+ * hour-long file never sits in memory). Errors found late (a truncated file) are thrown after the chunks before
+ * them. Breaking out of the loop stops the decoder. Same inputs and errors as {@link decodeAudio}.
+ */
+export async function* streamAudio(input: AudioInput, opts: StreamAudioOptions = {}): AsyncGenerator<AudioSignal, void, undefined> {
+  const o = checkOptions(opts);
+  if (opts.signal?.aborted) throw new LikenessError('E_ABORTED', 'audio decoding was aborted before it started');
+  const label = typeof input === 'string' ? input : '<buffer>';
+  const src = openSource(input, label);
+  let tmpDir: string | undefined;
+  try {
+    if (src.size === 0) throw new LikenessError('E_DECODE', `${label} is empty (0 bytes)`, { file: label });
+    const wav = readWavInfo(src, label);
+    if (wav) checkWav(wav, label, o);
+    if (wav && wavFastPathOk(wav, AUDIO_SAMPLE_RATE)) {
+      yield* streamWav(src, wav, label, o);
+      return;
+    }
+    let file: string;
+    if (typeof input === 'string') {
+      file = input;
+    } else {
+      // Containers such as MP4 keep their index at the end and need a seekable input, so bytes go to a temp file.
+      tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-audio-'));
+      file = path.join(tmpDir, 'input');
+      fs.writeFileSync(file, input);
+    }
+    src.close();
+    yield* streamViaFfmpeg(file, label, o);
+  } finally {
+    src.close();
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+interface CheckedOptions {
+  maxSeconds: number;
+  start: number;
+  duration: number;
+  chunkSamples: number;
+  timeoutMs: number | undefined;
+  signal: AbortSignal | undefined;
+  tolerateDamage: boolean;
+}
+
+function checkOptions(opts: StreamAudioOptions): CheckedOptions {
+  const maxSeconds = opts.maxSeconds === undefined ? Infinity : opts.maxSeconds === Infinity ? Infinity : num('maxSeconds', opts.maxSeconds, 0.001, 1e7);
+  const start = opts.start === undefined ? 0 : num('start', opts.start, 0, 1e7);
+  const duration = opts.duration === undefined ? Infinity : num('duration', opts.duration, 0.001, 1e7);
+  const chunkSeconds = num('chunkSeconds', opts.chunkSeconds ?? DEFAULT_CHUNK_SECONDS, 0.01, 3600);
+  if (opts.timeoutMs !== undefined) num('timeoutMs', opts.timeoutMs, 1, 1e9);
+  return {
+    maxSeconds,
+    start,
+    duration,
+    chunkSamples: Math.max(1, Math.round(chunkSeconds * AUDIO_SAMPLE_RATE)),
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    tolerateDamage: opts.tolerateDamage ?? false,
+  };
+}
+
+function openSource(input: AudioInput, label: string): ByteSource {
+  if (typeof input === 'string') {
+    if (input.length === 0) throw new LikenessError('E_INPUT', 'audio path must be a non-empty string');
+    return fileSource(input);
+  }
+  if (input instanceof Uint8Array) return bufferSource(input);
+  throw new LikenessError('E_INPUT', `audio input must be a path or a Buffer, got ${typeof input}`, { file: label });
+}
+
+function tooLong(label: string, seconds: number, maxSeconds: number): LikenessError {
+  return new LikenessError('E_TOO_LARGE', `${label} is ${seconds.toFixed(1)} s long, over the limit of ${maxSeconds} s; raise maxSeconds or use streamAudio`, {
+    file: label,
+    seconds,
+    maxSeconds,
+  });
+}
+
+/** Refuses a WAV whose header lies about its size (before anything is read or allocated) or is over the limit. */
+function checkWav(wav: WavInfo, label: string, o: CheckedOptions): void {
+  if (wav.truncated && !o.tolerateDamage) {
+    const claimed = wav.declaredDataBytes / wav.blockAlign / wav.sampleRate;
+    const present = wav.frames / wav.sampleRate;
+    throw new LikenessError(
+      'E_DECODE',
+      `${label}: WAV header claims ${claimed.toFixed(1)} s of audio but the file holds only ${present.toFixed(1)} s (truncated file or damaged header)`,
+      { file: label, claimedSeconds: claimed, presentSeconds: present },
+    );
+  }
+  if (wav.frames === 0) throw new LikenessError('E_DECODE', `${label}: WAV file holds no samples`, { file: label });
+  const seconds = Math.min(wav.frames / wav.sampleRate - o.start, o.duration);
+  if (seconds > o.maxSeconds) throw tooLong(label, seconds, o.maxSeconds);
+}
+
+function checkAborted(o: CheckedOptions, label: string): void {
+  if (o.signal?.aborted) throw new LikenessError('E_ABORTED', `decoding ${label} was aborted`, { file: label });
+}
+
+/** The fast path: reads 16 kHz mono WAV samples in chunks straight from the file, no ffmpeg. */
+async function* streamWav(src: ByteSource, wav: WavInfo, label: string, o: CheckedOptions): AsyncGenerator<AudioSignal, void, undefined> {
+  const bytesPerSample = wav.blockAlign;
+  const first = Math.min(wav.frames, Math.round(o.start * AUDIO_SAMPLE_RATE));
+  const last = o.duration === Infinity ? wav.frames : Math.min(wav.frames, first + Math.round(o.duration * AUDIO_SAMPLE_RATE));
+  if (last <= first) throw new LikenessError('E_DECODE', `${label}: no samples after ${o.start} s (the file is ${(wav.frames / AUDIO_SAMPLE_RATE).toFixed(2)} s long)`, { file: label });
+  const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
+  for (let s = first; s < last; s += o.chunkSamples) {
+    checkAborted(o, label);
+    if (Date.now() > deadline) throw new LikenessError('E_TIMEOUT', `reading ${label} took longer than ${o.timeoutMs} ms`, { file: label });
+    const n = Math.min(o.chunkSamples, last - s);
+    const bytes = src.read(wav.dataOffset + s * bytesPerSample, n * bytesPerSample);
+    const samples = new Float32Array(Math.floor(bytes.length / bytesPerSample));
+    pcmToFloat32(bytes, wav.sampleFormat!, wav.bitsPerSample, samples);
+    yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: s / AUDIO_SAMPLE_RATE };
+    // Give timers and abort listeners a turn between chunks.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+let soxrAvailable: Promise<boolean> | undefined;
+
+/** True when this ffmpeg has the SoX resampler (better anti-aliasing than the default swr filter). */
+function hasSoxr(): Promise<boolean> {
+  soxrAvailable ??= runFfmpeg(['-buildconf'], { stdout: 'buffer', timeoutMs: 10_000 })
+    .then((r) => r.stdout.toString('utf8').includes('--enable-libsoxr'))
+    .catch(() => false);
+  return soxrAvailable;
+}
+
+/** The audio stream ffmpeg will decode (`-map 0:a:0`), or an E_UNSUPPORTED error when there is none. */
+function firstAudio(info: MediaInfo, label: string): MediaInfo['streams'][number] {
+  const a = info.streams.find((s) => s.type === 'audio');
+  if (!a) {
+    throw new LikenessError('E_UNSUPPORTED', `${label} has no audio track (${info.format}${info.streams.length ? ', video only' : ''})`, {
+      file: label,
+      reason: 'no_audio',
+    });
+  }
+  return a;
+}
+
+/** Every other input: ffmpeg resamples to 16 kHz mono f32le on a pipe, read in fixed-size chunks. */
+async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions): AsyncGenerator<AudioSignal, void, undefined> {
+  ffmpegPath(); // E_FFMPEG early, with the install hint, when no binary exists
+  const info = await probeMedia(file, { timeoutMs: o.timeoutMs, signal: o.signal, label });
+  const stream = firstAudio(info, label);
+  const declared = stream.duration ?? info.duration;
+  const expected = Number.isFinite(declared) ? Math.max(0, Math.min(declared - o.start, o.duration)) : NaN;
+  if (expected > o.maxSeconds) throw tooLong(label, expected, o.maxSeconds);
+  const args = ['-v', 'error'];
+  if (!o.tolerateDamage) args.push('-xerror');
+  if (o.start > 0) args.push('-ss', String(o.start));
+  args.push('-i', `file:${path.resolve(file)}`);
+  if (o.duration !== Infinity) args.push('-t', String(o.duration));
+  args.push('-map', '0:a:0', '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(AUDIO_SAMPLE_RATE));
+  if (await hasSoxr()) args.push('-af', 'aresample=resampler=soxr');
+  args.push('-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
+  const maxSamples = o.maxSeconds === Infinity ? Infinity : Math.ceil(o.maxSeconds * AUDIO_SAMPLE_RATE);
+  let decoded = 0;
+  for await (const chunk of streamFfmpeg(args, { chunkBytes: o.chunkSamples * 4, timeoutMs: o.timeoutMs, signal: o.signal, label })) {
+    // Copy: the chunk's byte offset may not be 4-aligned, and the caller owns the result.
+    const n = chunk.length >> 2;
+    const samples = new Float32Array(n);
+    new Uint8Array(samples.buffer).set(chunk.subarray(0, n * 4));
+    // A container can lie about its duration; the limit holds on what really comes out.
+    if (decoded + n > maxSamples) throw tooLong(label, (decoded + n) / AUDIO_SAMPLE_RATE, o.maxSeconds);
+    yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: o.start + decoded / AUDIO_SAMPLE_RATE };
+    decoded += n;
+  }
+  if (decoded === 0) throw new LikenessError('E_DECODE', `${label}: the audio track holds no decodable samples`, { file: label });
+  const got = decoded / AUDIO_SAMPLE_RATE;
+  // ffmpeg decodes a cut-off MP3 without any error; the container's own duration is the only witness.
+  if (!o.tolerateDamage && Number.isFinite(expected) && got < expected * 0.9 - 0.5) {
+    throw new LikenessError(
+      'E_DECODE',
+      `${label}: only ${got.toFixed(1)} s of the ${expected.toFixed(1)} s the file declares could be decoded (truncated or damaged; pass tolerateDamage to accept the part that decodes)`,
+      { file: label, decodedSeconds: got, declaredSeconds: expected },
+    );
+  }
+}

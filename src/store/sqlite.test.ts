@@ -1,0 +1,286 @@
+import Database from 'better-sqlite3';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { LikenessError } from '../errors';
+import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
+import { keyIdOf, parseKey, staticKeyProvider } from './crypto';
+import { migrate, SCHEMA_VERSION } from './migrations';
+import { openSqliteStore, SqliteStore } from './sqlite';
+import type { NewTemplate } from './types';
+
+const CONSENT = { grantedBy: 'the performer', grantedAt: '2026-01-01T00:00:00Z', scope: 'monitoring' };
+const KEY_A = crypto.randomBytes(32);
+const KEY_B = crypto.randomBytes(32);
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-store-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function dbPath(): string {
+  return path.join(dir, 'registry.db');
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof LikenessError) return e.code;
+    throw e;
+  }
+  return 'resolved';
+}
+
+function item(sha: string, modelId: string, v: Float32Array): NewTemplate {
+  return { modelId, modality: 'face', kind: 'item', vector: v, referenceHash: sha, quality: 0.8 };
+}
+
+async function seeded(store: SqliteStore, name: string, n: number, seed: number) {
+  const r = rng(seed);
+  const p = await store.upsertPerformer({ name, consent: CONSENT });
+  const refs = Array.from({ length: n }, (_, i) => ({ sha256: fakeHash(`${name}-${i}`), modality: 'face' as const, quality: { i } }));
+  const vecs = refs.map(() => unitVector(r, 64));
+  await store.addEnrollment(
+    p.id,
+    refs,
+    refs.map((ref, i) => item(ref.sha256, 'm1', vecs[i]!)),
+  );
+  return { performer: p, refs, vecs };
+}
+
+describe('sqlite store', () => {
+  test('performers, consent validation, enrollment, dedup by hash', async () => {
+    const store = await openSqliteStore({ path: dbPath(), key: null });
+    expect(await code(store.upsertPerformer({ name: '', consent: null }))).toBe('E_INPUT');
+    expect(await code(store.upsertPerformer({ name: 'x', consent: { ...CONSENT, grantedAt: 'soon' } }))).toBe('E_INPUT');
+    const { performer, refs, vecs } = await seeded(store, 'Ada', 3, 1);
+    expect((await store.getPerformer(performer.id))!.consent!.grantedAt).toBe('2026-01-01T00:00:00.000Z');
+    expect(await store.references(performer.id)).toHaveLength(3);
+    const c0 = await store.changeCounter();
+
+    // Same media again, same model: recognised, nothing duplicated.
+    const again = await store.addEnrollment(performer.id, [refs[0]!], [item(refs[0]!.sha256, 'm1', vecs[0]!)]);
+    expect(again).toMatchObject({ added: [], duplicates: [refs[0]!.sha256], templatesWritten: 0 });
+    expect(await store.performerTemplates(performer.id, 'm1')).toHaveLength(3);
+    // Same media, a new model (re-embedding from supplied media): the new model's template is added.
+    const v2 = unitVector(rng(9), 32);
+    const re = await store.addEnrollment(performer.id, [refs[0]!], [item(refs[0]!.sha256, 'm2', v2)]);
+    expect(re).toMatchObject({ duplicates: [refs[0]!.sha256], templatesWritten: 1 });
+    expect(re.changeCounter).toBeGreaterThan(c0);
+    const m2 = await store.performerTemplates(performer.id, 'm2');
+    expect(Array.from(m2[0]!.vector)).toEqual(Array.from(v2));
+    expect(await store.references(performer.id)).toHaveLength(3);
+    expect((await store.models()).map((m) => [m.modelId, m.templates, m.dim])).toEqual([
+      ['m1', 3, 64],
+      ['m2', 1, 32],
+    ]);
+    await store.close();
+    expect(await code(store.listPerformers())).toBe('E_STORE');
+  });
+
+  test('an enrollment that fails mid-way writes nothing', async () => {
+    const store = await openSqliteStore({ path: dbPath(), key: KEY_A });
+    const p = await store.upsertPerformer({ name: 'Bo', consent: null });
+    const good = fakeHash('good');
+    const v = unitVector(rng(2), 16);
+    const before = await store.changeCounter();
+    // Second template points at media that is not part of the enrollment: the whole transaction must roll back.
+    const r = store.addEnrollment(p.id, [{ sha256: good, modality: 'face', quality: null }], [
+      item(good, 'm1', v),
+      item(fakeHash('missing'), 'm1', v),
+    ]);
+    expect(await code(r)).toBe('E_INPUT');
+    expect(await store.references(p.id)).toEqual([]);
+    expect(await store.performerTemplates(p.id)).toEqual([]);
+    expect(await store.changeCounter()).toBe(before);
+    expect(await code(store.addEnrollment('nobody', [], []))).toBe('E_NOT_FOUND');
+    expect(await code(store.addEnrollment(p.id, [{ sha256: 'abc', modality: 'face', quality: null }], []))).toBe('E_INPUT');
+    await store.close();
+  });
+
+  test('hard delete cascades, bumps the counter, and is audited', async () => {
+    const store = await openSqliteStore({ path: dbPath(), key: KEY_A });
+    const a = await seeded(store, 'A', 2, 3);
+    const b = await seeded(store, 'B', 2, 4);
+    const before = await store.changeCounter();
+    expect(await store.deletePerformer(a.performer.id)).toBe(true);
+    expect(await store.deletePerformer(a.performer.id)).toBe(false);
+    expect(await store.changeCounter()).toBeGreaterThan(before);
+    expect(await store.getPerformer(a.performer.id)).toBeNull();
+    expect(await store.references(a.performer.id)).toEqual([]);
+    const left = [];
+    for await (const t of store.templates('m1')) left.push(t.performerId);
+    expect(left).toEqual([b.performer.id, b.performer.id]);
+    const log = await store.auditLog({ performerId: a.performer.id });
+    expect(log.map((e) => e.type)).toEqual(['performer.create', 'enroll', 'delete']);
+    expect(log[2]!.details).toEqual({ refs: 2, templates: 2 });
+    await store.close();
+  });
+
+  test('the audit log is append-only and refuses biometric-looking details', async () => {
+    const store = await openSqliteStore({ path: dbPath(), key: null });
+    await store.audit({ type: 'match.reported', performerId: 'p1', details: { score: 0.7, decision: 'match' } });
+    expect(await code(store.audit({ type: 'enroll', details: { embedding: 'AAAA' } }))).toBe('E_INPUT');
+    expect(
+      await code(store.audit({ type: 'enroll', details: { scores: [0.1, 0.2] as unknown as number } })),
+    ).toBe('E_INPUT');
+    expect(await code(store.audit({ type: 'nope' as 'enroll' }))).toBe('E_INPUT');
+    await store.close();
+    const raw = new Database(dbPath());
+    expect(() => raw.prepare('UPDATE audit SET type = ?').run('x')).toThrow(/append-only/);
+    expect(() => raw.prepare('DELETE FROM audit').run()).toThrow(/append-only/);
+    expect((raw.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n).toBe(1);
+    raw.close();
+  });
+
+  test('export holds performer, references, template metadata, audit; vectors only on request', async () => {
+    const store = await openSqliteStore({ path: dbPath(), key: KEY_A });
+    const { performer, vecs } = await seeded(store, 'Cy', 2, 5);
+    const plain = await store.exportPerformer(performer.id);
+    expect(plain.performer).toEqual(await store.getPerformer(performer.id));
+    expect(plain.references).toHaveLength(2);
+    expect(plain.templates).toHaveLength(2);
+    expect(plain.templates[0]).toMatchObject({ modelId: 'm1', kind: 'item', dim: 64, encrypted: true, keyId: keyIdOf(KEY_A) });
+    expect(plain.templates[0]!.vector).toBeUndefined();
+    expect(plain.audit.map((e) => e.type)).toEqual(['performer.create', 'enroll', 'export']);
+    expect(JSON.stringify(plain)).not.toContain('vector');
+    const full = await store.exportPerformer(performer.id, { includeVectors: true });
+    const back = full.templates.map((t) => {
+      const b = Buffer.from(t.vector!, 'base64');
+      return Array.from(new Float32Array(b.buffer, b.byteOffset, b.length / 4));
+    });
+    expect(back).toEqual(vecs.map((v) => Array.from(v)));
+    expect(await code(store.exportPerformer('nobody'))).toBe('E_NOT_FOUND');
+    await store.close();
+  });
+
+  test('migrations: an old database upgrades in place; a newer one is refused', async () => {
+    const raw = new Database(dbPath());
+    expect(migrate(raw, 1)).toBe(1);
+    raw
+      .prepare('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('old-1', 'Old', '[]', null, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z');
+    raw.close();
+    const store = await openSqliteStore({ path: dbPath(), key: null });
+    expect((await store.info()).schemaVersion).toBe(SCHEMA_VERSION);
+    expect((await store.getPerformer('old-1'))!.name).toBe('Old');
+    await store.audit({ type: 'export', performerId: 'old-1' });
+    await store.close();
+    const raw2 = new Database(dbPath());
+    raw2.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw2.close();
+    expect(await code(openSqliteStore({ path: dbPath(), key: null }))).toBe('E_STORE');
+  });
+
+  test('keys: parsing, wrong key, missing key, swapped ciphertexts', async () => {
+    expect(Buffer.from(parseKey(KEY_A.toString('hex'))).equals(KEY_A)).toBe(true);
+    expect(Buffer.from(parseKey(KEY_A.toString('base64'))).equals(KEY_A)).toBe(true);
+    expect(() => parseKey('abc')).toThrow(expect.objectContaining({ code: 'E_CRYPTO' }));
+    expect(await code(openSqliteStore({ path: dbPath(), key: 'not-a-key' }))).toBe('E_CRYPTO');
+
+    const store = await openSqliteStore({ path: dbPath(), key: KEY_A.toString('hex') });
+    expect(await store.info()).toMatchObject({ encrypted: true, keyId: keyIdOf(KEY_A) });
+    const a = await seeded(store, 'A', 2, 6);
+    await store.close();
+
+    const wrong = await openSqliteStore({ path: dbPath(), key: KEY_B });
+    expect(await wrong.listPerformers()).toHaveLength(1); // metadata stays readable
+    expect(await code(wrong.performerTemplates(a.performer.id))).toBe('E_CRYPTO');
+    await wrong.close();
+    // Same id claimed for a different key: authentication fails, still E_CRYPTO.
+    const forged = await openSqliteStore({ path: dbPath(), key: staticKeyProvider(KEY_B, keyIdOf(KEY_A)) });
+    expect(await code(forged.performerTemplates(a.performer.id))).toBe('E_CRYPTO');
+    await forged.close();
+    const none = await openSqliteStore({ path: dbPath(), key: null });
+    expect((await none.info()).encrypted).toBe(false);
+    expect(await code(none.performerTemplates(a.performer.id))).toBe('E_CRYPTO');
+    const p = await none.upsertPerformer({ name: 'late', consent: null });
+    const v = unitVector(rng(1), 64);
+    const sha = fakeHash('late');
+    expect(await code(none.addEnrollment(p.id, [{ sha256: sha, modality: 'face', quality: 1 }], [item(sha, 'm1', v)]))).toBe(
+      'E_CRYPTO',
+    );
+    await none.close();
+
+    // Moving one row's ciphertext onto another row is detected (AAD binds id, performer, model).
+    const raw = new Database(dbPath());
+    const rows = raw.prepare('SELECT id, nonce, vector FROM templates ORDER BY rowid').all() as Array<{ id: string; nonce: Buffer; vector: Buffer }>;
+    raw.prepare('UPDATE templates SET nonce = ?, vector = ? WHERE id = ?').run(rows[1]!.nonce, rows[1]!.vector, rows[0]!.id);
+    raw.close();
+    const back = await openSqliteStore({ path: dbPath(), key: KEY_A });
+    expect(await code(back.performerTemplates(a.performer.id))).toBe('E_CRYPTO');
+    await back.close();
+  });
+
+  test('rekey re-encrypts in batches while reads stay valid', async () => {
+    const store = await openSqliteStore({ path: dbPath(), key: null });
+    const people = [];
+    for (let i = 0; i < 6; i++) people.push(await seeded(store, `P${i}`, 3, 10 + i));
+    // Plaintext store -> key A (first encryption), then A -> B.
+    expect((await store.rekey(staticKeyProvider(KEY_A))).reencrypted).toBe(18);
+    const expected = new Map(people.flatMap((p) => p.vecs.map((v, i) => [p.refs[i]!.sha256, Array.from(v)] as const)));
+    const pending = store.rekey(staticKeyProvider(KEY_B), { batchSize: 4 });
+    let reads = 0;
+    const seenKeys = new Set<string>();
+    let done = false;
+    void pending.then(() => (done = true));
+    while (!done) {
+      const info = await store.info();
+      info.templateKeys.forEach((k) => seenKeys.add(String(k.keyId)));
+      for await (const t of store.templates('m1')) {
+        expect(Array.from(t.vector)).toEqual(expected.get(t.referenceHash!));
+        reads++;
+      }
+    }
+    const report = await pending;
+    expect(report).toMatchObject({ reencrypted: 18, batches: 5, keyId: keyIdOf(KEY_B) });
+    expect(reads).toBeGreaterThan(0);
+    expect(seenKeys.has(keyIdOf(KEY_A))).toBe(true);
+    expect((await store.info()).templateKeys).toEqual([{ keyId: keyIdOf(KEY_B), count: 18 }]);
+    expect((await store.auditLog({ type: 'rekey' })).length).toBe(2);
+    await store.close();
+
+    const withB = await openSqliteStore({ path: dbPath(), key: KEY_B });
+    let n = 0;
+    for await (const t of withB.templates('m1')) {
+      expect(Array.from(t.vector)).toEqual(expected.get(t.referenceHash!));
+      n++;
+    }
+    expect(n).toBe(18);
+    await withB.close();
+    const withA = await openSqliteStore({ path: dbPath(), key: KEY_A });
+    expect(await code(withA.performerTemplates(people[0]!.performer.id))).toBe('E_CRYPTO');
+    await withA.close();
+  });
+
+  test('a file that is not a database, or a corrupt one, gives E_STORE', async () => {
+    const junk = path.join(dir, 'junk.db');
+    fs.writeFileSync(junk, crypto.randomBytes(8192));
+    expect(await code(openSqliteStore({ path: junk, key: null }))).toBe('E_STORE');
+
+    const store = await openSqliteStore({ path: dbPath(), key: null });
+    for (let i = 0; i < 4; i++) await seeded(store, `P${i}`, 8, 30 + i);
+    await store.checkpoint();
+    await store.close();
+    // Keep the header and the first page (schema) intact, scramble the data pages.
+    const bytes = fs.readFileSync(dbPath());
+    const pageSize = bytes.readUInt16BE(16);
+    crypto.randomFillSync(bytes, pageSize * 2);
+    fs.writeFileSync(dbPath(), bytes);
+    let failure = '';
+    try {
+      const broken = await openSqliteStore({ path: dbPath(), key: null, verify: true });
+      await broken.listPerformers();
+      for await (const t of broken.templates('m1')) void t;
+      await broken.close();
+    } catch (e) {
+      failure = e instanceof LikenessError ? e.code : `not a LikenessError: ${String(e)}`;
+    }
+    expect(failure).toBe('E_STORE');
+  });
+});

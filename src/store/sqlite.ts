@@ -1,0 +1,770 @@
+import Database from 'better-sqlite3';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { LikenessError, isLikenessError } from '../errors';
+import { str } from '../validate';
+import { chainKeyProviders, envKeyProvider, open as openSealed, seal, staticKeyProvider } from './crypto';
+import { normaliseConsent } from './consent';
+import { migrate, SCHEMA_VERSION } from './migrations';
+import type {
+  AuditEntry,
+  AuditEvent,
+  AuditType,
+  AuditValue,
+  Consent,
+  EnrollmentWrite,
+  JsonValue,
+  KeyMaterial,
+  KeyProvider,
+  Modality,
+  ModelCount,
+  NewReference,
+  NewTemplate,
+  Performer,
+  PerformerExport,
+  PerformerInput,
+  Reference,
+  RekeyReport,
+  Store,
+  StoreInfo,
+  Template,
+  TemplateInfo,
+  TemplateKind,
+} from './types';
+
+/** Options for {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Database file; its folder is created when missing. `:memory:` works for tests (no WAL). */
+  path: string;
+  /**
+   * Template key: a provider, raw 32 bytes, or hex/base64 text. `undefined` reads `LIKENESS_KEY`; `null` means no
+   * key even when the variable is set.
+   */
+  key?: KeyProvider | Uint8Array | string | null;
+  /** Run `PRAGMA quick_check` on open (reads the whole file; off by default). */
+  verify?: boolean;
+  /** Milliseconds to wait for another process's write lock before E_STORE (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+interface PerformerRow {
+  id: string;
+  name: string;
+  aliases: string;
+  consent: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface RefRow {
+  performer_id: string;
+  sha256: string;
+  modality: Modality;
+  quality: string;
+  created_at: string;
+}
+
+interface TemplateRow {
+  id: string;
+  performer_id: string;
+  model_id: string;
+  modality: Modality;
+  kind: TemplateKind;
+  reference_hash: string | null;
+  quality: number;
+  dim: number;
+  key_id: string | null;
+  nonce: Buffer | null;
+  vector: Buffer;
+  created_at: string;
+}
+
+interface AuditRow {
+  seq: number;
+  at: string;
+  type: AuditType;
+  performer_id: string | null;
+  details: string;
+}
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+const AUDIT_TYPES: readonly AuditType[] = [
+  'performer.create',
+  'performer.update',
+  'enroll',
+  'delete',
+  'consent.change',
+  'match.reported',
+  'match.suppressed',
+  'export',
+  'rekey',
+];
+/** Detail keys that would suggest biometric payloads; refused so the audit log stays free of them. */
+const FORBIDDEN_AUDIT_KEYS = /vector|embedding|landmark|fbank|signal|pixels/i;
+
+/**
+ * Opens (creating and migrating when needed) the embedded SQLite store: one file, WAL journal, `secure_delete` on,
+ * foreign keys with cascades, templates sealed with AES-256-GCM when a key is configured.
+ * @throws LikenessError E_STORE when the file is not a database, is corrupt, or is newer than this code;
+ * E_CRYPTO when the key text is malformed.
+ */
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
+  str('store path', opts.path);
+  const provider = resolveProvider(opts.key);
+  const current = provider ? ((await provider()) ?? null) : null;
+  const db = openDatabase(opts);
+  const store = new SqliteStore(db, opts.path, provider, current);
+  return store;
+}
+
+function resolveProvider(key: SqliteStoreOptions['key']): KeyProvider | null {
+  if (key === null) return null;
+  if (key === undefined) return envKeyProvider();
+  if (typeof key === 'function') return key;
+  return staticKeyProvider(key);
+}
+
+function openDatabase(opts: SqliteStoreOptions): Database.Database {
+  const file = opts.path;
+  let db: Database.Database | undefined;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    db = new Database(file, { timeout: opts.busyTimeoutMs ?? 5000 });
+    // Reading the header first makes "not a database" fail here, with our message, not on the first query.
+    db.pragma('schema_version', { simple: true });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('secure_delete = ON');
+    if (opts.verify) {
+      const r = db.pragma('quick_check', { simple: true });
+      if (r !== 'ok') throw new LikenessError('E_STORE', `database ${file} failed its integrity check: ${String(r)}`);
+    }
+    migrate(db);
+    return db;
+  } catch (e) {
+    try {
+      db?.close();
+    } catch {
+      // already failing; the original error matters
+    }
+    throw storeError(e, `cannot open database ${file}`);
+  }
+}
+
+/** Maps driver errors to E_STORE with an actionable message; LikenessErrors pass through. */
+function storeError(e: unknown, context: string): LikenessError {
+  if (isLikenessError(e)) return e;
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const msg = e instanceof Error ? e.message : String(e);
+  let hint = '';
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    hint = ': the file is not a likeness database or is corrupt; restore it from a backup or use another --db';
+  } else if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    hint = ': another process holds the database; retry when it is done';
+  } else if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
+    hint = ': check that the path exists and is writable';
+  } else if (code === 'SQLITE_FULL') {
+    hint = ': the disk is full';
+  }
+  return new LikenessError('E_STORE', `${context}: ${msg}${hint}`, code ? { sqliteCode: code } : undefined, { cause: e });
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** AAD binding a sealed vector to its row, so ciphertexts cannot be moved between rows or performers. */
+function templateAad(id: string, performerId: string, modelId: string, kind: TemplateKind, dim: number): string {
+  return `likeness-template-v1\0${id}\0${performerId}\0${modelId}\0${kind}\0${dim}`;
+}
+
+function vectorBytes(v: Float32Array): Buffer {
+  // Copy: the caller's array may be a view on a larger buffer. Float32 little-endian (every supported platform).
+  return Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+}
+
+function bytesVector(b: Buffer, dim: number): Float32Array {
+  if (b.length !== dim * 4) throw new LikenessError('E_STORE', `a template has ${b.length} bytes, expected ${dim * 4}`);
+  const out = new Float32Array(dim);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+/** The embedded SQLite store. Create it with {@link openSqliteStore}. */
+export class SqliteStore implements Store {
+  private db: Database.Database | null;
+  private readonly location: string;
+  private keys: KeyProvider | null;
+  private current: KeyMaterial | null;
+  private readonly keyCache = new Map<string, KeyMaterial>();
+
+  /** @internal use {@link openSqliteStore}. */
+  constructor(db: Database.Database, location: string, keys: KeyProvider | null, current: KeyMaterial | null) {
+    this.db = db;
+    this.location = location;
+    this.keys = keys;
+    this.current = current;
+    if (current) this.keyCache.set(current.id, current);
+  }
+
+  /** The open connection, or E_STORE after close. */
+  private get conn(): Database.Database {
+    if (!this.db) throw new LikenessError('E_STORE', 'the store is closed');
+    return this.db;
+  }
+
+  /** Runs `fn`, turning driver failures into E_STORE. */
+  private guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw storeError(e, what);
+    }
+  }
+
+  /** {@inheritDoc Store.info} */
+  async info(): Promise<StoreInfo> {
+    return this.guard('reading store info', () => {
+      const rows = this.conn
+        .prepare('SELECT key_id AS keyId, count(*) AS count FROM templates GROUP BY key_id ORDER BY key_id')
+        .all() as Array<{ keyId: string | null; count: number }>;
+      return {
+        backend: 'sqlite' as const,
+        location: this.location,
+        schemaVersion: this.conn.pragma('user_version', { simple: true }) as number,
+        encrypted: this.current !== null,
+        keyId: this.current?.id ?? null,
+        templateKeys: rows,
+      };
+    });
+  }
+
+  /** {@inheritDoc Store.close} */
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = null;
+    if (db) this.guard('closing the store', () => db.close());
+  }
+
+  /** {@inheritDoc Store.upsertPerformer} */
+  async upsertPerformer(p: PerformerInput): Promise<Performer> {
+    str('performer name', p.name);
+    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
+    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    return this.guard('saving a performer', () =>
+      this.conn
+        .transaction(() => {
+          const now = nowIso();
+          if (p.id === undefined) {
+            const id = crypto.randomUUID();
+            this.conn
+              .prepare('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+              .run(id, p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
+            this.appendAudit({ type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+            this.bump();
+            return this.readPerformer(id)!;
+          }
+          const before = this.readPerformer(p.id);
+          if (!before) throw new LikenessError('E_NOT_FOUND', `no performer with id ${p.id}`);
+          this.conn
+            .prepare('UPDATE performers SET name = ?, aliases = ?, consent = ?, updated_at = ? WHERE id = ?')
+            .run(p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, p.id);
+          this.appendAudit({ type: 'performer.update', performerId: p.id });
+          if (JSON.stringify(before.consent) !== JSON.stringify(consent)) {
+            this.appendAudit({ type: 'consent.change', performerId: p.id, details: consentAuditDetails(consent) });
+          }
+          this.bump();
+          return this.readPerformer(p.id)!;
+        })
+        .immediate(),
+    );
+  }
+
+  /** {@inheritDoc Store.getPerformer} */
+  async getPerformer(id: string): Promise<Performer | null> {
+    str('performer id', id);
+    return this.guard('reading a performer', () => this.readPerformer(id));
+  }
+
+  /** {@inheritDoc Store.listPerformers} */
+  async listPerformers(): Promise<Performer[]> {
+    return this.guard('listing performers', () =>
+      (this.conn.prepare('SELECT * FROM performers ORDER BY name, id').all() as PerformerRow[]).map(performerFromRow),
+    );
+  }
+
+  /** {@inheritDoc Store.setConsent} */
+  async setConsent(id: string, consent: Consent | null, reason?: string): Promise<Performer> {
+    str('performer id', id);
+    const c = consent === null ? null : normaliseConsent(consent);
+    return this.guard('changing consent', () =>
+      this.conn
+        .transaction(() => {
+          const r = this.conn
+            .prepare('UPDATE performers SET consent = ?, updated_at = ? WHERE id = ?')
+            .run(c && JSON.stringify(c), nowIso(), id);
+          if (r.changes === 0) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
+          const details = consentAuditDetails(c);
+          if (reason) details.reason = reason;
+          this.appendAudit({ type: 'consent.change', performerId: id, details });
+          this.bump();
+          return this.readPerformer(id)!;
+        })
+        .immediate(),
+    );
+  }
+
+  /** {@inheritDoc Store.deletePerformer} */
+  async deletePerformer(id: string): Promise<boolean> {
+    str('performer id', id);
+    return this.guard('deleting a performer', () =>
+      this.conn
+        .transaction(() => {
+          const counts = this.conn
+            .prepare(
+              `SELECT (SELECT count(*) FROM refs WHERE performer_id = ?) AS refs,
+                      (SELECT count(*) FROM templates WHERE performer_id = ?) AS templates`,
+            )
+            .get(id, id) as { refs: number; templates: number };
+          const r = this.conn.prepare('DELETE FROM performers WHERE id = ?').run(id);
+          if (r.changes === 0) return false;
+          this.appendAudit({ type: 'delete', performerId: id, details: counts });
+          this.bump();
+          return true;
+        })
+        .immediate(),
+    );
+  }
+
+  /** {@inheritDoc Store.addEnrollment} */
+  async addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite> {
+    str('performer id', performerId);
+    references.forEach(checkReference);
+    templates.forEach(checkTemplate);
+    const key = this.writeKey();
+    return this.guard('writing an enrollment', () =>
+      this.conn.transaction(() => this.writeEnrollment(performerId, references, templates, key)).immediate(),
+    );
+  }
+
+  private writeEnrollment(
+    performerId: string,
+    references: NewReference[],
+    templates: NewTemplate[],
+    key: KeyMaterial | null,
+  ): EnrollmentWrite {
+    if (!this.readPerformer(performerId)) throw new LikenessError('E_NOT_FOUND', `no performer with id ${performerId}`);
+    const now = nowIso();
+    const refExists = this.conn.prepare('SELECT 1 FROM refs WHERE performer_id = ? AND sha256 = ?').pluck();
+    const insertRef = this.conn.prepare(
+      'INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    const added: string[] = [];
+    const duplicates: string[] = [];
+    for (const r of references) {
+      if (added.includes(r.sha256) || duplicates.includes(r.sha256) || refExists.get(performerId, r.sha256)) {
+        if (!duplicates.includes(r.sha256)) duplicates.push(r.sha256);
+        continue;
+      }
+      insertRef.run(performerId, r.sha256, r.modality, JSON.stringify(r.quality), now);
+      added.push(r.sha256);
+    }
+    // An item template of a reference the performer already had is kept only for a model that reference has no
+    // templates for yet (re-embedding with a new model); same media, same model is a duplicate.
+    const hasItems = this.conn
+      .prepare('SELECT 1 FROM templates WHERE performer_id = ? AND model_id = ? AND reference_hash = ? LIMIT 1')
+      .pluck();
+    const skip = new Set<string>();
+    for (const t of templates) {
+      if (t.kind !== 'item' || added.includes(t.referenceHash!)) continue;
+      if (!refExists.get(performerId, t.referenceHash)) {
+        throw new LikenessError('E_INPUT', `template references media ${t.referenceHash} that is not enrolled`);
+      }
+      if (hasItems.get(performerId, t.modelId, t.referenceHash)) skip.add(`${t.modelId}\0${t.referenceHash}`);
+    }
+    const dropCentroid = this.conn.prepare(
+      "DELETE FROM templates WHERE performer_id = ? AND model_id = ? AND kind = 'centroid'",
+    );
+    let written = 0;
+    for (const t of templates) {
+      if (t.kind === 'item' && skip.has(`${t.modelId}\0${t.referenceHash}`)) continue;
+      if (t.kind === 'centroid') dropCentroid.run(performerId, t.modelId);
+      this.insertTemplate(performerId, t, key, now);
+      written++;
+    }
+    this.appendAudit({
+      type: 'enroll',
+      performerId,
+      details: {
+        added: added.length,
+        duplicates: duplicates.length,
+        templates: written,
+        models: [...new Set(templates.map((t) => t.modelId))].join(','),
+      },
+    });
+    return { added, duplicates, templatesWritten: written, changeCounter: this.bump() };
+  }
+
+  private insertTemplate(performerId: string, t: NewTemplate, key: KeyMaterial | null, now: string): void {
+    const id = crypto.randomUUID();
+    const dim = t.vector.length;
+    const plain = vectorBytes(t.vector);
+    let nonce: Buffer | null = null;
+    let data = plain;
+    if (key) {
+      const s = seal(key, plain, templateAad(id, performerId, t.modelId, t.kind, dim));
+      nonce = s.nonce;
+      data = s.data;
+      plain.fill(0);
+    }
+    this.conn
+      .prepare(
+        `INSERT INTO templates (id, performer_id, model_id, modality, kind, reference_hash, quality, dim, key_id, nonce,
+           vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, key?.id ?? null, nonce, data, now);
+  }
+
+  /** The key to write with; refuses to mix plaintext into a store that already holds encrypted templates. */
+  private writeKey(): KeyMaterial | null {
+    if (this.current) return this.current;
+    const encrypted = this.guard('reading key state', () =>
+      this.conn.prepare('SELECT 1 FROM templates WHERE key_id IS NOT NULL LIMIT 1').pluck().get(),
+    );
+    if (encrypted) {
+      throw new LikenessError(
+        'E_CRYPTO',
+        'this store holds encrypted templates: set LIKENESS_KEY (or pass a key) before enrolling into it',
+      );
+    }
+    return null;
+  }
+
+  /** {@inheritDoc Store.references} */
+  async references(performerId: string): Promise<Reference[]> {
+    str('performer id', performerId);
+    return this.guard('reading references', () =>
+      (
+        this.conn.prepare('SELECT * FROM refs WHERE performer_id = ? ORDER BY created_at, sha256').all(performerId) as RefRow[]
+      ).map(refFromRow),
+    );
+  }
+
+  /** {@inheritDoc Store.templates} */
+  async *templates(modelId: string): AsyncIterable<Template> {
+    str('model id', modelId);
+    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE model_id = ? AND key_id IS NOT NULL', [modelId]);
+    // Materialise in pages so a long consumer never holds a read transaction open across awaits.
+    const page = 2048;
+    let lastRowid = -1;
+    for (;;) {
+      const rows = this.guard('reading templates', () =>
+        this.conn
+          .prepare('SELECT rowid AS r, * FROM templates WHERE model_id = ? AND rowid > ? ORDER BY rowid LIMIT ?')
+          .all(modelId, lastRowid, page),
+      ) as Array<TemplateRow & { r: number }>;
+      if (rows.length === 0) return;
+      for (const row of rows) yield this.decode(row);
+      lastRowid = rows[rows.length - 1]!.r;
+      if (rows.length < page) return;
+    }
+  }
+
+  /** {@inheritDoc Store.performerTemplates} */
+  async performerTemplates(performerId: string, modelId?: string): Promise<Template[]> {
+    str('performer id', performerId);
+    const where = modelId === undefined ? 'performer_id = ?' : 'performer_id = ? AND model_id = ?';
+    const args = modelId === undefined ? [performerId] : [performerId, modelId];
+    await this.loadKeys(`SELECT DISTINCT key_id FROM templates WHERE ${where} AND key_id IS NOT NULL`, args);
+    const rows = this.guard('reading templates', () =>
+      this.conn.prepare(`SELECT * FROM templates WHERE ${where} ORDER BY rowid`).all(...args),
+    ) as TemplateRow[];
+    return rows.map((r) => this.decode(r));
+  }
+
+  /** {@inheritDoc Store.models} */
+  async models(): Promise<ModelCount[]> {
+    return this.guard('counting templates', () =>
+      this.conn
+        .prepare(
+          `SELECT model_id AS modelId, modality, max(dim) AS dim, count(*) AS templates,
+                  count(DISTINCT performer_id) AS performers FROM templates GROUP BY model_id, modality ORDER BY model_id`,
+        )
+        .all() as ModelCount[],
+    );
+  }
+
+  /** {@inheritDoc Store.changeCounter} */
+  async changeCounter(): Promise<number> {
+    return this.guard('reading the change counter', () => this.readCounter());
+  }
+
+  /** {@inheritDoc Store.audit} */
+  async audit(event: AuditEvent): Promise<AuditEntry> {
+    checkAudit(event);
+    return this.guard('appending to the audit log', () => this.appendAudit(event));
+  }
+
+  /** {@inheritDoc Store.auditLog} */
+  async auditLog(filter: { performerId?: string; type?: AuditType; afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+    const clauses: string[] = [];
+    const args: Array<string | number> = [];
+    if (filter.performerId !== undefined) {
+      clauses.push('performer_id = ?');
+      args.push(filter.performerId);
+    }
+    if (filter.type !== undefined) {
+      clauses.push('type = ?');
+      args.push(filter.type);
+    }
+    if (filter.afterSeq !== undefined) {
+      clauses.push('seq > ?');
+      args.push(filter.afterSeq);
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    return this.guard('reading the audit log', () =>
+      (this.conn.prepare(`SELECT * FROM audit ${where} ORDER BY seq ${limit}`).all(...args) as AuditRow[]).map(auditFromRow),
+    );
+  }
+
+  /** {@inheritDoc Store.exportPerformer} */
+  async exportPerformer(id: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
+    str('performer id', id);
+    const performer = await this.getPerformer(id);
+    if (!performer) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
+    this.guard('appending to the audit log', () =>
+      this.appendAudit({ type: 'export', performerId: id, details: { withVectors: opts.includeVectors === true } }),
+    );
+    const references = await this.references(id);
+    const rows = this.guard('reading templates', () =>
+      this.conn.prepare('SELECT * FROM templates WHERE performer_id = ? ORDER BY rowid').all(id),
+    ) as TemplateRow[];
+    if (opts.includeVectors) await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE performer_id = ? AND key_id IS NOT NULL', [id]);
+    const templates = rows.map((r) => {
+      const info: TemplateInfo & { vector?: string } = templateInfo(r);
+      if (opts.includeVectors) info.vector = vectorBytes(this.decode(r).vector).toString('base64');
+      return info;
+    });
+    const audit = await this.auditLog({ performerId: id });
+    return { exportedAt: nowIso(), performer, references, templates, audit };
+  }
+
+  /** {@inheritDoc Store.rekey} */
+  async rekey(newKeys: KeyProvider, opts: { batchSize?: number } = {}): Promise<RekeyReport> {
+    const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 256));
+    const next = await newKeys();
+    if (!next) throw new LikenessError('E_CRYPTO', 'the new key provider gave no key to encrypt with');
+    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
+    this.keyCache.set(next.id, next);
+    // From here new enrollments use the new key, so the sweep below has a finite amount of work.
+    const previous = this.keys;
+    this.keys = previous ? chainKeyProviders(newKeys, previous) : newKeys;
+    this.current = next;
+    let reencrypted = 0;
+    let batches = 0;
+    for (;;) {
+      const n = this.guard('re-encrypting templates', () =>
+        this.conn.transaction(() => this.rekeyBatch(next, batchSize)).immediate(),
+      );
+      if (n === 0) break;
+      reencrypted += n;
+      batches++;
+      // Yield between batches so readers in this process (and other processes' writers) get their turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await this.audit({ type: 'rekey', details: { templates: reencrypted, keyId: next.id } });
+    return { reencrypted, batches, keyId: next.id };
+  }
+
+  private rekeyBatch(next: KeyMaterial, batchSize: number): number {
+    const rows = this.conn
+      .prepare('SELECT * FROM templates WHERE key_id IS NULL OR key_id != ? LIMIT ?')
+      .all(next.id, batchSize) as TemplateRow[];
+    const update = this.conn.prepare('UPDATE templates SET key_id = ?, nonce = ?, vector = ? WHERE id = ?');
+    for (const r of rows) {
+      const plain = vectorBytes(this.decode(r).vector);
+      const s = seal(next, plain, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
+      plain.fill(0);
+      update.run(next.id, s.nonce, s.data, r.id);
+    }
+    return rows.length;
+  }
+
+  /** {@inheritDoc Store.checkpoint} */
+  async checkpoint(): Promise<void> {
+    this.guard('checkpointing', () => {
+      const r = this.conn.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      if (r[0] && r[0].busy) {
+        throw new LikenessError('E_STORE', 'checkpoint could not complete: another connection is reading; retry later');
+      }
+    });
+  }
+
+  private readPerformer(id: string): Performer | null {
+    const row = this.conn.prepare('SELECT * FROM performers WHERE id = ?').get(id) as PerformerRow | undefined;
+    return row ? performerFromRow(row) : null;
+  }
+
+  private readCounter(): number {
+    return Number(this.conn.prepare("SELECT value FROM meta WHERE key = 'change_counter'").pluck().get());
+  }
+
+  /** Increments the change counter (inside the caller's transaction) and returns the new value. */
+  private bump(): number {
+    this.conn.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_counter'").run();
+    return this.readCounter();
+  }
+
+  private appendAudit(event: AuditEvent): AuditEntry {
+    const at = nowIso();
+    const details = event.details ?? {};
+    const r = this.conn
+      .prepare('INSERT INTO audit (at, type, performer_id, details) VALUES (?, ?, ?, ?)')
+      .run(at, event.type, event.performerId ?? null, JSON.stringify(details));
+    return { seq: Number(r.lastInsertRowid), at, type: event.type, performerId: event.performerId ?? null, details };
+  }
+
+  /** Resolves every key id the query returns, before the synchronous reads that need them. */
+  private async loadKeys(sql: string, args: unknown[] = []): Promise<void> {
+    const ids = this.guard('reading key ids', () => this.conn.prepare(sql).pluck().all(...args)) as string[];
+    for (const id of ids) {
+      if (this.keyCache.has(id)) continue;
+      const m = this.keys ? await this.keys(id) : null;
+      if (!m) {
+        throw new LikenessError(
+          'E_CRYPTO',
+          this.current
+            ? `templates are encrypted with key ${id} but the configured key is ${this.current.id}: set the right LIKENESS_KEY`
+            : `templates are encrypted with key ${id}: set LIKENESS_KEY to read them`,
+          { keyId: id },
+        );
+      }
+      this.keyCache.set(id, m);
+    }
+  }
+
+  private decode(r: TemplateRow): Template {
+    let bytes = r.vector;
+    if (r.key_id !== null) {
+      const key = this.keyCache.get(r.key_id);
+      if (!key) throw new LikenessError('E_CRYPTO', `no key loaded for templates under key ${r.key_id}`, { keyId: r.key_id });
+      bytes = openSealed(key, r.nonce ?? Buffer.alloc(0), r.vector, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
+    }
+    const vector = bytesVector(bytes, r.dim);
+    if (r.key_id !== null) bytes.fill(0);
+    return {
+      id: r.id,
+      performerId: r.performer_id,
+      modelId: r.model_id,
+      modality: r.modality,
+      kind: r.kind,
+      vector,
+      referenceHash: r.reference_hash,
+      quality: r.quality,
+      createdAt: r.created_at,
+    };
+  }
+}
+
+function performerFromRow(r: PerformerRow): Performer {
+  return {
+    id: r.id,
+    name: r.name,
+    aliases: JSON.parse(r.aliases) as string[],
+    consent: r.consent === null ? null : (JSON.parse(r.consent) as Consent),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function refFromRow(r: RefRow): Reference {
+  return {
+    performerId: r.performer_id,
+    sha256: r.sha256,
+    modality: r.modality,
+    quality: JSON.parse(r.quality) as JsonValue,
+    createdAt: r.created_at,
+  };
+}
+
+function templateInfo(r: TemplateRow): TemplateInfo {
+  return {
+    id: r.id,
+    performerId: r.performer_id,
+    modelId: r.model_id,
+    modality: r.modality,
+    kind: r.kind,
+    referenceHash: r.reference_hash,
+    quality: r.quality,
+    createdAt: r.created_at,
+    dim: r.dim,
+    encrypted: r.key_id !== null,
+    keyId: r.key_id,
+  };
+}
+
+function auditFromRow(r: AuditRow): AuditEntry {
+  return {
+    seq: r.seq,
+    at: r.at,
+    type: r.type,
+    performerId: r.performer_id,
+    details: JSON.parse(r.details) as Record<string, AuditValue>,
+  };
+}
+
+function consentAuditDetails(c: Consent | null): Record<string, AuditValue> {
+  if (c === null) return { consent: false };
+  return {
+    consent: true,
+    grantedBy: c.grantedBy,
+    scope: c.scope,
+    expiresAt: c.expiresAt ?? null,
+    withdrawnAt: c.withdrawnAt ?? null,
+    documentRef: c.documentRef ?? null,
+  };
+}
+
+function checkReference(r: NewReference, i: number): void {
+  if (typeof r.sha256 !== 'string' || !SHA256_RE.test(r.sha256)) {
+    throw new LikenessError('E_INPUT', `reference ${i}: sha256 must be 64 lowercase hex characters`);
+  }
+  if (r.modality !== 'face' && r.modality !== 'voice') {
+    throw new LikenessError('E_INPUT', `reference ${i}: modality must be face or voice`);
+  }
+}
+
+function checkTemplate(t: NewTemplate, i: number): void {
+  str(`template ${i} modelId`, t.modelId);
+  if (!(t.vector instanceof Float32Array) || t.vector.length === 0) {
+    throw new LikenessError('E_INPUT', `template ${i}: vector must be a non-empty Float32Array`);
+  }
+  for (let j = 0; j < t.vector.length; j++) {
+    if (!Number.isFinite(t.vector[j]!)) throw new LikenessError('E_INPUT', `template ${i}: vector has a non-finite value`);
+  }
+  if (t.kind !== 'item' && t.kind !== 'centroid') throw new LikenessError('E_INPUT', `template ${i}: kind must be item or centroid`);
+  if (t.modality !== 'face' && t.modality !== 'voice') throw new LikenessError('E_INPUT', `template ${i}: bad modality`);
+  if ((t.kind === 'item') !== (typeof t.referenceHash === 'string')) {
+    throw new LikenessError('E_INPUT', `template ${i}: items need a referenceHash, centroids must have none`);
+  }
+  if (!Number.isFinite(t.quality) || t.quality < 0 || t.quality > 1) {
+    throw new LikenessError('E_INPUT', `template ${i}: quality must be within [0, 1]`);
+  }
+}
+
+function checkAudit(e: AuditEvent): void {
+  if (!AUDIT_TYPES.includes(e.type)) throw new LikenessError('E_INPUT', `unknown audit event type ${String(e.type)}`);
+  for (const [k, v] of Object.entries(e.details ?? {})) {
+    if (FORBIDDEN_AUDIT_KEYS.test(k)) throw new LikenessError('E_INPUT', `audit detail "${k}" looks biometric; audit holds none`);
+    if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new LikenessError('E_INPUT', `audit detail "${k}" must be a string, number, boolean or null`);
+    }
+    if (typeof v === 'string' && v.length > 1024) throw new LikenessError('E_INPUT', `audit detail "${k}" is too long`);
+  }
+}
+
+/** Schema version of databases written by this code. */
+export const SQLITE_SCHEMA_VERSION = SCHEMA_VERSION;

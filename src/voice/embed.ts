@@ -1,0 +1,238 @@
+import * as fs from 'fs';
+import { LikenessError } from '../errors';
+import type { AudioSignal } from '../media/audio';
+import { loadManifest } from '../models/manifest';
+import { modelFilePath } from '../models/registry';
+import { num } from '../validate';
+import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineStats, l2Normalize } from './baseline';
+import { FbankOptions, FbankWindow, fbank } from './fbank';
+import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
+import { SpeechSegment, VadMethod, detectSpeech } from './vad';
+
+/** One embedding over a stretch of speech. */
+export interface VoiceWindow {
+  /** Start and end (seconds, on the signal's timeline) of the speech this window covers. */
+  start: number;
+  end: number;
+  /** Seconds of speech in the window (pauses between speech segments are skipped). */
+  speechSeconds: number;
+  /** L2-normalised speaker embedding; compare with cosine (dot product). */
+  embedding: Float32Array;
+  modelId: string;
+}
+
+/** Everything {@link VoiceEmbedder.embed} found in a signal. */
+export interface VoiceEmbedding {
+  modelId: string;
+  /** True when the weight-free baseline made the embeddings (no neural model installed or chosen). */
+  isBaseline: boolean;
+  speech: SpeechSegment[];
+  speechSeconds: number;
+  windows: VoiceWindow[];
+  /** Speech-weighted mean of the windows, L2-normalised; null when there was too little speech. */
+  embedding: Float32Array | null;
+}
+
+/** Options of {@link VoiceEmbedder.create}. */
+export interface VoiceEmbedderOptions {
+  /** Model id from the manifest (a neural voice model or `baseline-mfcc-stats`); default: the first installed neural one, else the baseline. */
+  model?: string;
+  /** An ONNX speaker model file outside the manifest (sherpa-onnx export with its metadata). Wins over `model`. */
+  modelFile?: string;
+  /** Speech detector; default silero. */
+  vad?: VadMethod;
+  /** Window length in seconds of speech (default 3). */
+  windowSeconds?: number;
+  /** Hop between windows in seconds of speech (default 1.5). */
+  hopSeconds?: number;
+  /** Speech shorter than this gives no window (seconds, default 0.5). */
+  minSpeechSeconds?: number;
+}
+
+/** The line callers print (once) when the baseline is in use. */
+export const BASELINE_NOTICE =
+  'voice model: baseline (weight-free MFCC statistics, far less accurate than a neural model); for neural accuracy run `likeness models pull campplus-voxceleb` (offline: `likeness models add FILE --as campplus-voxceleb`)';
+
+/** Ids of neural voice embedders in the manifest, in manifest order. */
+export function neuralVoiceModels(): string[] {
+  return loadManifest()
+    .models.filter((m) => m.modality === 'voice' && m.task === 'embed' && m.source.kind !== 'builtin')
+    .map((m) => m.id);
+}
+
+function isInstalled(id: string): boolean {
+  try {
+    const e = loadManifest().models.find((m) => m.id === id);
+    return e !== undefined && fs.existsSync(modelFilePath(e));
+  } catch {
+    return false;
+  }
+}
+
+type Embedder = (samples: Float32Array) => Promise<Float32Array>;
+
+/**
+ * Speaker embeddings for audio: speech detection, sliding windows over the speech (3 s, hop 1.5 s by default), one
+ * embedding per window and a speech-weighted mean per signal. Uses a neural ONNX model when one is installed (or
+ * named), else the weight-free baseline, which it flags with `isBaseline` so callers can warn.
+ */
+export class VoiceEmbedder {
+  /** Id of the model that makes the embeddings. */
+  readonly modelId: string;
+  /** True for the weight-free baseline. */
+  readonly isBaseline: boolean;
+  /** Embedding dimension. */
+  readonly dim: number;
+  private readonly run: Embedder;
+  private readonly vad: VadMethod;
+  private readonly win: number;
+  private readonly hop: number;
+  private readonly minSpeech: number;
+
+  private constructor(modelId: string, isBaseline: boolean, dim: number, run: Embedder, o: VoiceEmbedderOptions) {
+    this.modelId = modelId;
+    this.isBaseline = isBaseline;
+    this.dim = dim;
+    this.run = run;
+    this.vad = o.vad ?? 'silero';
+    this.win = num('windowSeconds', o.windowSeconds ?? 3, 0.5, 60);
+    this.hop = num('hopSeconds', o.hopSeconds ?? 1.5, 0.1, this.win);
+    this.minSpeech = num('minSpeechSeconds', o.minSpeechSeconds ?? 0.5, 0.1, this.win);
+  }
+
+  /** Chooses and loads the model. E_MODEL when a named model is missing or broken (with the command that fixes it). */
+  static async create(opts: VoiceEmbedderOptions = {}): Promise<VoiceEmbedder> {
+    if (opts.modelFile) return VoiceEmbedder.neural(await OnnxSpeakerModel.fromFile(opts.modelFile), opts);
+    const id = opts.model ?? neuralVoiceModels().find(isInstalled) ?? BASELINE_MODEL_ID;
+    if (id === BASELINE_MODEL_ID) {
+      const dim = (BASELINE_DEFAULTS.ceps * 3) as number;
+      return new VoiceEmbedder(BASELINE_MODEL_ID, true, dim, async (x) => l2Normalize(baselineStats(x)), opts);
+    }
+    return VoiceEmbedder.neural(await OnnxSpeakerModel.fromManifest(id), opts);
+  }
+
+  private static neural(model: OnnxSpeakerModel, opts: VoiceEmbedderOptions): VoiceEmbedder {
+    const fo = fbankOptionsFor(model.info.features);
+    const minFrames = 10;
+    const run: Embedder = async (x) => {
+      const f = fbank(x, fo);
+      if (f.frames < minFrames) throw new LikenessError('E_NO_SPEECH', `too little speech for ${model.id}`);
+      return l2Normalize(await model.embedFeatures(f));
+    };
+    return new VoiceEmbedder(model.id, false, model.dim, run, opts);
+  }
+
+  /** The embedding of a whole clip of speech, without speech detection or windows (the caller chose the samples). */
+  embedSamples(samples: Float32Array): Promise<Float32Array> {
+    return this.run(samples);
+  }
+
+  /** Speech, windows and the per-signal embedding of a 16 kHz mono signal. */
+  async embed(signal: AudioSignal, speech?: SpeechSegment[]): Promise<VoiceEmbedding> {
+    if (!signal || !(signal.samples instanceof Float32Array) || signal.sampleRate !== 16000) {
+      throw new LikenessError('E_INPUT', 'embed needs a 16 kHz mono AudioSignal (use decodeAudio)');
+    }
+    const segs = speech ?? (await detectSpeech(signal, { method: this.vad }));
+    const offset = signal.offset ?? 0;
+    const plan = planWindows(segs, offset, signal.samples.length, this.win, this.hop, this.minSpeech);
+    const windows: VoiceWindow[] = [];
+    for (const w of plan) {
+      let embedding: Float32Array;
+      try {
+        embedding = await this.run(gather(signal.samples, w.pieces));
+      } catch (e) {
+        if (e instanceof LikenessError && e.code === 'E_NO_SPEECH') continue;
+        throw e;
+      }
+      windows.push({ start: w.start, end: w.end, speechSeconds: w.speechSeconds, embedding, modelId: this.modelId });
+    }
+    const speechSeconds = segs.reduce((s, g) => s + g.end - g.start, 0);
+    return { modelId: this.modelId, isBaseline: this.isBaseline, speech: segs, speechSeconds, windows, embedding: weightedMean(windows, this.dim) };
+  }
+}
+
+/** Fbank settings for a model's feature config (torchaudio/Kaldi conventions the models were trained with). */
+export function fbankOptionsFor(f: SpeakerFeatureConfig): FbankOptions {
+  const windows: Record<string, FbankWindow> = { povey: 'povey', hann: 'hanning', hanning: 'hanning', hamming: 'hamming', rectangular: 'rectangular', blackman: 'blackman' };
+  const window = windows[f.windowType];
+  if (!window) throw new LikenessError('E_MODEL', `window type "${f.windowType}" is not supported`);
+  return {
+    sampleRate: 16000,
+    numBins: f.bins,
+    frameLengthMs: f.frameLengthMs,
+    frameShiftMs: f.frameShiftMs,
+    window,
+    scale: f.int16Scale ? 32768 : 1,
+    removeDcOffset: f.removeDcOffset,
+    lowFreq: f.lowFreq,
+  };
+}
+
+interface PlannedWindow {
+  start: number;
+  end: number;
+  speechSeconds: number;
+  /** Sample ranges [from, to) of the signal that make the window. */
+  pieces: [number, number][];
+}
+
+/**
+ * Windows of `win` seconds of speech every `hop` seconds of speech, laid over the speech segments as if the pauses
+ * between them were cut out. The last window is aligned to the end of the speech so that no speech is left out.
+ */
+export function planWindows(segs: SpeechSegment[], offset: number, nSamples: number, win: number, hop: number, minSpeech: number): PlannedWindow[] {
+  const ranges: [number, number][] = [];
+  for (const s of segs) {
+    const a = Math.max(0, Math.round((s.start - offset) * 16000));
+    const b = Math.min(nSamples, Math.round((s.end - offset) * 16000));
+    if (b > a) ranges.push([a, b]);
+  }
+  const total = ranges.reduce((t, [a, b]) => t + b - a, 0);
+  const W = Math.round(win * 16000);
+  const H = Math.round(hop * 16000);
+  if (total < minSpeech * 16000) return [];
+  const starts: number[] = [];
+  if (total <= W) starts.push(0);
+  else {
+    for (let s = 0; s + W <= total; s += H) starts.push(s);
+    if (starts[starts.length - 1]! + W < total) starts.push(total - W);
+  }
+  return starts.map((s) => {
+    const pieces = slice(ranges, s, Math.min(total, s + W));
+    const len = pieces.reduce((t, [a, b]) => t + b - a, 0);
+    return { start: offset + pieces[0]![0] / 16000, end: offset + pieces[pieces.length - 1]![1] / 16000, speechSeconds: len / 16000, pieces };
+  });
+}
+
+/** The sample ranges covering speech-time [from, to) (speech time counts only samples inside `ranges`). */
+function slice(ranges: [number, number][], from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  let t = 0;
+  for (const [a, b] of ranges) {
+    const len = b - a;
+    const lo = Math.max(from, t);
+    const hi = Math.min(to, t + len);
+    if (hi > lo) out.push([a + lo - t, a + hi - t]);
+    t += len;
+    if (t >= to) break;
+  }
+  return out;
+}
+
+function gather(x: Float32Array, pieces: [number, number][]): Float32Array {
+  if (pieces.length === 1) return x.subarray(pieces[0]![0], pieces[0]![1]);
+  const out = new Float32Array(pieces.reduce((t, [a, b]) => t + b - a, 0));
+  let o = 0;
+  for (const [a, b] of pieces) {
+    out.set(x.subarray(a, b), o);
+    o += b - a;
+  }
+  return out;
+}
+
+function weightedMean(windows: VoiceWindow[], dim: number): Float32Array | null {
+  if (windows.length === 0) return null;
+  const m = new Float32Array(dim);
+  for (const w of windows) for (let i = 0; i < dim; i++) m[i]! += w.embedding[i]! * w.speechSeconds;
+  return l2Normalize(m);
+}
