@@ -4,6 +4,7 @@
  * pairs-degraded.csv), whether at least one face is found; for hard_cases.csv, how many faces each detector finds.
  *
  * Usage: node -r @swc-node/register benchmarks/detectors.ts [--json] [--limit N] [--detectors a,b] [--list-missed]
+ *   [--progress]
  * Detectors: human (BlazeFace + mesh, small images padded), human-nopad, faceplugin-accurate (tiles + retry),
  * faceplugin-fast (retry only), faceapi-ssd, faceapi-tiny.
  */
@@ -109,7 +110,9 @@ export async function runDetectorBench(argv: string[]): Promise<DetectorBenchRes
   const acc = new Map<string, { found: Record<string, number>; ms: number[]; errors: number; missed: string[]; hard: Record<string, number> }>();
   for (const d of dets) acc.set(d.name, { found: {}, ms: [], errors: 0, missed: [], hard: {} });
   const totals: Record<string, number> = {};
-  for (const it of list) {
+  const progress = argv.includes('--progress');
+  for (const [i, it] of list.entries()) {
+    if (progress && i % 50 === 0) process.stderr.write(`detectors: ${i}/${list.length}\n`);
     totals[it.set] = (totals[it.set] ?? 0) + 1;
     const img = await decodeImage(path.join(root, it.file));
     for (const d of dets) {

@@ -38,6 +38,8 @@ export interface FaceBenchResult {
   warmup: number;
   meanPixels: number;
   pipelines: Record<string, PipelineTiming>;
+  /** Pipelines that could not run, with the reason. */
+  unavailable?: Record<string, string>;
   /** Human ms / ours, per preset. */
   ratioVsHuman: Record<string, number>;
   /** face-api ms / ours, per preset. */
@@ -54,7 +56,7 @@ function pickImages(n: number): { files: string[]; source: string } {
   return { files: packageSampleImages().slice(0, n), source: '@vladmandic/face-api demo/sample*.jpg (MIT package)' };
 }
 
-async function buildPipelines(skipFaceApi: boolean): Promise<Pipeline[]> {
+async function buildPipelines(skipFaceApi: boolean, unavailable: Record<string, string>): Promise<Pipeline[]> {
   const accurate = await FaceAnalyzer.create({ preset: 'accurate' });
   const fast = await FaceAnalyzer.create({ preset: 'fast' });
   const humanPlusOurs = await FaceAnalyzer.create({ preset: 'fast', detector: new HumanDetector() });
@@ -65,13 +67,31 @@ async function buildPipelines(skipFaceApi: boolean): Promise<Pipeline[]> {
     { name: 'human-detector+faceplugin-embedder', run: async (img) => (await humanPlusOurs.analyzeRgb(img)).length },
   ];
   if (!skipFaceApi) {
-    const fa = await faceApiPeer();
-    pipes.push({ name: 'faceapi', run: async (img) => (await fa.run(img, 'ssd', true)).length });
+    try {
+      const fa = await faceApiPeer();
+      pipes.push({ name: 'faceapi', run: async (img) => (await fa.run(img, 'ssd', true)).length });
+    } catch (e) {
+      unavailable.faceapi = e instanceof Error ? e.message : String(e);
+    }
   }
   return pipes;
 }
 
-/** Runs the benchmark; undefined when no images are available. */
+/** Warm-up runs; a pipeline whose first run fails (model missing, peer not installed) is reported, not timed. */
+async function warmUp(pipes: Pipeline[], images: RgbImage[], n: number, unavailable: Record<string, string>): Promise<Pipeline[]> {
+  const ok: Pipeline[] = [];
+  for (const p of pipes) {
+    try {
+      for (let i = 0; i < Math.max(1, n); i++) await p.run(images[i % images.length]);
+      ok.push(p);
+    } catch (e) {
+      unavailable[p.name] = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return ok;
+}
+
+/** Runs the benchmark; `{skipped}` when no images are available. */
 export async function runFaceBench(argv: string[]): Promise<FaceBenchResult | { skipped: string }> {
   const n = Number(argValue(argv, '--images') ?? 40);
   const warmup = Number(argValue(argv, '--warmup') ?? 3);
@@ -79,10 +99,8 @@ export async function runFaceBench(argv: string[]): Promise<FaceBenchResult | { 
   if (files.length === 0) return { skipped: 'no images: ../shared/eval/faces is absent and @vladmandic/face-api sample photos are not installed' };
   const images: RgbImage[] = [];
   for (const f of files) images.push(await decodeImage(f));
-  const pipes = await buildPipelines(argv.includes('--skip-faceapi'));
-  for (const p of pipes) {
-    for (let i = 0; i < warmup; i++) await p.run(images[i % images.length]).catch(() => 0);
-  }
+  const unavailable: Record<string, string> = {};
+  const pipes = await warmUp(await buildPipelines(argv.includes('--skip-faceapi'), unavailable), images, warmup, unavailable);
   const times: Record<string, number[]> = {};
   const faces: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -129,6 +147,7 @@ export async function runFaceBench(argv: string[]): Promise<FaceBenchResult | { 
     warmup,
     meanPixels: Math.round(images.reduce((s, i) => s + i.width * i.height, 0) / images.length),
     pipelines,
+    ...(Object.keys(unavailable).length ? { unavailable } : {}),
     ratioVsHuman: ratio('human'),
     ratioVsFaceApi: ratio('faceapi'),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version },

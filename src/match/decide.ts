@@ -110,8 +110,13 @@ export function decide(scores: readonly PerformerScore[], opts: DecideOptions): 
 export class Cohort {
   /** Row-major `size x dim`. */
   readonly vectors: Float32Array;
+  /** Number of cohort embeddings. */
   readonly size: number;
 
+  /**
+   * @param vectors cohort embeddings (at least 2; a few hundred is typical)
+   * @param dim their dimension
+   */
   constructor(
     vectors: readonly Float32Array[],
     readonly dim: number,

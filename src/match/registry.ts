@@ -1,6 +1,7 @@
 import { LikenessError } from '../errors';
 import { str, int } from '../validate';
 import type {
+  AuditEvent,
   AuditValue,
   Consent,
   JsonValue,
@@ -96,6 +97,10 @@ const MIN_FACE_WEIGHT = 0.05;
 export class Registry {
   private readonly galleries: GalleryCache;
 
+  /**
+   * @param store where performers, references, templates and the audit log live (read and written only here)
+   * @param opts calibrations, AS-norm cohorts, comparison counting, match auditing
+   */
   constructor(
     readonly store: Store,
     private readonly opts: RegistryOptions = {},
@@ -285,20 +290,23 @@ export class Registry {
       if (p) performers.set(id, p);
     }
     const out: QueryResult[] = [];
+    const events: AuditEvent[] = [];
     for (const s of scores) {
       const d = decide(s, { calibration: cal, comparisons, performers, rates: opts.far, now: opts.now });
       out.push({ candidates: d.candidates, suppressed: d.suppressed });
-      if (this.opts.auditMatches !== false) await this.auditDecision(modelId, d.candidates, d.suppressed, opts.auditContext);
+      events.push(...this.auditEvents(modelId, d.candidates, d.suppressed, opts.auditContext));
     }
+    if (this.opts.auditMatches !== false) await this.store.auditBatch(events);
     return out;
   }
 
-  private async auditDecision(
+  /** Audit events for one query's decision: reported and suppressed matches (decision not `none`), no biometrics. */
+  private auditEvents(
     modelId: string,
     candidates: Candidate[],
     suppressed: SuppressedCandidate[],
     context: string | undefined,
-  ): Promise<void> {
+  ): AuditEvent[] {
     const base = (c: Candidate): Record<string, AuditValue> => ({
       modelId,
       decision: c.decision,
@@ -306,14 +314,16 @@ export class Registry {
       confidence: Math.round(c.confidence * 1e4) / 1e4,
       context: context ?? null,
     });
+    const events: AuditEvent[] = [];
     for (const c of candidates) {
-      if (c.decision !== 'none') await this.store.audit({ type: 'match.reported', performerId: c.performerId, details: base(c) });
+      if (c.decision !== 'none') events.push({ type: 'match.reported', performerId: c.performerId, details: base(c) });
     }
     for (const c of suppressed) {
       if (c.decision !== 'none') {
-        await this.store.audit({ type: 'match.suppressed', performerId: c.performerId, details: { ...base(c), reason: c.reason } });
+        events.push({ type: 'match.suppressed', performerId: c.performerId, details: { ...base(c), reason: c.reason } });
       }
     }
+    return events;
   }
 
   private async calibrationFor(modelId: string): Promise<Calibration> {

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LikenessError } from '../errors';
+import { LikenessError, isLikenessError } from '../errors';
 import { num } from '../validate';
-import { ffmpegPath, probeMedia, runFfmpeg, streamFfmpeg, type MediaInfo } from './ffmpeg';
+import { ffmpegPath, runFfmpeg, streamFfmpeg } from './ffmpeg';
 import { bufferSource, fileSource, pcmToFloat32, readWavInfo, wavFastPathOk, type ByteSource, type WavInfo } from './wav';
 
 /** The sample rate every voice model in the library uses. */
@@ -182,51 +182,74 @@ async function* streamWav(src: ByteSource, wav: WavInfo, label: string, o: Check
   const first = Math.min(wav.frames, Math.round(o.start * AUDIO_SAMPLE_RATE));
   const last = o.duration === Infinity ? wav.frames : Math.min(wav.frames, first + Math.round(o.duration * AUDIO_SAMPLE_RATE));
   if (last <= first) throw new LikenessError('E_DECODE', `${label}: no samples after ${o.start} s (the file is ${(wav.frames / AUDIO_SAMPLE_RATE).toFixed(2)} s long)`, { file: label });
-  const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
+  // Like the ffmpeg path, the limit counts our own reading time, not the time the consumer holds a chunk.
+  let busyMs = 0;
   for (let s = first; s < last; s += o.chunkSamples) {
     checkAborted(o, label);
-    if (Date.now() > deadline) throw new LikenessError('E_TIMEOUT', `reading ${label} took longer than ${o.timeoutMs} ms`, { file: label });
+    const t0 = Date.now();
     const n = Math.min(o.chunkSamples, last - s);
     const bytes = src.read(wav.dataOffset + s * bytesPerSample, n * bytesPerSample);
     const samples = new Float32Array(Math.floor(bytes.length / bytesPerSample));
     pcmToFloat32(bytes, wav.sampleFormat!, wav.bitsPerSample, samples);
+    busyMs += Date.now() - t0;
+    if (o.timeoutMs !== undefined && busyMs > o.timeoutMs) throw new LikenessError('E_TIMEOUT', `reading ${label} took longer than ${o.timeoutMs} ms`, { file: label });
     yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: s / AUDIO_SAMPLE_RATE };
     // Give timers and abort listeners a turn between chunks.
     await new Promise<void>((r) => setImmediate(r));
   }
 }
 
-let soxrAvailable: Promise<boolean> | undefined;
+const soxrByBinary = new Map<string, Promise<boolean>>();
 
 /** True when this ffmpeg has the SoX resampler (better anti-aliasing than the default swr filter). */
 function hasSoxr(): Promise<boolean> {
-  soxrAvailable ??= runFfmpeg(['-buildconf'], { stdout: 'buffer', timeoutMs: 10_000 })
-    .then((r) => r.stdout.toString('utf8').includes('--enable-libsoxr'))
-    .catch(() => false);
-  return soxrAvailable;
-}
-
-/** The audio stream ffmpeg will decode (`-map 0:a:0`), or an E_UNSUPPORTED error when there is none. */
-function firstAudio(info: MediaInfo, label: string): MediaInfo['streams'][number] {
-  const a = info.streams.find((s) => s.type === 'audio');
-  if (!a) {
-    throw new LikenessError('E_UNSUPPORTED', `${label} has no audio track (${info.format}${info.streams.length ? ', video only' : ''})`, {
-      file: label,
-      reason: 'no_audio',
-    });
+  const bin = ffmpegPath();
+  let p = soxrByBinary.get(bin);
+  if (!p) {
+    p = runFfmpeg(['-buildconf'], { stdout: 'buffer', timeoutMs: 10_000 })
+      .then((r) => r.stdout.toString('utf8').includes('--enable-libsoxr'))
+      .catch(() => false);
+    soxrByBinary.set(bin, p);
   }
-  return a;
+  return p;
 }
 
-/** Every other input: ffmpeg resamples to 16 kHz mono f32le on a pipe, read in fixed-size chunks. */
+/** Reads the input's container duration from ffmpeg's `-v level+info` header ("Duration: 00:01:02.50, ..."). */
+class DurationSniffer {
+  private pending = '';
+  private done = false;
+  /** Container duration in seconds; NaN until seen or when the container does not know it. */
+  seconds = NaN;
+
+  push(text: string): void {
+    if (this.done) return;
+    const lines = (this.pending + text).split('\n');
+    this.pending = lines.pop() ?? '';
+    // A huge metadata dump must not grow this buffer: keep only the unfinished line's head.
+    if (this.pending.length > 4096) this.pending = this.pending.slice(0, 4096);
+    for (const l of lines) {
+      const m = /^\[info\]\s+Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N\/A)/.exec(l);
+      if (m) {
+        this.done = true;
+        if (m[1] !== undefined) this.seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+        return;
+      }
+      // The output section starts after the input's; a Duration line after it is not ours.
+      if (/^\[info\] (Stream mapping|Output #)/.test(l)) {
+        this.done = true;
+        return;
+      }
+    }
+  }
+}
+
+/** Every other input: one ffmpeg process resamples to 16 kHz mono f32le on a pipe, read in fixed-size chunks. */
 async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions): AsyncGenerator<AudioSignal, void, undefined> {
   ffmpegPath(); // E_FFMPEG early, with the install hint, when no binary exists
-  const info = await probeMedia(file, { timeoutMs: o.timeoutMs, signal: o.signal, label });
-  const stream = firstAudio(info, label);
-  const declared = stream.duration ?? info.duration;
-  const expected = Number.isFinite(declared) ? Math.max(0, Math.min(declared - o.start, o.duration)) : NaN;
-  if (expected > o.maxSeconds) throw tooLong(label, expected, o.maxSeconds);
-  const args = ['-v', 'error'];
+  // No separate ffprobe run: process start-up dominates short files, so the duration comes from ffmpeg's own header.
+  const sniffer = new DurationSniffer();
+  const expected = (): number => (Number.isFinite(sniffer.seconds) ? Math.max(0, Math.min(sniffer.seconds - o.start, o.duration)) : NaN);
+  const args = ['-nostats', '-v', 'level+info'];
   if (!o.tolerateDamage) args.push('-xerror');
   if (o.start > 0) args.push('-ss', String(o.start));
   args.push('-i', `file:${path.resolve(file)}`);
@@ -236,24 +259,35 @@ async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions):
   args.push('-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
   const maxSamples = o.maxSeconds === Infinity ? Infinity : Math.ceil(o.maxSeconds * AUDIO_SAMPLE_RATE);
   let decoded = 0;
-  for await (const chunk of streamFfmpeg(args, { chunkBytes: o.chunkSamples * 4, timeoutMs: o.timeoutMs, signal: o.signal, label })) {
-    // Copy: the chunk's byte offset may not be 4-aligned, and the caller owns the result.
-    const n = chunk.length >> 2;
-    const samples = new Float32Array(n);
-    new Uint8Array(samples.buffer).set(chunk.subarray(0, n * 4));
-    // A container can lie about its duration; the limit holds on what really comes out.
-    if (decoded + n > maxSamples) throw tooLong(label, (decoded + n) / AUDIO_SAMPLE_RATE, o.maxSeconds);
-    yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: o.start + decoded / AUDIO_SAMPLE_RATE };
-    decoded += n;
+  try {
+    const chunks = streamFfmpeg(args, { chunkBytes: o.chunkSamples * 4, timeoutMs: o.timeoutMs, signal: o.signal, label, onStderr: (t) => sniffer.push(t) });
+    for await (const chunk of chunks) {
+      // The header comes before the first samples: refuse an over-long file before decoding all of it.
+      if (decoded === 0 && expected() > o.maxSeconds) throw tooLong(label, expected(), o.maxSeconds);
+      // Copy: the chunk's byte offset may not be 4-aligned, and the caller owns the result.
+      const n = chunk.length >> 2;
+      const samples = new Float32Array(n);
+      new Uint8Array(samples.buffer).set(chunk.subarray(0, n * 4));
+      // A container can lie about its duration; the limit holds on what really comes out.
+      if (decoded + n > maxSamples) throw tooLong(label, (decoded + n) / AUDIO_SAMPLE_RATE, o.maxSeconds);
+      yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: o.start + decoded / AUDIO_SAMPLE_RATE };
+      decoded += n;
+    }
+  } catch (e) {
+    if (isLikenessError(e) && e.details?.reason === 'no_stream') {
+      throw new LikenessError('E_UNSUPPORTED', `${label} has no audio track`, { file: label, reason: 'no_audio' }, { cause: e });
+    }
+    throw e;
   }
   if (decoded === 0) throw new LikenessError('E_DECODE', `${label}: the audio track holds no decodable samples`, { file: label });
   const got = decoded / AUDIO_SAMPLE_RATE;
+  const want = expected();
   // ffmpeg decodes a cut-off MP3 without any error; the container's own duration is the only witness.
-  if (!o.tolerateDamage && Number.isFinite(expected) && got < expected * 0.9 - 0.5) {
+  if (!o.tolerateDamage && Number.isFinite(want) && got < want * 0.9 - 0.5) {
     throw new LikenessError(
       'E_DECODE',
-      `${label}: only ${got.toFixed(1)} s of the ${expected.toFixed(1)} s the file declares could be decoded (truncated or damaged; pass tolerateDamage to accept the part that decodes)`,
-      { file: label, decodedSeconds: got, declaredSeconds: expected },
+      `${label}: only ${got.toFixed(1)} s of the ${want.toFixed(1)} s the file declares could be decoded (truncated or damaged; pass tolerateDamage to accept the part that decodes)`,
+      { file: label, decodedSeconds: got, declaredSeconds: want },
     );
   }
 }

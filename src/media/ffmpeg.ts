@@ -21,6 +21,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Name of the input used in error messages (a path or `<buffer>`). */
   label?: string;
+  /** Receives stderr text as it arrives (e.g. to read the input's duration from `-v level+info` output). */
+  onStderr?: (text: string) => void;
 }
 
 /** Options of {@link runFfmpeg}. */
@@ -165,6 +167,9 @@ const UNSUPPORTED_PATTERNS = [
 const DECODE_PATTERNS = [
   /Invalid data found when processing input/i,
   /could not find codec parameters/i,
+  /Cannot determine format/i,
+  /Failed to (read|decode|find)/i,
+  /Error (while|during) (decoding|demuxing|reading)/i,
   /Invalid argument/i,
   /moov atom not found/i,
   /Error while decoding/i,
@@ -176,18 +181,29 @@ const DECODE_PATTERNS = [
   /truncat/i,
 ];
 
-/** Last meaningful lines of stderr, for a message a user can read. */
-function stderrSummary(stderr: string): string {
-  const lines = stderr
+/** Level tags that `-v level+...` puts on lines that are not problems. */
+const CHATTER = /\[(info|verbose|debug|trace)\]/;
+
+/** The lines of stderr that report problems (all of them when the run did not tag levels). */
+function problemLines(stderr: string): string[] {
+  return stderr
     .split(/\r?\n/)
-    .map((l) => l.replace(/file:(?=\/)/g, '').trim())
+    .filter((l) => !CHATTER.test(l))
+    .map((l) => l.replace(/file:(?=\/)/g, '').replace(/\[[\w\s]+ @ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic|warning)\] /, '').trim())
     .filter((l) => l.length > 0 && !/^To ignore this/i.test(l));
+}
+
+/** Last meaningful lines of stderr, for a message a user can read. */
+function stderrSummary(lines: string[]): string {
   return lines.slice(-3).join(' | ').slice(0, 600);
 }
 
 /** Maps a failed ffmpeg/ffprobe run to a LikenessError code from its stderr. */
-export function classifyFfmpegError(tool: string, label: string, stderr: string, exit: string): LikenessError {
-  const summary = stderrSummary(stderr) || `exited with ${exit}`;
+export function classifyFfmpegError(tool: string, label: string, rawStderr: string, exit: string): LikenessError {
+  // Only problem lines are matched: metadata printed at info level (a title such as "Invalid Love") must not count.
+  const lines = problemLines(rawStderr);
+  const stderr = lines.join('\n');
+  const summary = stderrSummary(lines) || `exited with ${exit}`;
   if (/No such file or directory/i.test(stderr)) {
     return new LikenessError('E_NOT_FOUND', `${label}: file not found`, { file: label });
   }
@@ -211,6 +227,10 @@ interface Spawned {
   done: Promise<void>;
   /** Kills the process (used when a consumer stops early). */
   kill: () => void;
+  /** Stops the time limit's clock (while a consumer holds a chunk, the time is the consumer's, not ffmpeg's). */
+  pauseClock: () => void;
+  /** Restarts the clock with what is left of the limit. */
+  resumeClock: () => void;
 }
 
 /** Spawns a tool with a time limit and abort handling; the caller reads stdout. */
@@ -220,19 +240,37 @@ function spawnTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], opts: Ru
   if (opts.signal?.aborted) throw new LikenessError('E_ABORTED', `${tool} run for ${label} was aborted before it started`);
   const child = spawn(bin, args as string[], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true });
   const stderr = new TailBuffer();
-  child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr.push(b);
+    opts.onStderr?.(b.toString('utf8'));
+  });
   let reason: LikenessError | undefined;
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   const timeoutMs = opts.timeoutMs ?? defaultTimeout;
-  const timer = setTimeout(() => {
+  let left = timeoutMs;
+  let since = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const onTimeout = (): void => {
     reason ??= new LikenessError('E_TIMEOUT', `${tool} took longer than ${timeoutMs} ms on ${label}; raise timeoutMs for long media`, {
       file: label,
       timeoutMs,
     });
     kill();
-  }, timeoutMs);
+  };
+  const resumeClock = (): void => {
+    if (timer !== undefined || reason) return;
+    since = Date.now();
+    timer = setTimeout(onTimeout, Math.max(0, left));
+  };
+  const pauseClock = (): void => {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    timer = undefined;
+    left -= Date.now() - since;
+  };
+  resumeClock();
   const onAbort = (): void => {
     reason ??= new LikenessError('E_ABORTED', `${tool} run for ${label} was aborted`, { file: label });
     kill();
@@ -249,7 +287,7 @@ function spawnTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], opts: Ru
       spawnError = e;
     });
     child.on('close', (code, sig) => {
-      clearTimeout(timer);
+      pauseClock();
       opts.signal?.removeEventListener('abort', onAbort);
       if (reason) return reject(reason);
       if (spawnError) {
@@ -270,7 +308,7 @@ function spawnTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], opts: Ru
   });
   // Mark handled: callers may only await `done` after reading stdout.
   done.catch(() => undefined);
-  return { child, stderr, done, kill };
+  return { child, stderr, done, kill, pauseClock, resumeClock };
 }
 
 /**
@@ -310,7 +348,9 @@ export async function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions 
 /**
  * Runs ffmpeg and yields its stdout as chunks of exactly `chunkBytes` (the last one may be shorter). Reading is
  * pull-based: while the consumer is busy the pipe is not read, so ffmpeg blocks and memory stays bounded. Breaking
- * out of the loop kills ffmpeg. Errors are thrown from the iterator after the data that preceded them.
+ * out of the loop kills ffmpeg. Errors are thrown from the iterator after the data that preceded them. `timeoutMs`
+ * counts only the time spent waiting for ffmpeg, not the time the consumer holds a chunk (a slow model on an
+ * hour-long file must not time the decoder out).
  */
 export async function* streamFfmpeg(args: readonly string[], opts: StreamFfmpegOptions & { stdin?: Buffer }): AsyncGenerator<Buffer, void, undefined> {
   const chunkBytes = opts.chunkBytes;
@@ -329,7 +369,9 @@ export async function* streamFfmpeg(args: readonly string[], opts: StreamFfmpegO
           filled += n;
           off += n;
           if (filled === chunkBytes) {
+            p.pauseClock();
             yield pending;
+            p.resumeClock();
             pending = Buffer.allocUnsafe(chunkBytes);
             filled = 0;
           }

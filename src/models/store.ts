@@ -224,7 +224,7 @@ function statusOf(e: ModelEntry, verify: boolean): ModelStatus {
   let file: string;
   try {
     file = modelFilePath(e);
-  } catch (err) {
+  } catch {
     return { ...base, state: 'missing', fix: fixFor(e) };
   }
   if (!fs.existsSync(file)) return { ...base, state: 'missing', file, fix: fixFor(e) };

@@ -3,6 +3,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
+import { dataHome } from '../models/registry';
 import { str } from '../validate';
 import { chainKeyProviders, envKeyProvider, open as openSealed, seal, staticKeyProvider } from './crypto';
 import { normaliseConsent } from './consent';
@@ -33,6 +34,11 @@ import type {
   TemplateKind,
 } from './types';
 
+/** Default database file: `registry.db` in the user's data directory ($LIKENESS_HOME, else XDG data home). */
+export function defaultStorePath(): string {
+  return path.join(dataHome(), 'registry.db');
+}
+
 /** Options for {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
   /** Database file; its folder is created when missing. `:memory:` works for tests (no WAL). */
@@ -46,6 +52,11 @@ export interface SqliteStoreOptions {
   verify?: boolean;
   /** Milliseconds to wait for another process's write lock before E_STORE (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * `FULL` (default) syncs the WAL on every commit, so a returned enrollment or delete survives power loss too;
+   * `NORMAL` survives process crashes only (a commit may roll back on power loss) and is faster for bulk writes.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
 }
 
 interface PerformerRow {
@@ -134,7 +145,7 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
     // Reading the header first makes "not a database" fail here, with our message, not on the first query.
     db.pragma('schema_version', { simple: true });
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
     if (opts.verify) {
@@ -251,14 +262,15 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.upsertPerformer} */
   async upsertPerformer(p: PerformerInput): Promise<Performer> {
     str('performer name', p.name);
+    if (p.id !== undefined) str('performer id', p.id);
     const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
     const consent = p.consent === null ? null : normaliseConsent(p.consent);
     return this.guard('saving a performer', () =>
       this.conn
         .transaction(() => {
           const now = nowIso();
-          if (p.id === undefined) {
-            const id = crypto.randomUUID();
+          if (p.id === undefined || !this.readPerformer(p.id)) {
+            const id = p.id ?? crypto.randomUUID();
             this.conn
               .prepare('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
               .run(id, p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
@@ -266,8 +278,7 @@ export class SqliteStore implements Store {
             this.bump();
             return this.readPerformer(id)!;
           }
-          const before = this.readPerformer(p.id);
-          if (!before) throw new LikenessError('E_NOT_FOUND', `no performer with id ${p.id}`);
+          const before = this.readPerformer(p.id)!;
           this.conn
             .prepare('UPDATE performers SET name = ?, aliases = ?, consent = ?, updated_at = ? WHERE id = ?')
             .run(p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, p.id);
@@ -507,6 +518,15 @@ export class SqliteStore implements Store {
     return this.guard('appending to the audit log', () => this.appendAudit(event));
   }
 
+  /** {@inheritDoc Store.auditBatch} */
+  async auditBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    events.forEach(checkAudit);
+    if (events.length === 0) return [];
+    return this.guard('appending to the audit log', () =>
+      this.conn.transaction(() => events.map((e) => this.appendAudit(e))).immediate(),
+    );
+  }
+
   /** {@inheritDoc Store.auditLog} */
   async auditLog(filter: { performerId?: string; type?: AuditType; afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
     const clauses: string[] = [];
@@ -536,7 +556,7 @@ export class SqliteStore implements Store {
     const performer = await this.getPerformer(id);
     if (!performer) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
     this.guard('appending to the audit log', () =>
-      this.appendAudit({ type: 'export', performerId: id, details: { withVectors: opts.includeVectors === true } }),
+      this.appendAudit({ type: 'export', performerId: id, details: { full: opts.includeVectors === true } }),
     );
     const references = await this.references(id);
     const rows = this.guard('reading templates', () =>

@@ -204,7 +204,7 @@ export interface Store {
   /** Releases the backend; further calls fail with E_STORE. */
   close(): Promise<void>;
 
-  /** Creates (no `id`) or updates a performer; returns it as stored. */
+  /** Creates (no `id`, or an `id` not stored yet) or updates a performer; returns it as stored. */
   upsertPerformer(p: PerformerInput): Promise<Performer>;
   getPerformer(id: string): Promise<Performer | null>;
   listPerformers(): Promise<Performer[]>;
@@ -227,6 +227,8 @@ export interface Store {
 
   /** Appends an audit event (append-only; no biometric data). */
   audit(event: AuditEvent): Promise<AuditEntry>;
+  /** Appends several audit events in one transaction (one sync for a whole search's matches). */
+  auditBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]>;
   auditLog(filter?: { performerId?: string; type?: AuditType; afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
 
   /** Everything stored about one performer; vectors as base64 only when `includeVectors`. */

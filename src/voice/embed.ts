@@ -4,7 +4,7 @@ import type { AudioSignal } from '../media/audio';
 import { loadManifest } from '../models/manifest';
 import { modelFilePath } from '../models/registry';
 import { num } from '../validate';
-import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineStats, l2Normalize } from './baseline';
+import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStats, l2Normalize } from './baseline';
 import { FbankOptions, FbankWindow, fbank } from './fbank';
 import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
@@ -45,7 +45,7 @@ export interface VoiceEmbedderOptions {
   windowSeconds?: number;
   /** Hop between windows in seconds of speech (default 1.5). */
   hopSeconds?: number;
-  /** Speech shorter than this gives no window (seconds, default 0.5). */
+  /** Speech shorter than this gives no window (seconds, default 0.2). */
   minSpeechSeconds?: number;
 }
 
@@ -69,6 +69,7 @@ function isInstalled(id: string): boolean {
   }
 }
 
+/** Raw (not yet L2-normalised) embedding of speech samples. */
 type Embedder = (samples: Float32Array) => Promise<Float32Array>;
 
 /**
@@ -97,7 +98,7 @@ export class VoiceEmbedder {
     this.vad = o.vad ?? 'silero';
     this.win = num('windowSeconds', o.windowSeconds ?? 3, 0.5, 60);
     this.hop = num('hopSeconds', o.hopSeconds ?? 1.5, 0.1, this.win);
-    this.minSpeech = num('minSpeechSeconds', o.minSpeechSeconds ?? 0.5, 0.1, this.win);
+    this.minSpeech = num('minSpeechSeconds', o.minSpeechSeconds ?? 0.2, 0.1, this.win);
   }
 
   /** Chooses and loads the model. E_MODEL when a named model is missing or broken (with the command that fixes it). */
@@ -105,8 +106,8 @@ export class VoiceEmbedder {
     if (opts.modelFile) return VoiceEmbedder.neural(await OnnxSpeakerModel.fromFile(opts.modelFile), opts);
     const id = opts.model ?? neuralVoiceModels().find(isInstalled) ?? BASELINE_MODEL_ID;
     if (id === BASELINE_MODEL_ID) {
-      const dim = (BASELINE_DEFAULTS.ceps * 3) as number;
-      return new VoiceEmbedder(BASELINE_MODEL_ID, true, dim, async (x) => l2Normalize(baselineStats(x)), opts);
+      const dim = baselineDim(BASELINE_DEFAULTS);
+      return new VoiceEmbedder(BASELINE_MODEL_ID, true, dim, async (x) => baselineStats(x), opts);
     }
     return VoiceEmbedder.neural(await OnnxSpeakerModel.fromManifest(id), opts);
   }
@@ -117,37 +118,77 @@ export class VoiceEmbedder {
     const run: Embedder = async (x) => {
       const f = fbank(x, fo);
       if (f.frames < minFrames) throw new LikenessError('E_NO_SPEECH', `too little speech for ${model.id}`);
-      return l2Normalize(await model.embedFeatures(f));
+      return model.embedFeatures(f);
     };
     return new VoiceEmbedder(model.id, false, model.dim, run, opts);
   }
 
   /** The embedding of a whole clip of speech, without speech detection or windows (the caller chose the samples). */
-  embedSamples(samples: Float32Array): Promise<Float32Array> {
-    return this.run(samples);
+  async embedSamples(samples: Float32Array): Promise<Float32Array> {
+    return l2Normalize(await this.run(samples));
   }
 
   /** Speech, windows and the per-signal embedding of a 16 kHz mono signal. */
   async embed(signal: AudioSignal, speech?: SpeechSegment[]): Promise<VoiceEmbedding> {
+    const acc = new Accumulator(this);
+    await this.addSignal(acc, signal, speech);
+    return acc.result();
+  }
+
+  /**
+   * The same for a stream of consecutive chunks (e.g. `streamAudio(file, { chunkSeconds: 60 })`), so hour-long input
+   * needs memory for one chunk only. Speech detection runs per chunk and windows do not cross chunk boundaries, so
+   * use chunks of a minute or more.
+   */
+  async embedStream(chunks: AsyncIterable<AudioSignal>): Promise<VoiceEmbedding> {
+    const acc = new Accumulator(this);
+    for await (const chunk of chunks) await this.addSignal(acc, chunk);
+    return acc.result();
+  }
+
+  private async addSignal(acc: Accumulator, signal: AudioSignal, speech?: SpeechSegment[]): Promise<void> {
     if (!signal || !(signal.samples instanceof Float32Array) || signal.sampleRate !== 16000) {
       throw new LikenessError('E_INPUT', 'embed needs a 16 kHz mono AudioSignal (use decodeAudio)');
     }
     const segs = speech ?? (await detectSpeech(signal, { method: this.vad }));
     const offset = signal.offset ?? 0;
-    const plan = planWindows(segs, offset, signal.samples.length, this.win, this.hop, this.minSpeech);
-    const windows: VoiceWindow[] = [];
-    for (const w of plan) {
-      let embedding: Float32Array;
+    acc.speech.push(...segs);
+    for (const w of planWindows(segs, offset, signal.samples.length, this.win, this.hop, this.minSpeech)) {
+      let raw: Float32Array;
       try {
-        embedding = await this.run(gather(signal.samples, w.pieces));
+        raw = await this.run(gather(signal.samples, w.pieces));
       } catch (e) {
         if (e instanceof LikenessError && e.code === 'E_NO_SPEECH') continue;
         throw e;
       }
-      windows.push({ start: w.start, end: w.end, speechSeconds: w.speechSeconds, embedding, modelId: this.modelId });
+      acc.add({ start: w.start, end: w.end, speechSeconds: w.speechSeconds, embedding: raw, modelId: this.modelId });
     }
-    const speechSeconds = segs.reduce((s, g) => s + g.end - g.start, 0);
-    return { modelId: this.modelId, isBaseline: this.isBaseline, speech: segs, speechSeconds, windows, embedding: weightedMean(windows, this.dim) };
+  }
+}
+
+/**
+ * Collects windows. The per-signal embedding is the speech-weighted mean of the raw window vectors, normalised once
+ * at the end: for the baseline that pools the statistics themselves (measured better than averaging unit vectors).
+ */
+class Accumulator {
+  readonly speech: SpeechSegment[] = [];
+  readonly windows: VoiceWindow[] = [];
+  private readonly sum: Float64Array;
+
+  constructor(private readonly e: VoiceEmbedder) {
+    this.sum = new Float64Array(e.dim);
+  }
+
+  /** Adds a window whose `embedding` is still raw; it is L2-normalised here. */
+  add(w: VoiceWindow): void {
+    for (let i = 0; i < this.sum.length; i++) this.sum[i]! += w.embedding[i]! * w.speechSeconds;
+    this.windows.push({ ...w, embedding: l2Normalize(Float32Array.from(w.embedding)) });
+  }
+
+  result(): VoiceEmbedding {
+    const speechSeconds = this.speech.reduce((s, g) => s + g.end - g.start, 0);
+    const embedding = this.windows.length ? l2Normalize(Float32Array.from(this.sum)) : null;
+    return { modelId: this.e.modelId, isBaseline: this.e.isBaseline, speech: this.speech, speechSeconds, windows: this.windows, embedding };
   }
 }
 
@@ -228,11 +269,4 @@ function gather(x: Float32Array, pieces: [number, number][]): Float32Array {
     o += b - a;
   }
   return out;
-}
-
-function weightedMean(windows: VoiceWindow[], dim: number): Float32Array | null {
-  if (windows.length === 0) return null;
-  const m = new Float32Array(dim);
-  for (const w of windows) for (let i = 0; i < dim; i++) m[i]! += w.embedding[i]! * w.speechSeconds;
-  return l2Normalize(m);
 }

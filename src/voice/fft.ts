@@ -11,8 +11,8 @@ export class RealFft {
   readonly size: number;
   private readonly half: number;
   private readonly rev: Uint32Array;
-  private readonly cosM: Float64Array;
-  private readonly sinM: Float64Array;
+  /** Twiddles of the M-point complex FFT for stages of size 8 and up, (cos, -sin) pairs, stage after stage. */
+  private readonly twiddles: Float64Array;
   private readonly cosN: Float64Array;
   private readonly sinN: Float64Array;
   private readonly re: Float64Array;
@@ -31,13 +31,12 @@ export class RealFft {
       for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
       this.rev[i] = r;
     }
-    // Twiddles of the M-point complex FFT: e^{-2 pi i k / M}, k < M/2.
-    this.cosM = new Float64Array(m >> 1);
-    this.sinM = new Float64Array(m >> 1);
-    for (let k = 0; k < m >> 1; k++) {
-      this.cosM[k] = Math.cos((2 * Math.PI * k) / m);
-      this.sinM[k] = -Math.sin((2 * Math.PI * k) / m);
+    // Stage tables laid out in the order the butterflies read them, so the inner loop walks memory forwards.
+    const tw: number[] = [];
+    for (let size = 8; size <= m; size <<= 1) {
+      for (let j = 0; j < size >> 1; j++) tw.push(Math.cos((2 * Math.PI * j) / size), -Math.sin((2 * Math.PI * j) / size));
     }
+    this.twiddles = Float64Array.from(tw);
     // Twiddles of the final split step: e^{-2 pi i k / N}, k <= M.
     this.cosN = new Float64Array(m + 1);
     this.sinN = new Float64Array(m + 1);
@@ -91,30 +90,65 @@ export class RealFft {
     }
   }
 
-  /** Iterative radix-2 decimation-in-time FFT of (re, im), input already in bit-reversed order. */
+  /**
+   * Iterative radix-2 decimation-in-time FFT of (re, im), input already in bit-reversed order. The first two stages
+   * (twiddles 1 and -i) are fused into one multiply-free radix-4 pass.
+   */
   private complexInPlace(): void {
     const m = this.half;
     const re = this.re;
     const im = this.im;
-    const cosM = this.cosM;
-    const sinM = this.sinM;
-    for (let size = 2; size <= m; size <<= 1) {
-      const halfSize = size >> 1;
-      const step = (m / size) | 0;
+    if (m === 2) {
+      const ar = re[0];
+      const ai = im[0];
+      re[0] = ar + re[1];
+      im[0] = ai + im[1];
+      re[1] = ar - re[1];
+      im[1] = ai - im[1];
+      return;
+    }
+    for (let s = 0; s < m; s += 4) {
+      const t0r = re[s] + re[s + 1];
+      const t0i = im[s] + im[s + 1];
+      const t1r = re[s] - re[s + 1];
+      const t1i = im[s] - im[s + 1];
+      const t2r = re[s + 2] + re[s + 3];
+      const t2i = im[s + 2] + im[s + 3];
+      const t3r = re[s + 2] - re[s + 3];
+      const t3i = im[s + 2] - im[s + 3];
+      re[s] = t0r + t2r;
+      im[s] = t0i + t2i;
+      re[s + 2] = t0r - t2r;
+      im[s + 2] = t0i - t2i;
+      // (t3r + i t3i) * (-i) = t3i - i t3r
+      re[s + 1] = t1r + t3i;
+      im[s + 1] = t1i - t3r;
+      re[s + 3] = t1r - t3i;
+      im[s + 3] = t1i + t3r;
+    }
+    const tw = this.twiddles;
+    let off = 0;
+    for (let size = 8; size <= m; size <<= 1) {
+      const half = size >> 1;
       for (let start = 0; start < m; start += size) {
-        for (let j = 0, t = 0; j < halfSize; j++, t += step) {
+        for (let j = 0; j < half; j++) {
           const a = start + j;
-          const b = a + halfSize;
-          const wr = cosM[t];
-          const wi = sinM[t];
-          const br = re[b] * wr - im[b] * wi;
-          const bi = re[b] * wi + im[b] * wr;
-          re[b] = re[a] - br;
-          im[b] = im[a] - bi;
-          re[a] += br;
-          im[a] += bi;
+          const b = a + half;
+          const wr = tw[off + 2 * j];
+          const wi = tw[off + 2 * j + 1];
+          const xr = re[b];
+          const xi = im[b];
+          const br = xr * wr - xi * wi;
+          const bi = xr * wi + xi * wr;
+          const ar = re[a];
+          const ai = im[a];
+          re[b] = ar - br;
+          im[b] = ai - bi;
+          re[a] = ar + br;
+          im[a] = ai + bi;
         }
       }
+      off += size;
     }
   }
 }

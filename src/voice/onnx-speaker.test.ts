@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/helpers/ort-environment.js
- */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

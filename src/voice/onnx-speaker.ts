@@ -61,6 +61,8 @@ export function speakerModelInfo(meta: Record<string, string>, where: string): S
   }
   const outputDim = intMeta(meta, 'output_dim', where);
   const norm = meta.feature_normalize_type ?? '';
+  // NeMo models were trained on librosa-style (Slaney) mel features; the Kaldi filterbank with NeMo's window settings
+  // is the closest this library computes, so NeMo embeddings are an approximation until a librosa mel is added.
   const features: SpeakerFeatureConfig =
     framework === 'nemo'
       ? {

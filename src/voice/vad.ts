@@ -64,7 +64,7 @@ export interface VadOptions {
   method?: VadMethod;
   /** Speech probability (silero) or score (energy) above which a frame starts speech; default 0.5. */
   threshold?: number;
-  /** Speech shorter than this is dropped (seconds, default 0.25). */
+  /** Speech shorter than this is dropped (seconds, default 0.15: a short word still counts). */
   minSpeech?: number;
   /** Pauses shorter than this do not split speech (seconds, default 0.3). */
   minSilence?: number;
@@ -72,7 +72,7 @@ export interface VadOptions {
   pad?: number;
 }
 
-const DEFAULTS = { threshold: 0.5, minSpeech: 0.25, minSilence: 0.3, pad: 0.05 };
+const DEFAULTS = { threshold: 0.5, minSpeech: 0.15, minSilence: 0.3, pad: 0.05 };
 
 /** Per-frame speech probabilities at a fixed hop. */
 export interface FrameScores {

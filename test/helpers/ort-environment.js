@@ -1,7 +1,7 @@
 // Jest runs each test file in its own realm, but onnxruntime-node's native binding creates output tensors with the
 // main realm's typed arrays, and onnxruntime-common's Tensor rejects them (instanceof fails across realms).
-// Test files that run ONNX models opt into this environment with a `@jest-environment` docblock: it shares the
-// main realm's typed-array constructors with the test realm.
+// jest.config.js makes this the environment of every test file: it shares the main realm's typed-array
+// constructors with the test realm.
 const { TestEnvironment } = require('jest-environment-node');
 
 const SHARED = [

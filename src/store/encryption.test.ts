@@ -1,0 +1,106 @@
+import Database from 'better-sqlite3';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
+import { openSqliteStore, SqliteStore } from './sqlite';
+
+// What must hold with a key set: no template's float bytes appear in the database or its WAL, and after a performer
+// is deleted and the WAL checkpointed, none of that performer's ciphertext remains in either file.
+
+const WINDOW = 16;
+const DIM = 128;
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-enc-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Non-overlapping 16-byte windows of `b`: any copy of `b` in a file contains all of them. */
+function windows(b: Buffer): string[] {
+  const out: string[] = [];
+  for (let o = 0; o + WINDOW <= b.length; o += WINDOW) out.push(b.toString('latin1', o, o + WINDOW));
+  return out;
+}
+
+/** How many of `needles` occur anywhere (any byte offset) in the files. */
+function occurrences(files: string[], needles: string[]): number {
+  const set = new Set(needles);
+  const found = new Set<string>();
+  for (const f of files) {
+    if (!fs.existsSync(f)) continue;
+    const s = fs.readFileSync(f).toString('latin1');
+    for (let i = 0; i + WINDOW <= s.length; i++) {
+      const w = s.slice(i, i + WINDOW);
+      if (set.has(w)) found.add(w);
+    }
+  }
+  return found.size;
+}
+
+function floatBytes(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+async function fill(store: SqliteStore, performers: number, perPerformer: number) {
+  const r = rng(42);
+  const ids: string[] = [];
+  const vectors: Float32Array[] = [];
+  for (let p = 0; p < performers; p++) {
+    const perf = await store.upsertPerformer({ name: `P${p}`, consent: null });
+    ids.push(perf.id);
+    const refs = Array.from({ length: perPerformer }, (_, i) => ({ sha256: fakeHash(`${p}:${i}`), modality: 'face' as const, quality: 0.9 }));
+    const vs = refs.map(() => unitVector(r, DIM));
+    vectors.push(...vs);
+    await store.addEnrollment(
+      perf.id,
+      refs,
+      vs.map((v, i) => ({ modelId: 'm', modality: 'face' as const, kind: 'item' as const, vector: v, referenceHash: refs[i]!.sha256, quality: 0.9 })),
+    );
+  }
+  return { ids, vectors };
+}
+
+test('the scanner finds plaintext templates when no key is set (so the encrypted check below can fail)', async () => {
+  const file = path.join(dir, 'plain.db');
+  const store = await openSqliteStore({ path: file, key: null });
+  const { vectors } = await fill(store, 3, 3);
+  const needles = vectors.flatMap((v) => windows(floatBytes(v)));
+  expect(occurrences([file, `${file}-wal`], needles)).toBe(needles.length);
+  await store.close();
+});
+
+test('with a key, no template bytes in db or WAL; a deleted performer leaves no ciphertext after a checkpoint', async () => {
+  const file = path.join(dir, 'enc.db');
+  const files = [file, `${file}-wal`];
+  const store = await openSqliteStore({ path: file, key: crypto.randomBytes(32) });
+  const { ids, vectors } = await fill(store, 12, 4);
+  // A rekey rewrites every row in place: the old ciphertext must not survive it either.
+  await store.rekey(() => ({ id: 'k2', key: crypto.randomBytes(32) }));
+  expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0); // the scan below covers a live WAL
+  const plainNeedles = vectors.flatMap((v) => windows(floatBytes(v)));
+  expect(occurrences(files, plainNeedles)).toBe(0);
+
+  const victim = ids[5]!;
+  const reader = new Database(file, { readonly: true });
+  const sealed = reader.prepare('SELECT vector FROM templates WHERE performer_id = ?').pluck().all(victim) as Buffer[];
+  reader.close();
+  expect(sealed).toHaveLength(4);
+  const cipherNeedles = sealed.flatMap(windows);
+  expect(occurrences(files, cipherNeedles)).toBe(cipherNeedles.length); // present before the delete
+
+  expect(await store.deletePerformer(victim)).toBe(true);
+  await store.checkpoint();
+  expect(fs.statSync(`${file}-wal`).size).toBe(0);
+  expect(occurrences(files, cipherNeedles)).toBe(0);
+  expect(occurrences(files, plainNeedles)).toBe(0);
+  // The other performers are intact.
+  let n = 0;
+  for await (const t of store.templates('m')) n += t.performerId === victim ? 100 : 1;
+  expect(n).toBe(44);
+  await store.close();
+});

@@ -1,0 +1,43 @@
+import { LikenessError } from '../errors';
+import { str } from '../validate';
+import { openSqliteStore } from './sqlite';
+import type { SqliteStoreOptions } from './sqlite';
+import type { Store, StoreInfo } from './types';
+
+/** Options for {@link openStore}: a file path (SQLite) or, later, a `postgres://` URL. */
+export type OpenStoreOptions = Omit<SqliteStoreOptions, 'path'> & { location: string };
+
+/**
+ * Opens the store named by `location`: a file path opens the embedded SQLite store; `postgres://` / `postgresql://`
+ * URLs are reserved for the PostgreSQL backend (callers go through this function so adding it changes no caller).
+ * @throws LikenessError E_UNSUPPORTED for a PostgreSQL URL (not available yet), E_STORE / E_CRYPTO from the backend.
+ */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const location = str('store location', opts.location);
+  if (/^postgres(ql)?:\/\//i.test(location)) {
+    throw new LikenessError('E_UNSUPPORTED', 'the PostgreSQL store is not available yet: pass a file path to --db');
+  }
+  const { location: _unused, ...rest } = opts;
+  void _unused;
+  return openSqliteStore({ ...rest, path: location });
+}
+
+/** Warnings for `likeness doctor` about how templates are protected at rest. */
+export function storeWarnings(info: StoreInfo): string[] {
+  const out: string[] = [];
+  const plaintext = info.templateKeys.find((k) => k.keyId === null)?.count ?? 0;
+  const other = info.templateKeys.filter((k) => k.keyId !== null && k.keyId !== info.keyId);
+  if (!info.encrypted) {
+    out.push(
+      plaintext > 0
+        ? `${plaintext} templates are stored unencrypted: set LIKENESS_KEY (\`openssl rand -hex 32\`) and run \`likeness rekey\``
+        : 'no template key is set: set LIKENESS_KEY (`openssl rand -hex 32`) before enrolling so templates are encrypted',
+    );
+  } else if (plaintext > 0) {
+    out.push(`${plaintext} templates are still unencrypted: run \`likeness rekey\``);
+  }
+  for (const k of other) {
+    out.push(`${k.count} templates are encrypted under another key (${k.keyId}): finish the rotation with \`likeness rekey\``);
+  }
+  return out;
+}

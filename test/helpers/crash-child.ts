@@ -1,0 +1,65 @@
+// Child process for src/store/crash.test.ts: enrolls (and now and then deletes) forever, appending one line to a side
+// file after each call returns (`E performer batch`, `D performer`), until the parent kills it with SIGKILL.
+// Usage: node -r @swc-node/register test/helpers/crash-child.ts DB SIDE_FILE KEY_HEX SEED
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import { Registry } from '../../src/match/registry';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { fakeHash, nearVector, rng, unitVector } from './vectors';
+
+export const FACE_MODEL = 'face-m';
+export const VOICE_MODEL = 'voice-m';
+export const FACE_ITEMS = 3;
+export const VOICE_WINDOWS = 3;
+
+async function main(): Promise<void> {
+  const [db, side, keyHex, seedText] = process.argv.slice(2);
+  const r = rng(Number(seedText));
+  const store = await openSqliteStore({ path: db!, key: keyHex! });
+  const registry = new Registry(store);
+  const known = (await store.listPerformers()).map((p) => p.id);
+  process.stdout.write('ready\n');
+  for (let n = 0; ; n++) {
+    if (known.length > 3 && n % 7 === 6) {
+      // Deletes are killed mid-way too: a performer must then be wholly present or wholly gone.
+      const victim = known.splice(Math.floor(r() * known.length), 1)[0]!;
+      await registry.delete(victim);
+      fs.appendFileSync(side!, `D ${victim}\n`);
+      continue;
+    }
+    let id: string;
+    if (known.length > 0 && n % 3 === 2) {
+      id = known[Math.floor(r() * known.length)]!;
+    } else {
+      id = (await registry.createPerformer({ name: `perf-${crypto.randomUUID()}`, noConsent: true })).id;
+      known.push(id);
+    }
+    const batch = crypto.randomUUID();
+    const faceBase = unitVector(r, 64);
+    const voiceBase = unitVector(r, 32);
+    const items = [];
+    for (let i = 0; i < FACE_ITEMS; i++) {
+      items.push({
+        sha256: fakeHash(`${batch}:${i}`),
+        modality: 'face' as const,
+        quality: { batch, item: i, items: FACE_ITEMS + 1 },
+        templates: [{ modelId: FACE_MODEL, vector: nearVector(r, faceBase, 0.7), quality: 0.2 + 0.8 * r() }],
+      });
+    }
+    items.push({
+      sha256: fakeHash(`${batch}:voice`),
+      modality: 'voice' as const,
+      quality: { batch, item: FACE_ITEMS, items: FACE_ITEMS + 1 },
+      templates: Array.from({ length: VOICE_WINDOWS }, () => ({ modelId: VOICE_MODEL, vector: nearVector(r, voiceBase, 0.6), quality: 1 })),
+    });
+    await registry.enroll(id, items);
+    fs.appendFileSync(side!, `E ${id} ${batch}\n`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${String(e instanceof Error ? e.stack : e)}\n`);
+    process.exit(1);
+  });
+}
