@@ -5,7 +5,7 @@
  *
  * Usage: node -r @swc-node/register benchmarks/detectors.ts [--json] [--limit N] [--detectors a,b] [--list-missed]
  *   [--progress]
- * Detectors: human (BlazeFace + mesh, small images padded), human-nopad, faceplugin-accurate (tiles + retry),
+ * Detectors: human (BlazeFace + mesh, images <= 200 px get a border of 1x their side), human-pad0.5, human-nopad, faceplugin-accurate (tiles + retry),
  * faceplugin-fast (retry only), faceapi-ssd, faceapi-tiny.
  */
 import * as fs from 'fs';
@@ -18,13 +18,15 @@ import type { RgbImage } from '../src/types';
 import { FaceApiDetector } from './faceapi';
 import { argValue, evalFacesRoot, median, readCsvRows, round, spread } from './face-data';
 
-const ALL_DETECTORS = ['human', 'human-nopad', 'faceplugin-accurate', 'faceplugin-fast', 'faceapi-ssd', 'faceapi-tiny'] as const;
+const ALL_DETECTORS = ['human', 'human-pad0.5', 'human-nopad', 'faceplugin-accurate', 'faceplugin-fast', 'faceapi-ssd', 'faceapi-tiny'] as const;
 type DetectorName = (typeof ALL_DETECTORS)[number];
 
 function makeDetector(name: DetectorName): FaceDetector {
   switch (name) {
     case 'human':
       return new HumanDetector();
+    case 'human-pad0.5':
+      return new HumanDetector({ padRatio: 0.5 });
     case 'human-nopad':
       return new HumanDetector({ padSmall: 0 });
     case 'faceplugin-accurate':

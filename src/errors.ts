@@ -4,7 +4,7 @@
  * - `E_TOO_LARGE` pixel, duration or size limit; `E_TIMEOUT`; `E_ABORTED`;
  * - `E_MODEL` model missing, checksum mismatch or load failure; `E_FFMPEG` ffmpeg missing or failed;
  * - `E_STORE` database; `E_CONSENT` consent missing or not valid; `E_NOT_FOUND`; `E_CRYPTO` key or cipher problem;
- * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech.
+ * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech; `E_QUALITY` media rejected by the enrollment gate.
  */
 export type ErrorCode =
   | 'E_INPUT'
@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'E_NOT_FOUND'
   | 'E_CRYPTO'
   | 'E_NO_FACE'
-  | 'E_NO_SPEECH';
+  | 'E_NO_SPEECH'
+  | 'E_QUALITY';
 
 /** The one error type the library throws. `code` is stable; `message` says what to do about it. */
 export class LikenessError extends Error {

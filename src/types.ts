@@ -26,6 +26,8 @@ export interface FaceDetection {
   landmarks: FivePoints;
   /** Detector confidence in [0, 1]. */
   score: number;
+  /** Id of the detector that found it (landmark conventions differ slightly between detectors). */
+  source?: string;
 }
 
 /** Why a face is considered poor for matching. */

@@ -1,9 +1,15 @@
 import { isLikenessError } from '../errors';
 import type { CommandHandler, CommandIO } from './command';
 import { faceCommands } from './commands-face';
+import { modelCommands } from './commands-models';
+import { voiceCommands } from './commands-voice';
+import { registryCommands } from './commands-registry';
 
 const commands: Record<string, CommandHandler> = {
   ...faceCommands,
+  ...voiceCommands,
+  ...modelCommands,
+  ...registryCommands,
 };
 
 const USAGE = `likeness — protect performers' faces and voices

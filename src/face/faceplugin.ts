@@ -56,7 +56,7 @@ export class FacepluginDetector implements FaceDetector {
     if (boxes.length === 0 && this.opts.retry) boxes = await this.retryHarder(image);
     const lm = await ortSession('faceplugin-landmark68', { intraOpThreads: this.opts.intraOpThreads });
     const out: FaceDetection[] = [];
-    for (const b of boxes) out.push({ box: b.box, score: b.score, landmarks: await landmarks68To5(lm, image, b.box) });
+    for (const b of boxes) out.push({ box: b.box, score: b.score, landmarks: await landmarks68To5(lm, image, b.box), source: this.id });
     return out;
   }
 

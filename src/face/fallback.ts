@@ -17,7 +17,7 @@ export class FallbackDetector implements FaceDetector {
   async detect(image: RgbImage): Promise<FaceDetection[]> {
     for (const d of this.chain) {
       const faces = await d.detect(image);
-      if (faces.length) return faces;
+      if (faces.length) return faces.map((f) => (f.source ? f : { ...f, source: d.id }));
     }
     return [];
   }

@@ -60,8 +60,9 @@ describe('HumanDetector input checks', () => {
   it('rejects pixels that do not match the size with E_INPUT', async () => {
     await expect(det.detect({ width: 10, height: 10, data: new Uint8Array(10) })).rejects.toMatchObject({ code: 'E_INPUT' });
   });
-  it('rejects a bad padSmall option with E_INPUT', () => {
+  it('rejects bad padding options with E_INPUT', () => {
     expect(() => new HumanDetector({ padSmall: -1 })).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
+    expect(() => new HumanDetector({ padRatio: 0 })).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
   });
 });
 

@@ -68,7 +68,10 @@ export function poseFromLandmarks(det: FaceDetection): { yaw: number; pitch: num
   const iod = Math.max(1e-6, Math.hypot(re[0] - le[0], re[1] - le[1]));
   const n = rot(nose);
   const m = rot(mouthMid);
-  const yaw = Math.asin(Math.max(-1, Math.min(1, (2 * n[0]) / iod))) * (180 / Math.PI);
+  // FaceMesh's nose tip (Human) is the protruding tip, which moves about twice as far sideways per degree of yaw as
+  // the 68-point model's nose point; scaled so both detectors give similar angles on the same faces.
+  const k = det.source?.startsWith('human') ? 0.47 : 1;
+  const yaw = Math.asin(Math.max(-1, Math.min(1, (2 * k * n[0]) / iod))) * (180 / Math.PI);
   // With the 68-point model's nose tip, frontal faces have it about 0.58 of the way from the eye line to the mouth.
   const ratio = m[1] > 1e-6 ? n[1] / m[1] : 0.58;
   const pitch = Math.max(-90, Math.min(90, (ratio - 0.58) * 150));

@@ -47,7 +47,8 @@ describe('fitCalibration', () => {
       expect(perSearch(q(th.match), n)).toBeLessThanOrEqual(1e-3);
       expect(perSearch(q(th.possible), n)).toBeLessThanOrEqual(1e-2);
       expect(th.possible).toBeLessThan(th.match);
-      // Exact Gaussian threshold for comparison: the conservative tail may cost at most 0.15 of cosine.
+      // Exact Gaussian threshold for comparison. Not assuming the tail's shape costs cosine: measured ~0.02 at N = 1,
+      // ~0.09 at N = 100, ~0.17 at N = 10,000 (sigma 0.08); more than 0.2 would mean the model regressed.
       let lo = 0;
       let hi = 1;
       for (let i = 0; i < 60; i++) {
@@ -55,7 +56,7 @@ describe('fitCalibration', () => {
         if (perSearch(q(mid), n) > 1e-3) lo = mid;
         else hi = mid;
       }
-      expect(th.match - hi).toBeLessThan(0.15);
+      expect(th.match - hi).toBeLessThan(0.2);
     }
     // Larger galleries need higher thresholds.
     const ts = SIZES.map((n) => searchThresholds(cal, n).match);
@@ -65,12 +66,16 @@ describe('fitCalibration', () => {
   test('stays conservative for heavier tails: logistic and Student-t(3) impostors', () => {
     const r2 = rng(11);
     const s = 0.04;
-    const logistic = samples(N_IMPOSTOR, () => {
-      const u = Math.min(Math.max(r2(), 1e-12), 1 - 1e-12);
-      return s * Math.log(u / (1 - u));
-    });
-    const calL = fitCalibration(genuine, logistic, { modelId: 'l', source: 'synthetic logistic' });
     const qL = (t: number): number => 1 / (1 + Math.exp(t / s));
+    // Logistic tails are where a Gaussian model fails (up to 40x over target at N = 10,000): several draws.
+    for (let draw = 0; draw < 5; draw++) {
+      const logistic = samples(N_IMPOSTOR, () => {
+        const u = Math.min(Math.max(r2(), 1e-12), 1 - 1e-12);
+        return s * Math.log(u / (1 - u));
+      });
+      const calL = fitCalibration(genuine, logistic, { modelId: 'l', source: 'synthetic logistic' });
+      for (const n of SIZES) expect(perSearch(qL(searchThresholds(calL, n).match), n)).toBeLessThanOrEqual(1e-3);
+    }
     const t3 = samples(N_IMPOSTOR, () => {
       const chi = gauss(r2) ** 2 + gauss(r2) ** 2 + gauss(r2) ** 2;
       return (0.04 * gauss(r2)) / Math.sqrt(chi / 3);
@@ -82,7 +87,6 @@ describe('fitCalibration', () => {
       return 0.5 - (x / (1 + x * x) + Math.atan(x)) / Math.PI;
     };
     for (const n of SIZES) {
-      expect(perSearch(qL(searchThresholds(calL, n).match), n)).toBeLessThanOrEqual(1e-3);
       expect(perSearch(qT(searchThresholds(calT, n).match), n)).toBeLessThanOrEqual(1e-3);
       expect(perSearch(qT(searchThresholds(calT, n).possible), n)).toBeLessThanOrEqual(1e-2);
     }
@@ -130,6 +134,15 @@ describe('fitCalibration', () => {
     expect(searchThresholds(back, 50)).toEqual(searchThresholds(cal, 50));
     expect(cal.fittedOn).toMatchObject({ pairs: 6000, genuine: 1000, impostor: 5000, source: 'synthetic gaussian' });
     expect(() => parseCalibration({ ...cal, method: 'magic' })).toThrow(expect.objectContaining({ code: 'E_MODEL' }));
+    // Files fitted before the far-tail model keep working with their stored Pareto parameters.
+    const { farTail, ...older } = cal.impostorTail;
+    expect(farTail).not.toBeNull();
+    const old = parseCalibration({ ...cal, impostorTail: older });
+    expect(old.impostorTail.farTail).toBeNull();
+    expect(searchThresholds(old, 50).match).toBeLessThanOrEqual(searchThresholds(cal, 50).match);
+    expect(() => parseCalibration({ ...cal, impostorTail: { ...older, farTail: { threshold: 0.2 } } })).toThrow(
+      expect.objectContaining({ code: 'E_MODEL' }),
+    );
     expect(() => parseCalibration(null)).toThrow(expect.objectContaining({ code: 'E_MODEL' }));
     expect(() => fitCalibration([0.5], impostor, { modelId: 'x', source: 's' })).toThrow(
       expect.objectContaining({ code: 'E_INPUT' }),

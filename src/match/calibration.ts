@@ -237,9 +237,10 @@ export function parseCalibration(json: unknown, origin = 'calibration'): Calibra
     bad('impostor tail');
   }
   if (!Array.isArray(t!.empirical)) bad('empirical quantiles');
-  const far = t!.farTail;
-  if (far !== null && !(far && [far.threshold, far.exceedanceRate].every(isFiniteNum) && far.scale > 0)) bad('far tail');
-  return { ...(c as Calibration), scoreNorm: c.scoreNorm ?? 'none' };
+  // Files fitted before the far-tail model existed have none: their stored shape/scale still apply as fitted.
+  const far = t!.farTail ?? null;
+  if (far !== null && !([far.threshold, far.exceedanceRate].every(isFiniteNum) && far.scale > 0)) bad('far tail');
+  return { ...(c as Calibration), impostorTail: { ...t!, farTail: far }, scoreNorm: c.scoreNorm ?? 'none' };
 }
 
 /** Reads and validates a calibration file. @throws LikenessError E_MODEL when missing or invalid. */

@@ -8,6 +8,7 @@ import { staticKeyProvider } from '../store/crypto';
 import { openSqliteStore, SqliteStore } from '../store/sqlite';
 import { fitCalibration } from './calibration';
 import type { Calibration } from './calibration';
+import { Cohort } from './decide';
 import { Registry, centroidOf } from './registry';
 import type { EnrollItem } from './registry';
 
@@ -195,4 +196,29 @@ test('verify, missing calibration, export and rekey through the registry', async
   const report = await registry.rekey(staticKeyProvider(crypto.randomBytes(32)));
   expect(report.reencrypted).toBe(3);
   expect((await registry.verify(p.id, MODEL, sample(r, base))).candidates[0]!.decision).toBe('match');
+});
+
+test('AS-norm: a calibration fitted on normalised scores needs a cohort; with one, identify uses it', async () => {
+  const r = rng(5);
+  const dim = 32;
+  const cohort = new Cohort(Array.from({ length: 100 }, () => unitVector(r, dim)), dim);
+  const asCal: Calibration = { ...cal, modelId: 'voice-syn', scoreNorm: 'asnorm' };
+  const p = await new Registry(store).createPerformer({ name: 'S', consent: CONSENT });
+  const base = unitVector(r, dim);
+  const voice = (label: string): EnrollItem => ({
+    sha256: fakeHash(label),
+    modality: 'voice',
+    quality: null,
+    templates: [{ modelId: 'voice-syn', vector: nearVector(r, base, 0.8), quality: 1 }],
+  });
+  await new Registry(store).enroll(p.id, [voice('s1'), voice('s2')]);
+  const probe = nearVector(r, base, 0.8);
+  expect(await code(new Registry(store, { calibration: () => asCal }).identify('voice-syn', [probe]))).toBe('E_MODEL');
+  const withCohort = new Registry(store, { calibration: () => asCal, cohort: () => cohort });
+  const [res] = await withCohort.identify('voice-syn', [probe]);
+  const raw = dot(probe, (await store.performerTemplates(p.id, 'voice-syn')).find((t) => t.kind === 'centroid')!.vector);
+  // The reported score is the AS-normed one (z-units, well above any raw cosine), not the raw cosine.
+  expect(res!.candidates[0]!.performerId).toBe(p.id);
+  expect(res!.candidates[0]!.score).toBeGreaterThan(2);
+  expect(res!.candidates[0]!.score).not.toBeCloseTo(raw, 3);
 });

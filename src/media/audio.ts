@@ -28,7 +28,7 @@ export interface DecodeAudioOptions {
   start?: number;
   /** Decode at most this many seconds from `start`. */
   duration?: number;
-  /** Time limit for the whole decode; default 10 minutes. */
+  /** Time limit for the decoder's own work, in ms (time a streamAudio consumer spends on a chunk does not count); default 10 minutes. */
   timeoutMs?: number;
   /** Stops decoding with E_ABORTED. */
   signal?: AbortSignal;

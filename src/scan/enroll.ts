@@ -1,0 +1,144 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import { LikenessError, isLikenessError } from '../errors';
+import type { FaceAnalyzer } from '../face/analyzer';
+import { QUALITY_LIMITS } from '../face/quality';
+import { decodeAudio } from '../media/audio';
+import type { EnrollItem } from '../match/registry';
+import type { JsonValue } from '../store/types';
+import type { Face, QualityReason } from '../types';
+import type { VoiceEmbedder } from '../voice/embed';
+import { MediaKind, detectMediaKind } from './media-kind';
+
+/** Least net speech a voice reference must hold, in seconds. */
+export const MIN_ENROLL_SPEECH_SECONDS = 3;
+
+/** Face quality reasons that reject a reference (a reference must be good; a scan only reports). */
+const REJECTING: QualityReason[] = ['small', 'blurred', 'pose'];
+
+/** An accepted reference, ready to write. */
+export interface AcceptedItem {
+  file: string;
+  modality: 'face' | 'voice';
+  quality: JsonValue;
+  item: EnrollItem;
+}
+
+/** A rejected reference with its code and a reason a person can act on. */
+export interface RejectedItem {
+  file: string;
+  code: string;
+  reason: string;
+}
+
+/** Options of the enrollment gate. */
+export interface GateOptions {
+  /** Take the largest face when an image holds several (else the image is rejected). */
+  largest?: boolean;
+}
+
+/** The pipelines the gate runs; the voice one is created only when a voice reference shows up. */
+export interface GatePipelines {
+  face: FaceAnalyzer;
+  voice: () => Promise<VoiceEmbedder>;
+}
+
+/** sha256 of a file, hex (media are identified by content: identical media enrolled twice is recognised). */
+export function sha256OfFile(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/**
+ * Runs each reference through its pipeline and the enrollment gate: images need exactly one usable face (or
+ * `largest`), of enough size, sharpness and a near-frontal pose; audio and video soundtracks need at least 3 s of net
+ * speech from one speaker. Video references contribute their soundtrack only (faces in video: scan, not enroll).
+ */
+export async function gateReferences(files: string[], p: GatePipelines, opts: GateOptions = {}): Promise<{ accepted: AcceptedItem[]; rejected: RejectedItem[] }> {
+  const accepted: AcceptedItem[] = [];
+  const rejected: RejectedItem[] = [];
+  for (const file of files) {
+    try {
+      const kind = await detectMediaKind(file);
+      accepted.push(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice()));
+    } catch (e) {
+      if (!isLikenessError(e)) throw e;
+      rejected.push({ file, code: e.code, reason: e.message });
+    }
+  }
+  return { accepted, rejected };
+}
+
+async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Promise<AcceptedItem> {
+  const { faces } = await fa.analyze(file);
+  if (faces.length === 0) throw new LikenessError('E_NO_FACE', 'no face found');
+  if (faces.length > 1 && !opts.largest) {
+    throw new LikenessError('E_QUALITY', `${faces.length} faces and no hint which one: crop the image or pass --largest`);
+  }
+  const face = faces[0]!;
+  const bad = face.quality.reasons.filter((r) => REJECTING.includes(r));
+  if (bad.length) throw new LikenessError('E_QUALITY', describeFaceRejection(face, bad));
+  const quality: JsonValue = { ...face.quality, reasons: face.quality.reasons, faces: faces.length };
+  return {
+    file,
+    modality: 'face',
+    quality,
+    item: {
+      sha256: sha256OfFile(file),
+      modality: 'face',
+      quality,
+      templates: [{ modelId: face.modelId, vector: face.embedding, quality: face.quality.score }],
+    },
+  };
+}
+
+function describeFaceRejection(f: Face, reasons: QualityReason[]): string {
+  const q = f.quality;
+  const parts = reasons.map((r) =>
+    r === 'small'
+      ? `too small (${q.interocular.toFixed(0)} px between the eyes, need ${QUALITY_LIMITS.minInterocular})`
+      : r === 'blurred'
+        ? `blurred (sharpness ${q.sharpness.toFixed(0)}, need ${QUALITY_LIMITS.minSharpness})`
+        : `extreme pose (yaw ${q.yaw.toFixed(0)}°, pitch ${q.pitch.toFixed(0)}°)`,
+  );
+  return `face rejected: ${parts.join('; ')}; use a sharper, larger, frontal photo`;
+}
+
+async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder): Promise<AcceptedItem> {
+  const signal = await decodeAudio(file);
+  const v = await ve.embed(signal);
+  if (v.speechSeconds < MIN_ENROLL_SPEECH_SECONDS || v.windows.length === 0 || !v.embedding) {
+    throw new LikenessError('E_NO_SPEECH', `too little net speech (${v.speechSeconds.toFixed(1)} s, need ${MIN_ENROLL_SPEECH_SECONDS} s)`);
+  }
+  const spread = windowSpread(v.windows.map((w) => w.embedding), v.embedding);
+  // Windows of one speaker stay close to their mean; a second voice pulls some far away. The limit is loose on
+  // purpose (the baseline embedder is noisy) and catches clear two-speaker recordings only.
+  if (v.windows.length >= 3 && spread.min < (v.isBaseline ? 0.55 : 0.3)) {
+    throw new LikenessError('E_QUALITY', `several speakers: some stretches do not match the rest (cosine ${spread.min.toFixed(2)}); use a recording of the performer alone`);
+  }
+  const quality: JsonValue = { speechSeconds: round(v.speechSeconds), windows: v.windows.length, minWindowCosine: round(spread.min), kind };
+  return {
+    file,
+    modality: 'voice',
+    quality,
+    item: {
+      sha256: sha256OfFile(file),
+      modality: 'voice',
+      quality,
+      templates: v.windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })),
+    },
+  };
+}
+
+function windowSpread(windows: Float32Array[], mean: Float32Array): { min: number } {
+  let min = 1;
+  for (const w of windows) {
+    let s = 0;
+    for (let i = 0; i < w.length; i++) s += w[i]! * mean[i]!;
+    min = Math.min(min, s);
+  }
+  return { min };
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
