@@ -103,7 +103,7 @@ export class FaceApiPeer {
       const results = describe ? await withLandmarks.withFaceDescriptors() : await withLandmarks;
       return results
         .map((r) => ({
-          detection: toDetection(r.detection.box, r.detection.score, r.landmarks.positions),
+          detection: { ...toDetection(r.detection.box, r.detection.score, r.landmarks.positions), source: `faceapi-${kind}-68` },
           descriptor: 'descriptor' in r ? l2normalize((r as { descriptor: Float32Array }).descriptor) : undefined,
         }))
         .sort((a, b) => b.detection.score - a.detection.score);

@@ -96,6 +96,7 @@ describeWithPhoto('HumanDetector and HumanFaceresEmbedder on a photo with three 
     expect(faces.length).toBeLessThanOrEqual(4);
     for (let i = 1; i < faces.length; i++) expect(faces[i - 1].score).toBeGreaterThanOrEqual(faces[i].score);
     for (const f of faces) {
+      expect(f.source).toBe(det.id);
       expect(f.score).toBeGreaterThan(0.3);
       expect(f.score).toBeLessThanOrEqual(1);
     }

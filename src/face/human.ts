@@ -18,6 +18,9 @@ export const HUMAN_MODEL_IDS = {
   description: 'human-faceres',
 } as const;
 
+/** Id of the Human detector (also each detection's `source`). */
+export const HUMAN_DETECTOR_ID = 'human-blazeface-mesh';
+
 /** Largest number of faces Human reports per image. */
 export const HUMAN_MAX_FACES = 20;
 
@@ -286,7 +289,7 @@ function toDetection(f: FaceResult, image: RgbImage): FaceDetection | undefined 
   const swap = eyeA[0] > eyeB[0];
   const landmarks: FivePoints = swap ? [eyeB, eyeA, at(MESH_NOSE_TIP), mouthB, mouthA] : [eyeA, eyeB, at(MESH_NOSE_TIP), mouthA, mouthB];
   const score = Number.isFinite(f.boxScore) && f.boxScore > 0 ? f.boxScore : f.score;
-  return { box: clipBox(f.box, image), landmarks, score: Math.max(0, Math.min(1, score)) };
+  return { box: clipBox(f.box, image), landmarks, score: Math.max(0, Math.min(1, score)), source: HUMAN_DETECTOR_ID };
 }
 
 function clipBox(b: [number, number, number, number] | number[], image: RgbImage): Box {
@@ -333,7 +336,7 @@ export interface HumanDetectorOptions {
  */
 export class HumanDetector implements FaceDetector {
   /** Stable id of this detector. */
-  readonly id = 'human-blazeface-mesh';
+  readonly id = HUMAN_DETECTOR_ID;
   private readonly pad: PadOptions;
 
   constructor(opts: HumanDetectorOptions = {}) {
