@@ -1,0 +1,96 @@
+import type { Box } from '../types';
+
+/** Version of the scan result JSON schema; bumped on any incompatible change. */
+export const SCAN_SCHEMA_VERSION = 1;
+
+/** Decision levels, best first. */
+export type Decision = 'match' | 'possible' | 'none';
+
+/** A stretch of media where a performer was matched. Images have `start = end = 0` and a `box`. */
+export interface MatchSegment {
+  /** Seconds from the media start. */
+  start: number;
+  end: number;
+  /** Face box in pixels of the frame (faces only; for a track, the box of its best frame). */
+  box?: Box;
+}
+
+/** Evidence a person can check: the moment and, for faces, a small JPEG crop. */
+export interface MatchEvidence {
+  /** Seconds from the media start of the best-scoring observation. */
+  time: number;
+  /** Face crop as a data URL (`data:image/jpeg;base64,...`), at most ~160 px; faces only. */
+  faceCrop?: string;
+}
+
+/** One performer matched by one modality in one media file. */
+export interface ScanMatch {
+  performerId: string;
+  name: string;
+  modality: 'face' | 'voice';
+  /** Raw cosine of the best observation. */
+  score: number;
+  /** Calibrated probability of the same person, 0..1. */
+  confidence: number;
+  decision: Exclude<Decision, 'none'>;
+  segments: MatchSegment[];
+  evidence: MatchEvidence;
+  /** Model that made the embeddings. */
+  modelId: string;
+}
+
+/** Face and voice of one performer coinciding in time, with a fused confidence. */
+export interface ScanVerdict {
+  performerId: string;
+  name: string;
+  modalities: ('face' | 'voice')[];
+  /** Fused confidence (independent-evidence combination of the per-modality confidences), 0..1. */
+  confidence: number;
+  decision: Exclude<Decision, 'none'>;
+  /** Where both matched at once (empty when only one modality matched). */
+  overlaps: { start: number; end: number }[];
+}
+
+/** What was scanned. */
+export interface ScanMedia {
+  /** The path as given (or a label for buffers and streams). */
+  path: string;
+  sha256: string;
+  kind: 'image' | 'audio' | 'video';
+  bytes: number;
+  /** Seconds (audio and video). */
+  duration?: number;
+  width?: number;
+  height?: number;
+}
+
+/** The result of scanning one input. */
+export interface ScanResult {
+  media: ScanMedia;
+  matches: ScanMatch[];
+  verdicts: ScanVerdict[];
+  /** Milliseconds per stage (decode, faces, voices, total...). */
+  timings: Record<string, number>;
+  /** E.g. the baseline voice model in use, frames skipped. */
+  warnings: string[];
+  /** Gallery version the scan ran against (for --skip-seen). */
+  galleryVersion: number;
+  scannedAt: string;
+}
+
+/** An input that could not be scanned; the others go on. */
+export interface ScanFailure {
+  media: { path: string };
+  error: { code: string; message: string };
+}
+
+/** The file written by `likeness scan --json FILE`. */
+export interface ScanReportFile {
+  schemaVersion: number;
+  results: (ScanResult | ScanFailure)[];
+}
+
+/** True when a result is a failure entry. */
+export function isScanFailure(r: ScanResult | ScanFailure): r is ScanFailure {
+  return 'error' in r;
+}
