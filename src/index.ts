@@ -40,3 +40,28 @@ export { Guard, defaultDbPath } from './scan/guard';
 export type { GuardOptions, EnrollTarget, EnrollReport, MediaMatches } from './scan/guard';
 export { detectMediaKind } from './scan/media-kind';
 export type { MediaKind } from './scan/media-kind';
+export { openStore, storeWarnings } from './store/open';
+export type { OpenStoreOptions } from './store/open';
+export { openSqliteStore, SqliteStore, defaultStorePath, SQLITE_SCHEMA_VERSION } from './store/sqlite';
+export type { SqliteStoreOptions } from './store/sqlite';
+export { KEY_ENV, parseKey, keyIdOf, keyMaterial, staticKeyProvider, envKeyProvider, chainKeyProviders } from './store/crypto';
+export type {
+  Store, StoreInfo, Performer, PerformerInput, Consent, Reference, Template, TemplateInfo, TemplateKind, Modality,
+  NewReference, NewTemplate, EnrollmentWrite, AuditEvent, AuditEntry, AuditType, AuditValue, PerformerExport,
+  KeyMaterial, KeyProvider, RekeyReport, ModelCount, JsonValue,
+} from './store/types';
+export { Registry, centroidOf } from './match/registry';
+export type { NewPerformer, AcceptedTemplate, EnrollItem, EnrollResult, MatchOptions, QueryResult, RegistryOptions } from './match/registry';
+export {
+  fitCalibration, confidence, searchThresholds, perComparisonRate, impostorThreshold, impostorRate,
+  parseCalibration, loadCalibrationFile, DEFAULT_RATES,
+} from './match/calibration';
+export type {
+  Calibration, CalibrationMethod, CalibrationMeta, ImpostorTail, LogisticParams, IsotonicParams, SearchRates, SearchThresholds,
+} from './match/calibration';
+export { decide, consentState, galleryComparisons, Cohort, asNormScore, searchPerformersAsNorm } from './match/decide';
+export type { Candidate, SuppressedCandidate, SuppressionReason, ConsentState, ComparisonCount, DecideOptions, Decision } from './match/decide';
+export { buildGallery, loadGallery, GalleryCache, topK, topKGroups, searchPerformers } from './match/gallery';
+export type { Gallery, TopK, PerformerScore } from './match/gallery';
+export { SCAN_SCHEMA_VERSION, isScanFailure } from './scan/result';
+export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, MatchSegment, MatchEvidence, ScanReportFile } from './scan/result';
