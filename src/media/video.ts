@@ -1,0 +1,115 @@
+import * as path from 'path';
+import { LikenessError } from '../errors';
+import type { RgbImage } from '../types';
+import { num, int } from '../validate';
+import { probeMedia, streamFfmpeg, type MediaInfo, type MediaStreamInfo } from './ffmpeg';
+
+/** One sampled video frame. */
+export interface VideoFrame {
+  /** Seconds from the start of the video (frame index / fps, or the frame's timestamp in scene mode). */
+  time: number;
+  /** Index of the frame among the sampled ones, from 0. */
+  index: number;
+  image: RgbImage;
+}
+
+/** Options of {@link streamVideoFrames}. */
+export interface VideoFrameOptions {
+  /** Frames sampled per second (default 2). Ignored in scene mode except as the upper bound of the rate. */
+  fps?: number;
+  /** `interval` (default): every 1/fps s. `scene`: only frames where the picture changes (ffmpeg's scene score). */
+  mode?: 'interval' | 'scene';
+  /** Scene-change threshold in (0, 1) for `scene` mode (default 0.3). */
+  sceneThreshold?: number;
+  /** Frames wider than this are scaled down, keeping the aspect ratio (default 1280). */
+  maxWidth?: number;
+  /** Time limit for the decoder's own work in ms (time the consumer holds a frame does not count). */
+  timeoutMs?: number;
+  /** Stops decoding with E_ABORTED. */
+  signal?: AbortSignal;
+  /** What ffprobe said about the file, when the caller already asked (saves a process start). */
+  info?: MediaInfo;
+}
+
+/** Geometry of the frames {@link streamVideoFrames} yields. */
+export interface VideoFramePlan {
+  /** Output frame size after scaling. */
+  width: number;
+  height: number;
+  /** Source video stream. */
+  stream: MediaStreamInfo;
+  /** Container duration in seconds (NaN when unknown). */
+  duration: number;
+}
+
+const DEFAULT_FPS = 2;
+const DEFAULT_MAX_WIDTH = 1280;
+/** Frame area above which we refuse (a hostile header could otherwise make us allocate gigabytes per frame). */
+const MAX_FRAME_PIXELS = 8192 * 8192;
+
+/** The output size for a source size: at most `maxWidth` wide, even dimensions (what rgb24 scaling produces). */
+export function scaledSize(width: number, height: number, maxWidth: number): { width: number; height: number } {
+  const w = Math.min(width, maxWidth);
+  const h = Math.round((height * w) / width);
+  // Even sizes keep ffmpeg's scaler and our arithmetic in agreement (scale=-2 rounds to even).
+  const even = (n: number): number => Math.max(2, n - (n % 2));
+  return { width: even(w), height: even(h) };
+}
+
+/** Probes `file` and works out the frame geometry (E_UNSUPPORTED when there is no video stream). */
+export async function planVideoFrames(file: string, opts: { maxWidth?: number; info?: MediaInfo; signal?: AbortSignal } = {}): Promise<VideoFramePlan> {
+  const maxWidth = int('maxWidth', opts.maxWidth ?? DEFAULT_MAX_WIDTH, 16, 16384);
+  const info = opts.info ?? (await probeMedia(file, { signal: opts.signal, label: file }));
+  const stream = info.streams.find((s) => s.type === 'video' && s.width && s.height);
+  if (!stream) throw new LikenessError('E_UNSUPPORTED', `${file} has no video stream`, { file });
+  if (stream.width! * stream.height! > MAX_FRAME_PIXELS) {
+    throw new LikenessError('E_TOO_LARGE', `${file}: frames of ${stream.width}x${stream.height} are over the ${MAX_FRAME_PIXELS}-pixel limit`, { file });
+  }
+  const { width, height } = scaledSize(stream.width!, stream.height!, maxWidth);
+  return { width, height, stream, duration: info.duration };
+}
+
+/** Parses `pts_time:12.345` from ffmpeg's showinfo lines (scene mode timestamps). */
+class ShowinfoTimes {
+  private pending = '';
+  readonly times: number[] = [];
+  push(text: string): void {
+    const lines = (this.pending + text).split('\n');
+    this.pending = lines.pop() ?? '';
+    if (this.pending.length > 8192) this.pending = this.pending.slice(-8192);
+    for (const l of lines) {
+      const m = /Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+)/.exec(l);
+      if (m) this.times.push(Number(m[1]));
+    }
+  }
+}
+
+/**
+ * Streams sampled frames of a video as raw RGB straight from ffmpeg's stdout: no temporary image files, and memory
+ * bounded by one frame (the pipe is not read while the consumer works on a frame, so ffmpeg waits). Breaking out of
+ * the loop stops ffmpeg. Errors found late (a truncated file) are thrown after the frames before them.
+ * @throws LikenessError E_NOT_FOUND, E_DECODE, E_UNSUPPORTED (no video stream), E_TOO_LARGE, E_FFMPEG, E_TIMEOUT, E_ABORTED
+ */
+export async function* streamVideoFrames(file: string, opts: VideoFrameOptions = {}, plan?: VideoFramePlan): AsyncGenerator<VideoFrame, void, undefined> {
+  const fps = num('fps', opts.fps ?? DEFAULT_FPS, 0.01, 120);
+  const mode = opts.mode ?? 'interval';
+  if (mode !== 'interval' && mode !== 'scene') throw new LikenessError('E_INPUT', `unknown frame mode "${String(mode)}"; use "interval" or "scene"`);
+  const threshold = num('sceneThreshold', opts.sceneThreshold ?? 0.3, 0.001, 0.999);
+  const p = plan ?? (await planVideoFrames(file, opts));
+  const scale = `scale=${p.width}:${p.height}:flags=bilinear`;
+  // Scene mode: showinfo reports each kept frame's timestamp on stderr; fps caps the rate so a flashing clip stays bounded.
+  const filter = mode === 'scene' ? `select='gt(scene,${threshold})',fps=${fps}:round=down,showinfo,${scale}` : `fps=${fps},${scale}`;
+  const times = new ShowinfoTimes();
+  const args = ['-nostats', '-v', mode === 'scene' ? 'info' : 'error', '-xerror', '-i', `file:${path.resolve(file)}`, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  if (mode === 'scene') args.push('-fps_mode', 'vfr');
+  args.push('-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  const frameBytes = p.width * p.height * 3;
+  let index = 0;
+  for await (const chunk of streamFfmpeg(args, { chunkBytes: frameBytes, timeoutMs: opts.timeoutMs, signal: opts.signal, label: file, onStderr: mode === 'scene' ? (t) => times.push(t) : undefined })) {
+    // A short last chunk is a frame ffmpeg could not finish (killed or truncated output): not a frame.
+    if (chunk.length < frameBytes) break;
+    const time = mode === 'scene' ? (times.times[index] ?? index / fps) : index / fps;
+    yield { time, index, image: { width: p.width, height: p.height, data: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length) } };
+    index++;
+  }
+}

@@ -1,0 +1,232 @@
+import { LikenessError } from '../errors';
+import type { Box, Face, RgbImage } from '../types';
+import { num } from '../validate';
+
+/** One sighting of a face in one sampled frame. */
+export interface FaceObservation {
+  /** Seconds from the media start. */
+  time: number;
+  box: Box;
+  /** Face quality score in [0, 1]. */
+  quality: number;
+  /** L2-normalised identity embedding. */
+  embedding: Float32Array;
+}
+
+/** A time span where a track was on screen: `start` = first frame time, `end` = last frame time + one sampling interval. */
+export interface TrackSegment {
+  start: number;
+  end: number;
+}
+
+/** A face followed across sampled frames. */
+export interface FaceTrack {
+  id: number;
+  /** Spans on screen, in time order. */
+  segments: TrackSegment[];
+  /** The best observations by quality, best first (at most `keepBest`). */
+  best: FaceObservation[];
+  /** Pixels around the best observation's box (for the evidence crop), cut when it was seen. */
+  bestCrop: RgbImage | null;
+  /** Frames the face was seen in. */
+  frames: number;
+}
+
+/** Options of {@link FaceTracker}. */
+export interface FaceTrackerOptions {
+  /** Seconds between sampled frames (1 / fps). */
+  interval: number;
+  /** A gap longer than `gapFactor` x interval without the face ends a segment (default 1.5). */
+  gapFactor?: number;
+  /** A track not seen for this many seconds is closed (default max(2 s, 4 intervals)). */
+  closeAfter?: number;
+  /** Observations kept per track for identification (default 3). */
+  keepBest?: number;
+  /** Box overlap that counts as "the same place" (default 0.3). */
+  minIou?: number;
+  /** Cosine above which two faces are taken for the same person whatever their place (default 0.55). */
+  sameCosine?: number;
+  /** Cosine below which faces are never joined, even in the same place (cuts between people; default 0.3). */
+  minCosine?: number;
+  /** Largest side of the evidence crop kept per track in pixels (default 160). */
+  cropSize?: number;
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const x1 = Math.max(a.x, b.x);
+  const y1 = Math.max(a.y, b.y);
+  const x2 = Math.min(a.x + a.w, b.x + b.w);
+  const y2 = Math.min(a.y + a.h, b.y + b.h);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  const union = a.w * a.h + b.w * b.h - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/**
+ * The identity embedding of a track: the quality-weighted mean of its best observations, L2-normalised. Averaging a
+ * few good views cancels per-frame noise (compression, motion) while low-quality frames are left out entirely.
+ */
+export function trackEmbedding(best: readonly FaceObservation[]): Float32Array {
+  if (best.length === 0) throw new LikenessError('E_INPUT', 'a track needs at least one observation');
+  const dim = best[0]!.embedding.length;
+  const acc = new Float64Array(dim);
+  for (const o of best) {
+    const w = Math.max(0.05, o.quality);
+    for (let i = 0; i < dim; i++) acc[i]! += w * o.embedding[i]!;
+  }
+  let n = 0;
+  for (let i = 0; i < dim; i++) n += acc[i]! * acc[i]!;
+  n = Math.sqrt(n) || 1;
+  const out = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) out[i] = acc[i]! / n;
+  return out;
+}
+
+/** Cuts the region around `box` (with a margin) out of `image`, scaled so its largest side is at most `size`. */
+export function cropAround(image: RgbImage, box: Box, size: number): RgbImage {
+  const m = 0.25 * Math.max(box.w, box.h);
+  const x0 = Math.max(0, Math.floor(box.x - m));
+  const y0 = Math.max(0, Math.floor(box.y - m));
+  const x1 = Math.min(image.width, Math.ceil(box.x + box.w + m));
+  const y1 = Math.min(image.height, Math.ceil(box.y + box.h + m));
+  const w = Math.max(1, x1 - x0);
+  const h = Math.max(1, y1 - y0);
+  const s = Math.min(1, size / Math.max(w, h));
+  const ow = Math.max(1, Math.round(w * s));
+  const oh = Math.max(1, Math.round(h * s));
+  const out = new Uint8Array(ow * oh * 3);
+  // Nearest-neighbour is enough for a thumbnail a person looks at; the crop is taken once per new best face.
+  for (let y = 0; y < oh; y++) {
+    const sy = Math.min(image.height - 1, y0 + Math.floor(y / s));
+    for (let x = 0; x < ow; x++) {
+      const sx = Math.min(image.width - 1, x0 + Math.floor(x / s));
+      const si = (sy * image.width + sx) * 3;
+      const di = (y * ow + x) * 3;
+      out[di] = image.data[si]!;
+      out[di + 1] = image.data[si + 1]!;
+      out[di + 2] = image.data[si + 2]!;
+    }
+  }
+  return { width: ow, height: oh, data: out };
+}
+
+interface LiveTrack extends FaceTrack {
+  lastTime: number;
+  lastBox: Box;
+  lastEmbedding: Float32Array;
+}
+
+/**
+ * Follows faces across sampled frames. A face joins the open track it overlaps (box IoU) and resembles (embedding
+ * cosine), or one it resembles strongly wherever it is; otherwise it starts a track. Joins are greedy by a combined
+ * score. Tracks unseen for `closeAfter` seconds are closed and handed out by {@link push} / {@link finish}, so memory
+ * holds only the faces on screen now, whatever the video's length.
+ */
+export class FaceTracker {
+  private readonly interval: number;
+  private readonly gap: number;
+  private readonly closeAfter: number;
+  private readonly keepBest: number;
+  private readonly minIou: number;
+  private readonly sameCosine: number;
+  private readonly minCosine: number;
+  private readonly cropSize: number;
+  private open: LiveTrack[] = [];
+  private nextId = 1;
+
+  constructor(opts: FaceTrackerOptions) {
+    this.interval = num('interval', opts.interval, 1e-3, 3600);
+    this.gap = num('gapFactor', opts.gapFactor ?? 1.5, 1, 100) * this.interval;
+    this.closeAfter = num('closeAfter', opts.closeAfter ?? Math.max(2, 4 * this.interval), this.interval, 1e6);
+    this.keepBest = Math.round(num('keepBest', opts.keepBest ?? 3, 1, 100));
+    this.minIou = num('minIou', opts.minIou ?? 0.3, 0, 1);
+    this.sameCosine = num('sameCosine', opts.sameCosine ?? 0.55, -1, 1);
+    this.minCosine = num('minCosine', opts.minCosine ?? 0.3, -1, 1);
+    this.cropSize = Math.round(num('cropSize', opts.cropSize ?? 160, 16, 1024));
+  }
+
+  /**
+   * Adds the faces of one frame (frames in time order). Returns the tracks that closed because they were not seen
+   * for `closeAfter` seconds.
+   */
+  push(time: number, faces: readonly Face[], image: RgbImage): FaceTrack[] {
+    const pairs: { t: number; f: number; score: number }[] = [];
+    faces.forEach((face, f) => {
+      this.open.forEach((tr, t) => {
+        const cos = dot(face.embedding, tr.lastEmbedding);
+        if (cos < this.minCosine) return;
+        const overlap = iou(face.detection.box, tr.lastBox);
+        if (overlap >= this.minIou || cos >= this.sameCosine) pairs.push({ t, f, score: cos + overlap });
+      });
+    });
+    pairs.sort((a, b) => b.score - a.score);
+    const usedT = new Set<number>();
+    const usedF = new Set<number>();
+    for (const p of pairs) {
+      if (usedT.has(p.t) || usedF.has(p.f)) continue;
+      usedT.add(p.t);
+      usedF.add(p.f);
+      this.observe(this.open[p.t]!, time, faces[p.f]!, image);
+    }
+    faces.forEach((face, f) => {
+      if (!usedF.has(f)) this.open.push(this.start(time, face, image));
+    });
+    return this.closeOlderThan(time - this.closeAfter);
+  }
+
+  /** Closes and returns every open track (call after the last frame). */
+  finish(): FaceTrack[] {
+    return this.closeOlderThan(Infinity);
+  }
+
+  private closeOlderThan(limit: number): FaceTrack[] {
+    const closed = this.open.filter((t) => t.lastTime < limit);
+    if (closed.length === 0) return [];
+    this.open = this.open.filter((t) => t.lastTime >= limit);
+    return closed.map(({ id, segments, best, bestCrop, frames }) => ({ id, segments, best, bestCrop, frames }));
+  }
+
+  private start(time: number, face: Face, image: RgbImage): LiveTrack {
+    const obs = observation(time, face);
+    return {
+      id: this.nextId++,
+      segments: [{ start: time, end: time + this.interval }],
+      best: [obs],
+      bestCrop: cropAround(image, obs.box, this.cropSize),
+      frames: 1,
+      lastTime: time,
+      lastBox: obs.box,
+      lastEmbedding: obs.embedding,
+    };
+  }
+
+  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage): void {
+    const obs = observation(time, face);
+    const last = tr.segments[tr.segments.length - 1]!;
+    if (time - tr.lastTime > this.gap) tr.segments.push({ start: time, end: time + this.interval });
+    else last.end = time + this.interval;
+    tr.frames++;
+    tr.lastTime = time;
+    tr.lastBox = obs.box;
+    tr.lastEmbedding = obs.embedding;
+    const worst = tr.best[tr.best.length - 1]!;
+    if (tr.best.length < this.keepBest || obs.quality > worst.quality) {
+      if (obs.quality > tr.best[0]!.quality) tr.bestCrop = cropAround(image, obs.box, this.cropSize);
+      tr.best.push(obs);
+      tr.best.sort((a, b) => b.quality - a.quality);
+      if (tr.best.length > this.keepBest) tr.best.pop();
+    }
+  }
+}
+
+function observation(time: number, face: Face): FaceObservation {
+  const b = face.detection.box;
+  return { time, box: { x: b.x, y: b.y, w: b.w, h: b.h }, quality: face.quality.score, embedding: face.embedding };
+}
