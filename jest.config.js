@@ -6,4 +6,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   testTimeout: 120000,
+  // tfjs-wasm and onnxruntime keep worker handles alive after the last test; nothing is pending by then.
+  forceExit: true,
 };

@@ -6,7 +6,7 @@
  * Usage: node -r @swc-node/register benchmarks/detectors.ts [--json] [--limit N] [--detectors a,b] [--list-missed]
  *   [--progress]
  * Detectors: human (BlazeFace + mesh, images <= 200 px get a border of 1x their side), human-pad0.5, human-nopad, faceplugin-accurate (tiles + retry),
- * faceplugin-fast (retry only), faceapi-ssd, faceapi-tiny.
+ * faceplugin-fast (retry only), faceapi-ssd, faceapi-tiny, and faceapi-ssd-pad / faceapi-tiny-pad (same border as human).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -18,7 +18,7 @@ import type { RgbImage } from '../src/types';
 import { FaceApiDetector } from './faceapi';
 import { argValue, evalFacesRoot, median, readCsvRows, round, spread } from './face-data';
 
-const ALL_DETECTORS = ['human', 'human-pad0.5', 'human-nopad', 'faceplugin-accurate', 'faceplugin-fast', 'faceapi-ssd', 'faceapi-tiny'] as const;
+const ALL_DETECTORS = ['human', 'human-pad0.5', 'human-nopad', 'faceplugin-accurate', 'faceplugin-fast', 'faceapi-ssd', 'faceapi-tiny', 'faceapi-ssd-pad', 'faceapi-tiny-pad'] as const;
 type DetectorName = (typeof ALL_DETECTORS)[number];
 
 function makeDetector(name: DetectorName): FaceDetector {
@@ -37,6 +37,10 @@ function makeDetector(name: DetectorName): FaceDetector {
       return new FaceApiDetector('ssd');
     case 'faceapi-tiny':
       return new FaceApiDetector('tiny');
+    case 'faceapi-ssd-pad':
+      return new FaceApiDetector('ssd', 200);
+    case 'faceapi-tiny-pad':
+      return new FaceApiDetector('tiny', 200);
   }
 }
 

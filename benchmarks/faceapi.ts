@@ -2,6 +2,7 @@ import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
 import { LikenessError, toLikenessError } from '../src/errors';
+import { padImage } from '../src/face/faceplugin';
 import { checkRgbImage, l2normalize } from '../src/face/human';
 import type { FaceDetector } from '../src/face/detector';
 import type { FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
@@ -145,18 +146,36 @@ export function faceApiPeer(): Promise<FaceApiPeer> {
   return peer;
 }
 
-/** face-api's SSD MobileNet v1 or tiny detector + 68 landmarks as a FaceDetector. */
+/**
+ * face-api's SSD MobileNet v1 or tiny detector + 68 landmarks as a FaceDetector. With `padSmall`, images whose side
+ * is at most that many pixels get a grey border of 1x their longer side first (as HumanDetector does), so the
+ * comparison measures the detectors rather than the padding.
+ */
 export class FaceApiDetector implements FaceDetector {
   /** Stable id. */
   readonly id: string;
 
-  constructor(private readonly kind: FaceApiDetectorKind) {
+  constructor(
+    private readonly kind: FaceApiDetectorKind,
+    private readonly padSmall = 0,
+  ) {
     this.id = `faceapi-${kind}-68`;
   }
 
   /** Every face, best score first. */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
+    checkRgbImage(image);
     const p = await faceApiPeer();
-    return (await p.run(image, this.kind, false)).map((f) => f.detection);
+    if (this.padSmall <= 0 || (image.width > this.padSmall && image.height > this.padSmall)) {
+      return (await p.run(image, this.kind, false)).map((f) => f.detection);
+    }
+    const b = Math.max(image.width, image.height);
+    const found = await p.run(padImage(image, b, b), this.kind, false);
+    const shift = (q: Point): Point => [q[0] - b, q[1] - b];
+    return found.map(({ detection: d }) => ({
+      ...d,
+      box: { ...d.box, x: d.box.x - b, y: d.box.y - b },
+      landmarks: d.landmarks.map(shift) as FivePoints,
+    }));
   }
 }

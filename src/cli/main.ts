@@ -1,5 +1,6 @@
 import { isLikenessError } from '../errors';
 import type { CommandHandler, CommandIO } from './command';
+import { audioCommands } from './commands-audio';
 import { faceCommands } from './commands-face';
 import { modelCommands } from './commands-models';
 import { voiceCommands } from './commands-voice';
@@ -7,6 +8,7 @@ import { registryCommands } from './commands-registry';
 
 const commands: Record<string, CommandHandler> = {
   ...faceCommands,
+  ...audioCommands,
   ...voiceCommands,
   ...modelCommands,
   ...registryCommands,

@@ -8,8 +8,9 @@ import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import { int, num } from '../validate';
 import type { FaceDetector, FaceEmbedder } from './detector';
 
-// @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline).
-// Human is a peer pipeline: BlazeFace + FaceMesh for detection, faceres for a 1024-d description.
+// @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline):
+// BlazeFace + FaceMesh as a detector with mesh-accurate five points, faceres as a selectable 1024-d embedder, and
+// Human's own detect + describe pass as the speed peer of benchmarks/face.ts.
 
 /** Manifest ids of the Human models this module loads. */
 export const HUMAN_MODEL_IDS = {
@@ -356,8 +357,9 @@ export class HumanDetector implements FaceDetector {
 }
 
 const DEFAULT_PAD_SMALL = 200;
-// A face filling a tight crop must shrink to about a third of BlazeFace's frame: on the degraded small and combo
-// crops of ../shared/eval/faces a border of 1x the side found 13 of the 18 faces that a border of 0.5x missed.
+// A face filling a tight crop must shrink to about a third of BlazeFace's frame: on the degraded crops of
+// ../shared/eval/faces a border of 1x the side found 12 of the 18 faces a 0.5x border missed and lost 1
+// (benchmarks/RESULTS-face.md).
 const DEFAULT_PAD_RATIO = 1;
 const PAD_GREY = 128;
 

@@ -12,6 +12,8 @@ import { VoiceEmbedder } from '../voice/embed';
 import { findCalibration } from './calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll';
 import { detectMediaKind } from './media-kind';
+import type { ScanFailure, ScanResult } from './result';
+import { ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scanner';
 
 /** Options of {@link Guard.open}. */
 export interface GuardOptions {
@@ -152,6 +154,26 @@ export class Guard {
     const out: Candidate[][] = [];
     for (const q of queries) out.push((await this.registry.verify(performerId, modelId, q, opts)).candidates);
     return out;
+  }
+
+  /**
+   * Scans one input (path, Buffer or byte stream) for enrolled performers: faces in images and video (tracked over
+   * sampled frames), voices in audio and soundtracks, with segments, evidence and fused verdicts. An input that
+   * cannot be scanned gives `{media: {path}, error}`; store, key, model and abort failures are thrown.
+   */
+  async scan(input: ScanInput, opts: ScanOptions = {}): Promise<ScanResult | ScanFailure> {
+    return scanFile(this, input, opts);
+  }
+
+  /**
+   * Scans many inputs with bounded concurrency as an async iterator of progress and result events (one `result` or
+   * `skipped` event per input). Stop early with `signal` or by leaving the loop.
+   *
+   * @example
+   * for await (const e of guard.scanMany(files, { concurrency: 2 })) if (e.type === 'result') console.log(e.result);
+   */
+  scanMany(inputs: readonly ScanInput[], opts: ScanManyOptions = {}): AsyncGenerator<ScanEvent, void, undefined> {
+    return scanMany(this, inputs, opts);
   }
 
   /** Closes the store. */

@@ -1,0 +1,74 @@
+// Face crops straight into an NCHW float32 batch: similarity warp, bilinear sampling with a replicated border,
+// rounding to uint8 and (x - mean) / std, with the same float64 operations in the same order as the TS twin
+// (cropsToNchwTs in reference.ts), so both give identical numbers. Built with -ffp-contract=off for that reason.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels.h"
+
+namespace lk {
+
+namespace {
+// Math.round for the non-negative values bilinear sampling of bytes produces.
+inline double roundHalfUp(double v) {
+  const double f = std::floor(v);
+  return v - f >= 0.5 ? f + 1 : f;
+}
+
+void cropOne(const CropArgs& a, int face) {
+  const double* inv = a.inverse + 6 * face;
+  const int S = a.size, W = a.width, H = a.height;
+  const int64_t plane = static_cast<int64_t>(S) * S;
+  float* out = a.out + 3 * plane * face;
+  const double invStd = 1 / a.stdev;
+  // Normalised value of every possible byte: the same (v - mean) * (1 / std) the reference computes per pixel.
+  float lut[256];
+  for (int v = 0; v < 256; v++) lut[v] = static_cast<float>((v - a.mean) * invStd);
+  const uint8_t* d = a.image;
+  const double maxX = W - 1, maxY = H - 1;
+  for (int y = 0; y < S; y++) {
+    float* r0 = out + static_cast<int64_t>(y) * S;
+    float* r1 = r0 + plane;
+    float* r2 = r1 + plane;
+    for (int x = 0; x < S; x++) {
+      const double sx = inv[0] * x + inv[1] * y + inv[2];
+      const double sy = inv[3] * x + inv[4] * y + inv[5];
+      const double cx = std::min(std::max(sx, 0.0), maxX);
+      const double cy = std::min(std::max(sy, 0.0), maxY);
+      const int x0 = static_cast<int>(std::floor(cx)), y0 = static_cast<int>(std::floor(cy));
+      const int x1 = std::min(x0 + 1, W - 1), y1 = std::min(y0 + 1, H - 1);
+      const double fx = cx - x0, fy = cy - y0;
+      const uint8_t* p00 = d + (static_cast<int64_t>(y0) * W + x0) * 3;
+      const uint8_t* p01 = d + (static_cast<int64_t>(y0) * W + x1) * 3;
+      const uint8_t* p10 = d + (static_cast<int64_t>(y1) * W + x0) * 3;
+      const uint8_t* p11 = d + (static_cast<int64_t>(y1) * W + x1) * 3;
+      const int ox = a.flip ? S - 1 - x : x;
+      float* rows[3] = {r0, r1, r2};
+      for (int c = 0; c < 3; c++) {
+        const double top = p00[c] + (p01[c] - p00[c]) * fx;
+        const double bot = p10[c] + (p11[c] - p10[c]) * fx;
+        rows[c][ox] = lut[static_cast<int>(roundHalfUp(top + (bot - top) * fy))];
+      }
+    }
+  }
+}
+}  // namespace
+
+namespace portable {
+void cropFaces(const CropArgs& a, int64_t f0, int64_t f1) {
+  for (int64_t f = f0; f < f1; f++) cropOne(a, static_cast<int>(f));
+}
+}  // namespace portable
+
+void crops(const CropArgs& a, int threads) {
+  // The AVX2 kernel indexes bytes with int32 lanes.
+  const bool vector = hasAvx2Fma() && static_cast<int64_t>(a.width) * a.height * 3 < 0x7fffffff;
+  // A thread start costs tens of microseconds: only split when each thread gets several 112x112 faces' worth.
+  const int64_t perThread = std::max<int64_t>(1, 30000 / (static_cast<int64_t>(a.size) * a.size));
+  parallelFor(a.faces, threads, perThread, 1, [&](int64_t f0, int64_t f1) {
+    if (vector) avx2::cropFaces(a, f0, f1);
+    else portable::cropFaces(a, f0, f1);
+  });
+}
+
+}  // namespace lk

@@ -1,0 +1,83 @@
+import { ARCFACE_112, similarityTransform, type Affine } from '../face/geometry';
+import { decodeImage } from '../media/image';
+import type { FivePoints, RgbImage } from '../types';
+import { sampleImage } from '../../test/helpers/images';
+import { rng } from '../../test/helpers/vectors';
+import { cropFacesNchw, nativeAvailable, nativeInfo } from './index';
+import { cropsToNchwTs } from './reference';
+
+// Native batched face crops vs their TS twin (warpAffineRgb + toNchw per face) on random and real images.
+
+const native = nativeAvailable();
+const itNative = native ? it : it.skip;
+const nativeNote = native ? '' : ' (skipped: native addon not built, only the TS fallback is tested)';
+if (!native) console.warn(`native crop tests skipped: ${nativeInfo().reason}`);
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function randomImage(seed: number, w: number, h: number): RgbImage {
+  const r = rng(seed);
+  const data = new Uint8Array(w * h * 3);
+  for (let i = 0; i < data.length; i++) data[i] = Math.floor(r() * 256);
+  return { width: w, height: h, data };
+}
+
+/** ArcFace landmarks placed at (cx, cy) with a face width `s` and a roll of `angle` radians. */
+function landmarksAt(cx: number, cy: number, s: number, angle: number): FivePoints {
+  const c = Math.cos(angle), sn = Math.sin(angle);
+  return ARCFACE_112.map(([x, y]) => {
+    const u = ((x - 56) * s) / 112, v = ((y - 56) * s) / 112;
+    return [cx + u * c - v * sn, cy + u * sn + v * c];
+  }) as unknown as FivePoints;
+}
+
+function transformsFor(img: RgbImage, seed: number, count: number, size: number): Affine[] {
+  const r = rng(seed);
+  const dst = ARCFACE_112.map(([x, y]) => [(x * size) / 112, (y * size) / 112] as [number, number]);
+  const out: Affine[] = [];
+  for (let i = 0; i < count; i++) {
+    // Some faces hang over the border, so the replicated edge is exercised too.
+    const cx = (r() * 1.2 - 0.1) * img.width, cy = (r() * 1.2 - 0.1) * img.height;
+    const s = 20 + r() * Math.min(img.width, img.height) * 0.6;
+    out.push(similarityTransform(landmarksAt(cx, cy, s, (r() - 0.5) * 1.2), dst));
+  }
+  return out;
+}
+
+describe(`native face crops${nativeNote}`, () => {
+  itNative('random image, many faces, flip and no flip, two sizes: equal to the TS twin within 1e-4', async () => {
+    const img = randomImage(1, 331, 217);
+    for (const size of [112, 64]) {
+      const t = transformsFor(img, size, 9, size);
+      for (const flip of [false, true]) {
+        const ref = cropsToNchwTs(img, t, size, 127.5, 128, flip);
+        const got = await cropFacesNchw(img, t, size, { mean: 127.5, std: 128, flip });
+        expect(got.length).toBe(9 * 3 * size * size);
+        expect(maxAbsDiff(got, ref)).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  itNative('real photo (face-api sample1.jpg): equal to the TS twin within 1e-4, and flip mirrors the crop', async () => {
+    const img = await decodeImage(sampleImage(1));
+    const t = transformsFor(img, 42, 6, 112);
+    const ref = cropsToNchwTs(img, t, 112, 127.5, 127.5);
+    const got = await cropFacesNchw(img, t, 112, { mean: 127.5, std: 127.5 });
+    expect(maxAbsDiff(got, ref)).toBeLessThan(1e-4);
+    const flipped = await cropFacesNchw(img, t, 112, { mean: 127.5, std: 127.5, flip: true });
+    for (const [c, y, x] of [[0, 10, 3], [1, 60, 100], [2, 111, 0]] as const) {
+      expect(flipped[c * 112 * 112 + y * 112 + x]).toBe(got[c * 112 * 112 + y * 112 + (111 - x)]);
+    }
+  });
+
+  it('no faces gives an empty batch; a singular transform is refused', async () => {
+    const img = randomImage(2, 16, 16);
+    expect((await cropFacesNchw(img, [], 112)).length).toBe(0);
+    await expect(cropFacesNchw(img, [[0, 0, 0, 0, 0, 0]], 112)).rejects.toMatchObject({ code: 'E_INPUT' });
+    await expect(cropFacesNchw(img, [[1, 0, 0, 0, 1, 0]], 0)).rejects.toMatchObject({ code: 'E_INPUT' });
+  });
+});

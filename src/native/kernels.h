@@ -1,0 +1,138 @@
+// Plain C++ kernels behind the N-API bindings (addon.cc). No N-API types here, so every kernel can run on a worker
+// thread. Tables that must equal the TS reference bit for bit (fbank window and mel weights, resampler taps, inverse
+// crop transforms) are computed once in TS and passed in, so the two paths cannot drift apart.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace lk {
+
+/**
+ * Runs fn(begin, end) over [0, n) split into up to `threads` contiguous parts of at least `minPer` items (part
+ * sizes multiples of `align`), the first part on the calling thread. Parts are independent, so results do not depend
+ * on the split.
+ */
+inline void parallelFor(int64_t n, int threads, int64_t minPer, int64_t align, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t t = std::max<int64_t>(1, std::min<int64_t>(threads, n / std::max<int64_t>(1, minPer)));
+  if (t < 2) return fn(0, n);
+  const int64_t step = (n / t + align - 1) / align * align;
+  std::vector<std::thread> pool;
+  for (int64_t i = 1; i < t; i++) {
+    const int64_t b = i * step, e = std::min(n, (i + 1) * step);
+    if (b < e) pool.emplace_back(fn, b, e);
+  }
+  fn(0, std::min(n, step));
+  for (std::thread& th : pool) th.join();
+}
+
+/** True when the CPU and OS support AVX2 and FMA (checked once). */
+bool hasAvx2Fma();
+
+struct FbankArgs {
+  const float* samples;
+  int64_t numSamples;
+  const double* window;  // windowSize
+  const int32_t* melStart;
+  const int32_t* melLen;
+  const int32_t* melOffset;  // into melWeights
+  const double* melWeights;
+  int32_t windowSize, windowShift, paddedSize, bins;
+  double scale, preemph;
+  bool removeDc, snipEdges, usePower;
+  int64_t frames;
+  float* out;  // frames x bins
+};
+/** Computes all frames, on up to `threads` threads for long signals. */
+void fbank(const FbankArgs& a, int threads);
+namespace portable { void fbankFrames(const FbankArgs& a, int64_t f0, int64_t f1); }
+namespace avx2 { void fbankFrames(const FbankArgs& a, int64_t f0, int64_t f1); }
+
+struct CropArgs {
+  const uint8_t* image;
+  int32_t width, height;
+  const double* inverse;  // 6 per face: output -> source
+  int32_t faces, size;
+  double mean, stdev;
+  bool flip;
+  float* out;  // faces x 3 x size x size
+};
+/** All faces, on up to `threads` threads (whole faces per thread). */
+void crops(const CropArgs& a, int threads);
+namespace portable { void cropFaces(const CropArgs& a, int64_t f0, int64_t f1); }
+namespace avx2 { void cropFaces(const CropArgs& a, int64_t f0, int64_t f1); }
+
+struct DetectArgs {
+  const float* scores;  // n x 2 (background, face)
+  const float* boxes;   // n x 4 corners in 0..1
+  int64_t n;
+  double minScore, detW, detH, scale, rx, ry, iou, minSize;
+  int64_t limit;
+};
+/** Returns kept rows (score, x, y, w, h), best first. */
+void detect(const DetectArgs& a, double** rows, int64_t* count);
+
+struct TopKOut {
+  int32_t* indices;  // queries x k
+  float* scores;
+  int32_t k;
+};
+struct SearchF32Args {
+  const float* gallery;
+  int64_t rows;
+  int32_t dim;
+  const float* queries;
+  int32_t numQueries;
+};
+void searchF32(const SearchF32Args& a, TopKOut out);
+namespace portable { void searchF32(const SearchF32Args& a, TopKOut out); }
+namespace avx2 { void searchF32(const SearchF32Args& a, TopKOut out); }
+
+struct SearchI8Args {
+  const int8_t* gallery;
+  const float* rowScale;
+  int64_t rows;
+  int32_t dim;
+  const int16_t* queries;  // quantised
+  const double* queryScale;
+  int32_t numQueries;
+};
+void searchI8(const SearchI8Args& a, TopKOut out);
+namespace portable { void searchI8(const SearchI8Args& a, TopKOut out); }
+namespace avx2 { void searchI8(const SearchI8Args& a, TopKOut out); }
+
+/** Per-row symmetric int8 quantisation: q = round(v / s), s = max|v| / 127. */
+void quantizeRows(const float* v, int64_t rows, int32_t dim, int8_t* q, float* scale);
+/** Query quantisation to int16 with a bound that keeps every int32 dot product from overflowing. */
+void quantizeQueries(const float* v, int32_t rows, int32_t dim, int16_t* q, double* scale);
+int32_t queryQuantMax(int32_t dim);
+
+/** Top-k insertion with the TS reference's rules: strictly better than the last to enter, ties keep the earlier. */
+inline void insertTop(int32_t* idx, float* sc, int32_t k, int32_t r, float s) {
+  if (k == 0 || s != s) return;
+  if (idx[k - 1] != -1 && !(s > sc[k - 1])) return;
+  int32_t j = k - 1;
+  while (j > 0 && (idx[j - 1] == -1 || s > sc[j - 1])) {
+    idx[j] = idx[j - 1];
+    sc[j] = sc[j - 1];
+    j--;
+  }
+  idx[j] = r;
+  sc[j] = s;
+}
+
+struct ResampleArgs {
+  const float* in;
+  int64_t inLen;
+  const double* taps;  // phases x numTaps
+  int32_t phases, numTaps, half;
+  int64_t up, down;  // out rate / gcd, in rate / gcd
+  float* out;
+  int64_t outLen;
+};
+void resample(const ResampleArgs& a);
+
+}  // namespace lk

@@ -1,0 +1,96 @@
+import { isLikenessError } from '../errors';
+import type { ScanReportFile } from '../scan/result';
+import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, jpegDataUrl, sampleReport } from '../../test/report-fixtures';
+import { escapeHtml, renderHtmlReport, safeJpegDataUrl } from './html';
+
+describe('renderHtmlReport', () => {
+  let html: string;
+  beforeAll(async () => {
+    html = renderHtmlReport(await sampleReport(), { title: 'Review <of> "ads"', generatedAt: '2026-11-28T02:00:00Z' });
+  });
+
+  it('never emits a hostile name, path or title as markup', () => {
+    expect(html).not.toContain(EVIL_NAME);
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('<b>Bold</b>');
+    expect(html).toContain(escapeHtml(EVIL_NAME));
+    expect(html).toContain(escapeHtml(QUOTE_NAME));
+    expect(html).toContain(escapeHtml(EVIL_PATH));
+    expect(html).toContain('<title>Review &lt;of&gt; &quot;ads&quot;</title>');
+  });
+
+  it('embeds only JPEG data URLs as images', () => {
+    const srcs = [...html.matchAll(/<img [^>]*src="([^"]*)"/g)].map((m) => m[1]!);
+    expect(srcs).toHaveLength(2);
+    for (const s of srcs) expect(s.startsWith('data:image/jpeg;base64,/9j/')).toBe(true);
+    expect(html).not.toContain('javascript:');
+    expect(html).not.toContain('example.com');
+    expect(html).not.toContain('image/svg+xml');
+  });
+
+  it('forbids network loads and scripts with a CSP meta, and needs no external resource', () => {
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1];
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain('img-src data:');
+    expect(csp).not.toContain('unsafe-inline');
+    expect(html).not.toMatch(/(?:src|href)="(?!data:)/);
+    expect(html).not.toMatch(/url\(/);
+  });
+
+  it('lists performers best first, failures with codes, hashes, models and scan times', () => {
+    const evilCard = html.indexOf(`<h3>${escapeHtml(EVIL_NAME)}`);
+    const quoteCard = html.indexOf(`<h3>${escapeHtml(QUOTE_NAME)}`);
+    expect(evilCard).toBeGreaterThan(0);
+    expect(quoteCard).toBeGreaterThan(evilCard); // fused 0.999 before 0.97
+    for (const s of ['E_DECODE', 'E_TOO_LARGE', 'a'.repeat(64), 'face-model-x', 'voice-model-y', '2026-11-28T01:00:00.000Z', 'clean/nobody.wav', 'box 10,20 64×80', '99.9%']) {
+      expect(html).toContain(s);
+    }
+    expect(html).toContain('weight-free baseline &lt;run models pull&gt;');
+  });
+
+  it('draws timeline bars in proportion to the media duration', () => {
+    const svg = /<svg class="timeline" viewBox="0 0 1000 (\d+)"[\s\S]*?<\/svg>/.exec(html)![0];
+    const rects = [...svg.matchAll(/<rect class="bar-(\w+)[^"]*" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/g)].map((m) => ({ cls: m[1]!, x: Number(m[2]), w: Number(m[3]) }));
+    // face 2-5 and 8-9.5, voice 3-7, possible face at 6 (point), face+voice 3-5: plot spans x 220..990 over 12 s.
+    const at = (t: number): number => 220 + (t / 12) * 770;
+    expect(rects.map((r) => r.cls)).toEqual(['face', 'face', 'voice', 'face', 'both']);
+    expect(rects[0]!.x).toBeCloseTo(at(2), 0);
+    expect(rects[0]!.w).toBeCloseTo(at(5) - at(2), 0);
+    expect(rects[2]!.x).toBeCloseTo(at(3), 0);
+    expect(rects[3]!.w).toBeGreaterThanOrEqual(2);
+    expect(rects[4]!.w).toBeCloseTo(at(5) - at(3), 0);
+    // The image gets no timeline; only the video has one.
+    expect(html.match(/<svg class="timeline"/g)).toHaveLength(1);
+  });
+
+  it('renders an empty report and rejects a non-report with E_INPUT', () => {
+    const empty = renderHtmlReport({ schemaVersion: 1, results: [] });
+    expect(empty).toContain('No enrolled performer was found');
+    for (const bad of [null, {}, { results: 'x' }] as unknown as ScanReportFile[]) {
+      let err: unknown;
+      try {
+        renderHtmlReport(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(isLikenessError(err) && err.code).toBe('E_INPUT');
+    }
+  });
+
+  it('survives malformed entries from a hand-edited JSON file', () => {
+    const file = { schemaVersion: 1, results: [null, 5, { media: { path: 'x.mp4', kind: 'video', duration: 'long' }, matches: [{ name: 'A', segments: [{ start: 'a', end: NaN }] }], verdicts: 'no' }] } as unknown as ScanReportFile;
+    const out = renderHtmlReport(file);
+    expect(out).toContain('x.mp4');
+    expect(out).not.toContain('NaN');
+  });
+});
+
+describe('safeJpegDataUrl', () => {
+  it('keeps well-formed JPEG data URLs and drops everything else', async () => {
+    const ok = await jpegDataUrl();
+    expect(safeJpegDataUrl(ok)).toBe(ok);
+    for (const bad of ['data:image/png;base64,iVBORw0KGgo=', 'data:image/jpeg;base64,/9j/"onerror="x', `${ok}"`, 'data:image/jpeg;base64,AAAA', 'data:image/jpeg,/9j/', 'http://x/a.jpg', 42, null, `data:image/jpeg;base64,/9j/${'A'.repeat(600_000)}`]) {
+      expect(safeJpegDataUrl(bad)).toBeNull();
+    }
+  });
+});

@@ -1,0 +1,107 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { renderHtmlReport } from '../src/report/html';
+import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, sampleReport } from './report-fixtures';
+
+// The evidence page in a real headless Chromium (Debian's `chromium`, installed by .ci/run): it loads from a file://
+// URL with no console error, no network request, no dialog, shows the expected performers, and hostile names and
+// file names are text, not elements.
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = fs.existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`report-chromium: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
+const maybe = hasChromium ? describe : describe.skip;
+
+maybe('HTML report in headless Chromium', () => {
+  let tmp: string;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-report-'));
+    // A fresh profile per run: nothing cached, no extensions, no first-run pages.
+    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('loads offline with no console error or network request and shows performers, crops and failures', async () => {
+    const file = path.join(tmp, 'report.html');
+    fs.writeFileSync(file, renderHtmlReport(await sampleReport(), { title: `Report for ${EVIL_NAME}`, generatedAt: '2026-11-28T02:00:00Z' }));
+    const url = pathToFileURL(file).href;
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('request', (r) => {
+      if (r.url() !== url && !r.url().startsWith('data:')) problems.push(`request: ${r.url()}`);
+    });
+
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForTimeout(200); // late errors (CSP reports are async)
+
+    const view = await page.evaluate(() => ({
+      performers: [...document.querySelectorAll('#performers h3')].map((h) => h.childNodes[0]!.textContent!.trim()),
+      scripts: document.querySelectorAll('script').length,
+      injected: document.querySelectorAll('img[src="x"], img[onerror], td script').length + [...document.querySelectorAll('b')].filter((b) => b.textContent === 'Bold').length,
+      crops: [...document.querySelectorAll('img')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, src: i.getAttribute('src')!.slice(0, 30) })),
+      failures: [...document.querySelectorAll('#failures tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      mediaTitles: [...document.querySelectorAll('article.media h3')].map((h) => h.textContent),
+      title: document.title,
+      bars: document.querySelectorAll('svg.timeline rect').length,
+      // The stylesheet is allowed by its hash in the CSP: when the hash is wrong the badge has no background.
+      badge: getComputedStyle(document.querySelector('.decision-match')!).backgroundColor,
+    }));
+
+    expect(problems).toEqual([]);
+    expect(view.performers).toEqual([EVIL_NAME, QUOTE_NAME]);
+    expect(view.scripts).toBe(0);
+    expect(view.injected).toBe(0);
+    expect(view.title).toBe(`Report for ${EVIL_NAME}`);
+    expect(view.mediaTitles).toEqual([EVIL_PATH, 'photos/still "one".jpg']);
+    expect(view.crops).toHaveLength(2);
+    for (const c of view.crops) expect(c).toEqual({ ok: true, src: expect.stringMatching(/^data:image\/jpeg;base64,\/9j\//) });
+    expect(view.failures.map((f) => f[1])).toEqual(['E_DECODE', 'E_TOO_LARGE']);
+    expect(view.failures[0]![0]).toBe('broken/<bad>.mp4');
+    expect(view.bars).toBe(5);
+    expect(view.badge).toBe('rgb(179, 38, 30)');
+    await page.close();
+  });
+
+  it('blocks a network image even if one got into the page (CSP)', async () => {
+    // Guard against a regression in the URL filter: the CSP alone must stop the load.
+    const html = renderHtmlReport({ schemaVersion: 1, results: [] }).replace('</main>', '<img src="http://127.0.0.1:9/x.jpg"></main>');
+    const file = path.join(tmp, 'tampered.html');
+    fs.writeFileSync(file, html);
+    const page = await context.newPage();
+    const finished: string[] = [];
+    const failed: string[] = [];
+    const csp: string[] = [];
+    page.on('requestfinished', (r) => finished.push(r.url()));
+    page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) csp.push(m.text());
+    });
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    await page.waitForTimeout(200);
+    expect(finished.filter((u) => u.startsWith('http'))).toEqual([]);
+    expect(failed).toEqual(['http://127.0.0.1:9/x.jpg csp']);
+    expect(csp.length).toBeGreaterThan(0);
+    await page.close();
+  });
+});
