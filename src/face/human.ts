@@ -359,7 +359,7 @@ export class HumanDetector implements FaceDetector {
 const DEFAULT_PAD_SMALL = 200;
 // A face filling a tight crop must shrink to about a third of BlazeFace's frame: on the degraded crops of
 // ../shared/eval/faces a border of 1x the side found 12 of the 18 faces a 0.5x border missed and lost 1
-// (benchmarks/RESULTS-face.md).
+// (benchmarks/RESULTS.md).
 const DEFAULT_PAD_RATIO = 1;
 const PAD_GREY = 128;
 

@@ -259,8 +259,11 @@ function spawnTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], opts: Ru
     });
     kill();
   };
+  let exited = false;
   const resumeClock = (): void => {
-    if (timer !== undefined || reason) return;
+    // After exit there is nothing left to time: a consumer finishing its last chunk must not start a fresh timer
+    // (that timer would keep the process alive for the whole limit).
+    if (timer !== undefined || reason || exited) return;
     since = Date.now();
     timer = setTimeout(onTimeout, Math.max(0, left));
   };
@@ -288,6 +291,7 @@ function spawnTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], opts: Ru
     });
     child.on('close', (code, sig) => {
       pauseClock();
+      exited = true;
       opts.signal?.removeEventListener('abort', onAbort);
       if (reason) return reject(reason);
       if (spawnError) {

@@ -49,15 +49,18 @@ function transformsFor(img: RgbImage, seed: number, count: number, size: number)
 }
 
 describe(`native face crops${nativeNote}`, () => {
-  itNative('random image, many faces, flip and no flip, two sizes: equal to the TS twin within 1e-4', async () => {
+  itNative('random image, many faces, flip and no flip, two sizes, 1-3 threads: equal to the TS twin within 1e-4', async () => {
     const img = randomImage(1, 331, 217);
     for (const size of [112, 64]) {
       const t = transformsFor(img, size, 9, size);
       for (const flip of [false, true]) {
         const ref = cropsToNchwTs(img, t, size, 127.5, 128, flip);
-        const got = await cropFacesNchw(img, t, size, { mean: 127.5, std: 128, flip });
-        expect(got.length).toBe(9 * 3 * size * size);
-        expect(maxAbsDiff(got, ref)).toBeLessThan(1e-4);
+        // 9 faces over 1, 2 or 3 threads: every split must cover every face.
+        for (const threads of [1, 2, 3]) {
+          const got = await cropFacesNchw(img, t, size, { mean: 127.5, std: 128, flip }, { threads });
+          expect(got.length).toBe(9 * 3 * size * size);
+          expect(maxAbsDiff(got, ref)).toBeLessThan(1e-4);
+        }
       }
     }
   });

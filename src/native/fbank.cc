@@ -2,12 +2,17 @@
 #define LK_NS portable
 #include "fbank_impl.h"
 
+#include <cstdlib>
+
 
 namespace lk {
 
 bool hasAvx2Fma() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool yes = [] {
+    // LIKENESS_NATIVE_PORTABLE=1 forces the portable kernels (to test them on an AVX2 machine).
+    const char* force = std::getenv("LIKENESS_NATIVE_PORTABLE");
+    if (force && force[0] == '1') return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();

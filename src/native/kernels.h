@@ -19,12 +19,10 @@ namespace lk {
 inline void parallelFor(int64_t n, int threads, int64_t minPer, int64_t align, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t t = std::max<int64_t>(1, std::min<int64_t>(threads, n / std::max<int64_t>(1, minPer)));
   if (t < 2) return fn(0, n);
-  const int64_t step = (n / t + align - 1) / align * align;
+  const int64_t a = std::max<int64_t>(1, align);
+  const int64_t step = ((n + t - 1) / t + a - 1) / a * a;  // ceil(n / t), rounded up to a multiple of align
   std::vector<std::thread> pool;
-  for (int64_t i = 1; i < t; i++) {
-    const int64_t b = i * step, e = std::min(n, (i + 1) * step);
-    if (b < e) pool.emplace_back(fn, b, e);
-  }
+  for (int64_t b = step; b < n; b += step) pool.emplace_back(fn, b, std::min(n, b + step));
   fn(0, std::min(n, step));
   for (std::thread& th : pool) th.join();
 }

@@ -443,7 +443,8 @@ export async function* scanMany(engines: ScanEngines, inputs: readonly ScanInput
   let fatal: unknown;
   const inner = new AbortController();
   const onAbort = (): void => inner.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) inner.abort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const scanOne = async (index: number): Promise<void> => {
     const input = inputs[index]!;
     const label = typeof input === 'string' ? input : `<input ${index}>`;

@@ -1,0 +1,256 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { LikenessError } from '../errors';
+import { renderHtmlReport } from '../report/html';
+import { Guard, defaultDbPath } from '../scan/guard';
+import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../scan/result';
+import type { ScanEvent } from '../scan/scanner';
+import { int, num, oneOf } from '../validate';
+import { parseCommandArgs } from './args';
+import { CommandHandler, CommandIO } from './command';
+
+const SCAN_USAGE =
+  'likeness scan INPUT... [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast]\n' +
+  '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
+  '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
+  '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
+  '  exit: 0 every input scanned (match or not), 2 some inputs could not be scanned (see their error entries), 1 the command failed.';
+
+/** True when a pattern holds glob characters. */
+function isGlob(p: string): boolean {
+  return /[*?[]/.test(p);
+}
+
+/** Every regular file under `dir`, sorted, skipping dot-files and dot-folders (.git, .DS_Store). */
+function walk(dir: string, out: string[] = []): string[] {
+  const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * A glob as a regular expression over `/`-separated paths: `**` any depth, `*` and `?` within one path part,
+ * `[...]` a character class. Node 20 has no fs.glob, and a dependency for this much is not worth it.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+        re += `[${body.startsWith('!') ? '^' + body.slice(1) : body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Files a glob matches: walks from the pattern's last folder without glob characters. */
+export function expandGlob(pattern: string): string[] {
+  // Normalised the way path.join normalises the walked paths ("./a/*.mp4" and "a/*.mp4" are the same pattern).
+  const norm = path.posix.normalize(pattern.split(path.sep).join('/'));
+  const parts = norm.split('/');
+  const firstGlob = parts.findIndex(isGlob);
+  const base = parts.slice(0, firstGlob).join('/') || (norm.startsWith('/') ? '/' : '.');
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(base);
+  } catch {
+    return [];
+  }
+  if (!st.isDirectory()) return [];
+  const re = globToRegExp(norm);
+  return walk(base).filter((f) => re.test(f.split(path.sep).join('/')));
+}
+
+/** Inputs as given on the command line: files, folders (recursive) and globs, in order, without repeats. */
+export function expandInputs(args: readonly string[]): { files: string[]; unmatched: string[] } {
+  const files: string[] = [];
+  const unmatched: string[] = [];
+  const seen = new Set<string>();
+  const add = (f: string): void => {
+    const key = path.resolve(f);
+    if (!seen.has(key)) (seen.add(key), files.push(f));
+  };
+  for (const a of args) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(a);
+    } catch {
+      st = undefined;
+    }
+    if (st?.isDirectory()) walk(a).forEach(add);
+    else if (!st && isGlob(a)) {
+      const m = expandGlob(a);
+      if (m.length === 0) unmatched.push(a);
+      m.forEach(add);
+    } else add(a); // a missing file becomes an E_NOT_FOUND entry
+  }
+  return { files, unmatched };
+}
+
+/** The `--skip-seen` table: media hashes already scanned, with the gallery version they were scanned against. */
+export class SeenTable {
+  private entries: Record<string, number> = {};
+  private dirty = false;
+
+  private constructor(readonly file: string) {}
+
+  /** Reads `<db>.seen.json` (a damaged table starts empty: it only saves work, it never hides a result). */
+  static open(db: string): SeenTable {
+    const t = new SeenTable(`${db}.seen.json`);
+    try {
+      const j = JSON.parse(fs.readFileSync(t.file, 'utf8')) as { version?: number; entries?: Record<string, number> };
+      if (j && j.version === 1 && j.entries && typeof j.entries === 'object') t.entries = j.entries;
+    } catch {
+      t.entries = {};
+    }
+    return t;
+  }
+
+  /** True when `sha256` was scanned against this gallery version. */
+  has(sha256: string, galleryVersion: number): boolean {
+    return this.entries[sha256] === galleryVersion;
+  }
+
+  add(sha256: string, galleryVersion: number): void {
+    this.entries[sha256] = galleryVersion;
+    this.dirty = true;
+  }
+
+  /** Writes the table atomically (temp file + rename). */
+  save(): void {
+    if (!this.dirty) return;
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ version: 1, entries: this.entries }));
+    fs.renameSync(tmp, this.file);
+    this.dirty = false;
+  }
+}
+
+/** A single-line progress bar on stderr, redrawn at most 10 times a second. */
+class ProgressBar {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly io: CommandIO) {}
+
+  update(e: ScanEvent, force = false): void {
+    if (!this.io.isTTY) return;
+    const now = Date.now();
+    if (!force && now - this.last < 100) return;
+    this.last = now;
+    const width = 20;
+    const filled = Math.round((e.done / Math.max(1, e.total)) * width);
+    let line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.done}/${e.total}`;
+    if (e.type === 'progress') {
+      const p = e.progress;
+      line += ` ${path.basename(p.path)} ${p.stage}`;
+      if (p.frames !== undefined) line += ` ${p.frames} frames`;
+      if (p.seconds !== undefined) line += ` ${p.seconds.toFixed(1)}${p.duration !== undefined ? `/${p.duration.toFixed(1)}` : ''} s`;
+    }
+    this.io.err(`\r\x1b[K${line.slice(0, 120)}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) this.io.err('\r\x1b[K');
+    this.shown = false;
+  }
+}
+
+/** One line per input for people: who was found, or why it failed. */
+function summaryLine(r: ScanResult | ScanFailure): string {
+  if (isScanFailure(r)) return `${r.media.path}: could not scan (${r.error.code}): ${r.error.message}`;
+  const who = r.verdicts.map((v) => `${v.name} [${v.modalities.join('+')}] ${v.decision} ${(v.confidence * 100).toFixed(1)}%`);
+  return `${r.media.path}: ${r.media.kind}${r.media.duration !== undefined ? ` ${r.media.duration.toFixed(1)} s` : ''}, ${who.length ? who.join('; ') : 'no enrolled performer found'}`;
+}
+
+const scan: CommandHandler = async (args, io) => {
+  const { values, positionals } = parseCommandArgs(args, {
+    db: { type: 'string' }, json: { type: 'string' }, jsonl: { type: 'boolean' }, report: { type: 'string' }, fps: { type: 'string' },
+    concurrency: { type: 'string' }, far: { type: 'string' }, 'skip-seen': { type: 'boolean' }, preset: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  }, SCAN_USAGE);
+  if (values.help) {
+    io.out(`usage: ${SCAN_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new LikenessError('E_INPUT', `no input given\nusage: ${SCAN_USAGE}`);
+  const fps = values.fps !== undefined ? num('--fps', Number(values.fps), 0.01, 60) : 2;
+  const concurrency = values.concurrency !== undefined ? int('--concurrency', Number(values.concurrency), 1, 64) : 1;
+  const far = values.far !== undefined ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
+  const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
+  if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new LikenessError('E_INPUT', `--report needs a .html file name, got ${values.report}`);
+  const db = values.db ?? defaultDbPath();
+  const { files, unmatched } = expandInputs(positionals);
+  const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
+  const ordered: (ScanResult | ScanFailure | undefined)[] = new Array(files.length);
+  const guard = await Guard.open({ db, ...(preset ? { facePreset: preset } : {}) });
+  const seen = values['skip-seen'] ? SeenTable.open(db) : null;
+  const bar = new ProgressBar(io);
+  let skipped = 0;
+  const warned = new Set<string>();
+  try {
+    const galleryVersion = await guard.store.changeCounter();
+    const events = guard.scanMany(files, { fps, concurrency, ...(far !== undefined ? { far } : {}), ...(seen ? { skip: ({ sha256 }) => seen.has(sha256, galleryVersion) } : {}) });
+    for await (const e of events) {
+      if (e.type === 'progress') {
+        bar.update(e);
+        continue;
+      }
+      bar.clear();
+      if (e.type === 'skipped') {
+        skipped++;
+        io.err(`${e.path}: skipped (already scanned against this gallery)\n`);
+      } else {
+        ordered[e.index] = e.result;
+        if (values.jsonl) io.out(JSON.stringify(e.result) + '\n');
+        io.err(summaryLine(e.result) + '\n');
+        if (!isScanFailure(e.result)) {
+          for (const w of e.result.warnings) if (!warned.has(w)) (warned.add(w), io.err(`likeness: note: ${w}\n`));
+          seen?.add(e.result.media.sha256, e.result.galleryVersion);
+        }
+      }
+      bar.update(e, true);
+    }
+  } finally {
+    bar.clear();
+    seen?.save();
+    await guard.close();
+  }
+  for (const r of ordered) if (r) results.push(r);
+  const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results };
+  if (values.json !== undefined) writeOut(values.json, JSON.stringify(report, null, 2) + '\n');
+  if (values.report !== undefined) writeOut(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
+  if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
+  const failed = results.filter(isScanFailure).length;
+  io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped ? `, ${skipped} skipped as already seen` : ''}\n`);
+  return failed > 0 ? 2 : 0;
+};
+
+function writeOut(file: string, text: string): void {
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw new LikenessError('E_INPUT', `cannot write ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** `likeness scan`. */
+export const scanCommands: Record<string, CommandHandler> = { scan };
+
