@@ -3,6 +3,9 @@ import { isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
 import { decodeImage } from '../media/image';
 import { readPairsCsv } from './csv';
+import { scorePairs } from './score-pairs';
+
+export { cosine } from './score-pairs';
 import { VerificationMetrics, verificationMetrics } from './metrics';
 
 /** Result of `likeness eval faces`. Rates are fractions in [0, 1]. */
@@ -48,38 +51,15 @@ export async function evalFacePairs(
     }
     onProgress?.(i + 1, files.length);
   }
-  const genuine: number[] = [];
-  const impostor: number[] = [];
-  const failures = new Map<string, string>();
-  const scores: { same: boolean; score: number }[] = [];
-  let failed = 0;
-  for (const p of pairs) {
-    const a = embeddings.get(p.fileA)!;
-    const b = embeddings.get(p.fileB)!;
-    let score = FAILED_PAIR_SCORE;
-    if (a instanceof Float32Array && b instanceof Float32Array) score = cosine(a, b);
-    else {
-      failed++;
-      for (const [f, e] of [[p.fileA, a], [p.fileB, b]] as const) if (!(e instanceof Float32Array)) failures.set(f, e.code);
-    }
-    (p.same ? genuine : impostor).push(score);
-    scores.push({ same: p.same, score });
-  }
+  const { genuine, impostor, scores, failed, failures } = scorePairs(pairs, embeddings, FAILED_PAIR_SCORE);
   return {
     pairs: pairs.length,
     scored: pairs.length - failed,
     failed,
-    failures: Array.from(failures, ([file, code]) => ({ file, code })),
+    failures,
     ...verificationMetrics(genuine, impostor),
     msPerImage: timed ? ms / timed : 0,
     model: analyzer.modelId,
     scores,
   };
-}
-
-/** Cosine of two L2-normalised vectors (their dot product). */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }

@@ -3,6 +3,7 @@ import { LikenessError, isLikenessError } from '../errors';
 import { decodeAudio } from '../media/audio';
 import type { VoiceEmbedder } from '../voice/embed';
 import { readPairsCsv } from './csv';
+import { scorePairs } from './score-pairs';
 import { VerificationMetrics, minDcf, verificationMetrics } from './metrics';
 
 /** Result of `likeness eval voices`. Rates are fractions in [0, 1]. */
@@ -72,38 +73,16 @@ export async function evalVoiceTrials(
     busy += performance.now() - t;
     onProgress?.(i + 1, refs.length);
   }
-  const genuine: number[] = [];
-  const impostor: number[] = [];
-  const failures = new Map<string, string>();
-  const scores: { same: boolean; score: number }[] = [];
-  let failed = 0;
-  for (const p of trials) {
-    const a = embeddings.get(p.fileA)!;
-    const b = embeddings.get(p.fileB)!;
-    let score = FAILED_TRIAL_SCORE;
-    if (a instanceof Float32Array && b instanceof Float32Array) score = dot(a, b);
-    else {
-      failed++;
-      for (const [f, e] of [[p.fileA, a], [p.fileB, b]] as const) if (!(e instanceof Float32Array)) failures.set(f, e.code);
-    }
-    (p.same ? genuine : impostor).push(score);
-    scores.push({ same: p.same, score });
-  }
+  const { genuine, impostor, scores, failed, failures } = scorePairs(trials, embeddings, FAILED_TRIAL_SCORE);
   return {
     trials: trials.length,
     scored: trials.length - failed,
     failed,
-    failures: Array.from(failures, ([file, code]) => ({ file, code })),
+    failures,
     ...verificationMetrics(genuine, impostor),
     minDcf01: minDcf(genuine, impostor, 0.01),
     model: embedder.modelId,
     rtf: audio > 0 ? busy / 1000 / audio : 0,
     scores,
   };
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }

@@ -1,7 +1,7 @@
-import * as fs from 'fs';
 import type { Sharp } from 'sharp';
 import { LikenessError, isLikenessError } from '../errors';
 import type { RgbImage } from '../types';
+import { fileSource } from './wav';
 
 /** Default pixel limit, checked from the header before any pixel is decoded. */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -48,21 +48,13 @@ export function sniffImageFormat(head: Buffer): string | undefined {
   return MAGIC.find(([, test]) => test(head))?.[0];
 }
 
-function readHead(file: string): Buffer {
-  let fd: number;
+/** The first bytes of a file (E_NOT_FOUND, E_INPUT for a folder, E_DECODE when unreadable). */
+export function readHead(file: string, n = 64): Buffer {
+  const src = fileSource(file);
   try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LikenessError('E_NOT_FOUND', `file not found: ${file}`, { file });
-    throw new LikenessError('E_DECODE', `cannot open ${file}: ${(e as Error).message}`, { file });
-  }
-  try {
-    const b = Buffer.alloc(64);
-    const n = fs.readSync(fd, b, 0, 64, 0);
-    return b.subarray(0, n);
+    return src.read(0, n);
   } finally {
-    fs.closeSync(fd);
+    src.close();
   }
 }
 

@@ -1,7 +1,6 @@
-import * as fs from 'fs';
 import { LikenessError } from '../errors';
 import { probeMedia } from '../media/ffmpeg';
-import { sniffImageFormat } from '../media/image';
+import { readHead, sniffImageFormat } from '../media/image';
 
 /** What a media input holds, decided from its content (magic bytes, then ffprobe), never from its name. */
 export type MediaKind = 'image' | 'audio' | 'video';
@@ -9,30 +8,13 @@ export type MediaKind = 'image' | 'audio' | 'video';
 /** Codecs ffprobe reports for still images inside a "video" stream (cover art, single frames). */
 const STILL_CODECS = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp', 'tiff']);
 
-/** Reads the first bytes of a file (E_NOT_FOUND / E_DECODE on failure). */
-function head(file: string, n = 64): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LikenessError('E_NOT_FOUND', `file not found: ${file}`, { file });
-    throw new LikenessError('E_DECODE', `cannot open ${file}: ${(e as Error).message}`, { file });
-  }
-  try {
-    const b = Buffer.alloc(n);
-    return b.subarray(0, fs.readSync(fd, b, 0, n, 0));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * The kind of a media file from its content. Images are recognised by magic bytes (no subprocess); anything else is
  * asked of ffprobe: a real video stream makes it video, else an audio stream makes it audio.
  * @throws LikenessError E_DECODE (empty / unreadable), E_UNSUPPORTED (no audio or video), E_FFMPEG.
  */
 export async function detectMediaKind(file: string): Promise<MediaKind> {
-  const h = head(file);
+  const h = readHead(file);
   if (h.length === 0) throw new LikenessError('E_DECODE', `${file} is empty (0 bytes)`, { file });
   if (sniffImageFormat(h)) return 'image';
   const info = await probeMedia(file);
