@@ -104,3 +104,20 @@ test('withdrawn consent suppresses matches; export and delete work', () => {
   expect(cli('performers', 'delete', performerId).status).toBe(0);
   expect(cli('performers', 'list').json.performers).toEqual([]);
 });
+
+test('rekey rotates every template to the new key; the old key no longer reads them', () => {
+  const db2 = path.join(tmp.dir, 'rekey.db');
+  const k1 = '11'.repeat(32), k2 = '22'.repeat(32);
+  const run = (extra: Record<string, string>, ...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args, '--db', db2], { encoding: 'utf8', env: { ...env, LIKENESS_KEY: k1, ...extra }, timeout: 120000 });
+  expect(run({}, 'enroll', '--name', 'K', '--no-consent', files.ref).status).toBe(0);
+  const r = run({ LIKENESS_NEW_KEY: k2 }, 'rekey');
+  expect(r.status).toBe(0);
+  expect(JSON.parse(r.stdout).reencrypted).toBeGreaterThanOrEqual(2);
+  const ok = run({ LIKENESS_KEY: k2 }, 'identify', sampleImage(1), '--top', '1');
+  expect(ok.status).toBe(0);
+  expect(ok.stdout).toMatch(/"match"/);
+  const old = run({ LIKENESS_KEY: k1 }, 'identify', sampleImage(1));
+  expect(old.status).toBe(1);
+  expect(old.stderr).toMatch(/E_CRYPTO/);
+});
