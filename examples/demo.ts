@@ -1,79 +1,100 @@
-// Quick-start demo: enroll a sample performer from one bundled photo, then scan example images for them.
-// Offline; media are the MIT-licensed group photos shipped in @vladmandic/face-api (demo/sample*.jpg).
-// usage: npm run demo   (writes into ./demo-output/)
+// Quick-start demo: builds example media (a sample performer's photo and voice, and a 12 s "ad" video in which their
+// face and voice appear among other people's), enrolls the performer with a consent record, scans the ad and two
+// stills, prints a summary next to the ground truth, and writes demo-output/report.html (+ report.json). Offline.
+//
+// Media provenance: faces from the MIT-licensed group photos shipped in @vladmandic/face-api (demo/sample*.jpg), speech
+// synthesised with espeak-ng, composed with sharp and ffmpeg (examples/media.ts). No licensed source gives several
+// photos of one person, so the performer is enrolled from one photo and the ad shows re-framed, smaller and degraded
+// versions of it.
+//
+// usage: npm run demo   (DEMO_OUT=DIR to write elsewhere)
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import sharp from 'sharp';
-import { FaceAnalyzer } from '../src/face/analyzer';
-import { decodeImage } from '../src/media/image';
-import { openSqliteStore } from '../src/store/sqlite';
-import { Registry } from '../src/match/registry';
-import { loadCalibrationFile } from '../src/match/calibration';
-import { PACKAGE_ROOT } from '../src/models/manifest';
-import type { RgbImage } from '../src/types';
+import { renderHtmlReport } from '../src/report/html';
+import { Guard } from '../src/scan/guard';
+import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../src/scan/result';
+import { buildDemoMedia, formatIntervals } from './media';
 
-const samples = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
 const outDir = path.resolve(process.env.DEMO_OUT ?? 'demo-output');
 
-/** A re-framed, smaller, recompressed copy of one face region: what an ad reusing the photo might contain. */
-async function reframe(img: RgbImage, box: { x: number; y: number; w: number; h: number }, scale: number, quality: number): Promise<Buffer> {
-  const pad = box.w * 1.2;
-  const left = Math.max(0, Math.round(box.x - pad)), top = Math.max(0, Math.round(box.y - pad));
-  const width = Math.min(img.width - left, Math.round(box.w + 2 * pad)), height = Math.min(img.height - top, Math.round(box.h + 2 * pad));
-  return sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } })
-    .extract({ left, top, width, height })
-    .resize({ width: Math.max(32, Math.round(width * scale)) })
-    .modulate({ brightness: 0.8 })
-    .jpeg({ quality })
-    .toBuffer();
+/** Removes a store left by an earlier run (the demo always starts from an empty gallery). */
+function freshDb(file: string): string {
+  for (const ext of ['', '-wal', '-shm']) fs.rmSync(file + ext, { force: true });
+  return file;
+}
+
+/** A calibrated confidence; one that rounds to 1 is still not certainty. */
+function conf(c: number): string {
+  return c < 1 && c >= 0.99995 ? '>0.9999' : c.toFixed(4);
+}
+
+/** One line per match: who, how, where, how sure. */
+function summarise(r: ScanResult | ScanFailure): string[] {
+  const name = path.basename(r.media.path);
+  if (isScanFailure(r)) return [`${name}: could not be scanned (${r.error.code}: ${r.error.message})`];
+  if (r.matches.length === 0) return [`${name}: no enrolled performer`];
+  const lines = r.matches.map((m) => {
+    const where = r.media.kind === 'image' ? 'in the picture' : `at ${m.segments.map((s) => `${s.start.toFixed(1)}–${s.end.toFixed(1)} s`).join(', ')}`;
+    return `${name}: ${m.name} — ${m.modality} ${m.decision} ${where} (score ${m.score.toFixed(3)}, confidence ${conf(m.confidence)})`;
+  });
+  for (const v of r.verdicts.filter((x) => x.overlaps.length > 0)) {
+    lines.push(`${name}: ${v.name} — face and voice together ${v.decision} at ${v.overlaps.map((o) => `${o.start.toFixed(1)}–${o.end.toFixed(1)} s`).join(', ')} (fused confidence ${conf(v.confidence)})`);
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
+  const t0 = Date.now();
   fs.mkdirSync(outDir, { recursive: true });
-  const dbPath = path.join(outDir, 'likeness.db');
-  fs.rmSync(dbPath, { force: true });
-  for (const ext of ['-wal', '-shm']) fs.rmSync(dbPath + ext, { force: true });
+  const media = await buildDemoMedia(path.join(outDir, 'media'));
+  console.log(`built example media in ${(media.ms / 1000).toFixed(1)} s: ${path.relative(process.cwd(), media.dir)}/`);
 
-  const fa = await FaceAnalyzer.create({ preset: 'fast' });
-  const store = await openSqliteStore({ path: dbPath });
-  const calFile = path.join(PACKAGE_ROOT, 'models', 'calibration', `${fa.modelId}.json`);
-  const registry = new Registry(store, { calibration: () => loadCalibrationFile(calFile) });
+  // Templates are encrypted at rest; the demo's store is thrown away, so a random key is enough.
+  const guard = await Guard.open({ db: freshDb(path.join(outDir, 'likeness.db')), key: process.env.LIKENESS_KEY || randomBytes(32) });
+  try {
+    const enrolled = await guard.enroll(
+      {
+        name: 'Sample Performer',
+        consent: { grantedBy: 'Sample Performer', grantedAt: new Date().toISOString(), scope: 'face and voice monitoring (demo)', documentRef: 'demo-consent.pdf' },
+      },
+      media.referenceVoice ? [media.referencePhoto, media.referenceVoice] : [media.referencePhoto],
+    );
+    if (!media.referenceVoice) console.log('note: espeak-ng is not installed, so the example media have no speech and only faces are scanned (apt-get install espeak-ng)');
+    for (const r of enrolled.rejected) console.log(`reference rejected: ${JSON.stringify(r)}`);
+    if (!enrolled.performerId) throw new Error('enrollment accepted no reference');
+    console.log(`enrolled ${enrolled.name} (${enrolled.performerId}) from ${enrolled.accepted.map((a) => `${path.basename(a.file)} [${a.modality}]`).join(' and ')}`);
 
-  // Enroll: the largest face of sample1.jpg, cut out as its own reference photo.
-  const group = await decodeImage(path.join(samples, 'sample1.jpg'));
-  const groupFaces = await fa.analyzeRgb(group);
-  const ref = groupFaces[0]!;
-  const refPhoto = await reframe(group, ref.detection.box, 1, 92);
-  fs.writeFileSync(path.join(outDir, 'reference.jpg'), refPhoto);
-  const refFaces = (await fa.analyze(refPhoto)).faces;
-  const performer = await registry.createPerformer({
-    name: 'Sample Performer',
-    consent: { grantedBy: 'Sample Performer', grantedAt: new Date().toISOString(), scope: 'demo: face monitoring', documentRef: 'demo-consent.pdf' },
-  });
-  const sha = (b: Buffer) => require('crypto').createHash('sha256').update(b).digest('hex') as string;
-  await registry.enroll(performer.id, [
-    { sha256: sha(refPhoto), modality: 'face', quality: { score: refFaces[0]!.quality.score }, templates: [{ modelId: fa.modelId, vector: refFaces[0]!.embedding, quality: refFaces[0]!.quality.score }] },
-  ]);
-  console.log(`enrolled ${performer.name} (${performer.id}) from ${path.join(outDir, 'reference.jpg')}`);
+    const inputs = [media.adVideo, media.matchingImage, media.otherImage];
+    const results: (ScanResult | ScanFailure)[] = [];
+    for await (const e of guard.scanMany(inputs)) {
+      if (e.type === 'progress' && process.stderr.isTTY && e.progress.seconds !== undefined) {
+        process.stderr.write(`\rscanning ${path.basename(e.progress.path)}: ${e.progress.seconds.toFixed(1)} s${e.progress.duration ? ` of ${e.progress.duration.toFixed(1)} s` : ''}   `);
+      } else if (e.type === 'result') {
+        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+        results[e.index] = e.result;
+      }
+    }
 
-  // Scan: an "ad" made from a smaller, darker, recompressed re-framing of the same photo, plus other people's photos.
-  const ad = await reframe(group, ref.detection.box, 0.45, 40);
-  fs.writeFileSync(path.join(outDir, 'ad.jpg'), ad);
-  const inputs: [string, Buffer | string][] = [['ad.jpg (re-framed copy)', ad], ...[2, 3, 4, 5, 6].map((n) => [`sample${n}.jpg`, path.join(samples, `sample${n}.jpg`)] as [string, string])];
-  let matches = 0;
-  for (const [label, input] of inputs) {
-    const { faces } = await fa.analyze(input);
-    const results = faces.length ? await registry.identify(fa.modelId, faces.map((f) => f.embedding), { topK: 1, auditContext: label }) : [];
-    const found = results.map((r) => r.candidates[0]).filter((c) => c && c.decision !== 'none');
-    matches += found.filter((c) => c!.decision === 'match').length;
-    const summary = found.length ? found.map((c) => `${c!.name}: ${c!.decision} (score ${c!.score.toFixed(3)}, confidence ${c!.confidence.toFixed(3)})`).join('; ') : 'no enrolled performer';
-    console.log(`${label}: ${faces.length} face(s) -> ${summary}`);
+    console.log('\nfound:');
+    for (const r of results) for (const line of summarise(r)) console.log(`  ${line}`);
+    console.log('truth (how the ad was made):');
+    console.log(`  ad.mp4: ${enrolled.name} on screen ${formatIntervals(media.truth.performerFace)}, speaking ${formatIntervals(media.truth.performerVoice)}; other people on screen ${formatIntervals(media.truth.otherFaces)}, other voices ${formatIntervals(media.truth.otherVoices)}`);
+    console.log(`  still-performer.jpg: ${enrolled.name} (re-used photo); still-others.jpg: two people who are not enrolled`);
+    const warnings = [...new Set(results.flatMap((r) => (isScanFailure(r) ? [] : r.warnings)))];
+    for (const w of warnings) console.log(`note: ${w}`);
+
+    const report = { schemaVersion: SCAN_SCHEMA_VERSION, results };
+    fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report, null, 2));
+    fs.writeFileSync(path.join(outDir, 'report.html'), renderHtmlReport(report, { title: 'likeness-guard demo: sample ad' }));
+    const rel = path.relative(process.cwd(), outDir) || '.';
+    console.log(`\nwrote ${rel}/report.html (open it in a browser) and ${rel}/report.json in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await guard.close();
   }
-  console.log(`done: ${matches} match(es); store at ${dbPath}`);
-  await store.close();
 }
 
-main().catch((e) => {
-  console.error(e);
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? `${(e as { code?: string }).code ?? 'error'}: ${e.message}` : e);
   process.exitCode = 1;
 });

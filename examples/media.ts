@@ -26,12 +26,14 @@ export interface Interval {
 
 /** What {@link buildDemoMedia} wrote, and where the performer really is in the ad. */
 export interface DemoMedia {
+  /** Build version of the media (see `reuse`). */
+  version: number;
   /** Folder holding every file below. */
   dir: string;
   /** Enrollment photo of the performer (one face, JPEG). */
   referencePhoto: string;
-  /** Enrollment voice recording of the performer (WAV, ~9 s of speech). */
-  referenceVoice: string;
+  /** Enrollment voice recording of the performer (WAV, ~10 s of speech); null without espeak-ng (no speech at all). */
+  referenceVoice: string | null;
   /** The ad: 12 s, 1280x720, H.264 + AAC in MP4. */
   adVideo: string;
   /** A still re-using the performer's photo (re-framed, smaller, recompressed JPEG). */
@@ -50,7 +52,7 @@ export interface DemoMedia {
     otherVoices: Interval[];
     duration: number;
   };
-  /** Milliseconds spent building. */
+  /** Milliseconds spent building (or reading the earlier build). */
   ms: number;
 }
 
@@ -166,6 +168,19 @@ async function speak(who: keyof typeof DEMO_VOICES, text: string, dst: string): 
   return dst;
 }
 
+/** Sample rate espeak-ng writes. */
+const ESPEAK_RATE = 22050;
+
+/** True when espeak-ng runs. */
+export async function hasEspeakNg(): Promise<boolean> {
+  try {
+    await execFileP('espeak-ng', ['--version'], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads a mono 16-bit WAV as floats. */
 function readWav(file: string): { rate: number; samples: Float32Array } {
   const wav = new WaveFile(fs.readFileSync(file));
@@ -187,6 +202,7 @@ async function soundtrack(lines: Line[], dir: string, dst: string): Promise<{ wh
   for (const [i, line] of lines.entries()) {
     const wav = readWav(await speak(line.who, line.text, path.join(dir, `line${i}.wav`)));
     rate ||= wav.rate;
+    if (wav.rate !== rate) throw new LikenessError('E_INPUT', `espeak-ng wrote ${wav.rate} Hz for line ${i}, ${rate} Hz before`);
     mix ??= new Float32Array(Math.round(DURATION * rate));
     const offset = Math.round(line.at * rate);
     if (offset + wav.samples.length > mix.length) throw new LikenessError('E_INPUT', `line ${i} ("${line.text}") runs past the end of the ad`);
@@ -197,8 +213,10 @@ async function soundtrack(lines: Line[], dir: string, dst: string): Promise<{ wh
     mix.set(wav.samples, offset);
     out.push({ who: line.who, interval });
   }
+  rate ||= ESPEAK_RATE;
+  mix ??= new Float32Array(Math.round(DURATION * rate));
   const wav = new WaveFile();
-  wav.fromScratch(1, rate, '16', Int16Array.from(mix!, (x) => Math.round(clamp(x, -1, 1) * 32767)));
+  wav.fromScratch(1, rate, '16', Int16Array.from(mix, (x) => Math.round(clamp(x, -1, 1) * 32767)));
   fs.writeFileSync(dst, wav.toBuffer());
   return out;
 }
@@ -248,13 +266,21 @@ async function composeAd(bg: string, shots: Shot[], audio: string, dst: string):
 
 /**
  * Builds the demo media into `dir` (created when missing): reference photo and voice of the sample performer, the ad
- * video, and two stills. Takes a few seconds (sharp + espeak-ng + one ffmpeg run).
+ * video, and two stills. Takes a few seconds (sharp + espeak-ng + one ffmpeg run). With `reuse`, a complete earlier
+ * build in `dir` (its `media.json`) is returned as is.
  *
- * @throws LikenessError `E_FFMPEG` when ffmpeg is missing or fails; `E_INPUT` when espeak-ng is missing or the sample
- * photos are not the expected ones.
+ * Without espeak-ng the media have no speech (`referenceVoice` is null, the ad's soundtrack is silent).
+ *
+ * @throws LikenessError `E_FFMPEG` when ffmpeg is missing or fails; `E_INPUT` when the sample photos are not the
+ * expected ones.
  */
-export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
+export async function buildDemoMedia(dir: string, opts: { reuse?: boolean } = {}): Promise<DemoMedia> {
   const t0 = Date.now();
+  const manifest = path.join(dir, 'media.json');
+  if (opts.reuse) {
+    const cached = readManifest(manifest);
+    if (cached) return { ...cached, ms: Date.now() - t0 };
+  }
   fs.mkdirSync(dir, { recursive: true });
   const work = path.join(dir, 'parts');
   fs.mkdirSync(work, { recursive: true });
@@ -264,8 +290,10 @@ export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
   const referencePhoto = path.join(dir, 'reference.jpg');
   const ref = await cutFace(PERFORMER, { margin: 0.6, faceWidth: 260 }, p('reference.png'));
   await sharp(ref.file).jpeg({ quality: 92 }).toFile(referencePhoto);
-  const referenceVoice = path.join(dir, 'reference-voice.wav');
-  await speak('performer', 'Hello, my name is Sample Performer. I am recording this statement so that my voice can be protected. Every word here is mine, and I agree to be monitored for misuse.', referenceVoice);
+  // Without espeak-ng the media are made without speech (the ad has a silent soundtrack) rather than not at all.
+  const speech = await hasEspeakNg();
+  const referenceVoice = speech ? path.join(dir, 'reference-voice.wav') : null;
+  if (referenceVoice) await speak('performer', 'Hello, my name is Sample Performer. I am recording this statement so that my voice can be protected. Every word here is mine, and I agree to be monitored for misuse.', referenceVoice);
 
   // The ad: the performer appears twice (re-framed wide and dim; then small, mirrored, blurred), among other faces.
   const [bg, a, b, c, p1, d, e, f, p2] = await Promise.all([
@@ -277,7 +305,7 @@ export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
     cutFace(OTHERS.d, { margin: 0.5, faceWidth: 180 }, p('other-d.png')),
     cutFace(OTHERS.e, { margin: 0.4, faceWidth: 170 }, p('other-e.png')),
     cutFace(OTHERS.f, { margin: 0.4, faceWidth: 160, saturation: 0.8 }, p('other-f.png')),
-    cutFace(PERFORMER, { margin: 0.45, faceWidth: 120, blur: 0.8, mirror: true, jpeg: 35 }, p('performer-small.png')),
+    cutFace(PERFORMER, { margin: 0.45, faceWidth: 160, blur: 0.6, mirror: true, jpeg: 35 }, p('performer-small.png')),
   ]);
   const shots: (Shot & { performer: boolean })[] = [
     { file: a.file, x: 140, y: 120, start: 0, end: 3, performer: false },
@@ -287,7 +315,7 @@ export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
     { file: d.file, x: 160, y: 150, start: 7, end: 9.5, performer: false },
     { file: e.file, x: 760, y: 160, start: 7, end: 9.5, performer: false },
     { file: f.file, x: 150, y: 140, start: 9.5, end: 12, performer: false },
-    { file: p2.file, x: 860, y: 260, start: 9.5, end: 12, performer: true },
+    { file: p2.file, x: 840, y: 230, start: 9.5, end: 12, performer: true },
   ];
   for (const s of [a, b, c, p1, d, e, f, p2]) {
     const shot = shots.find((x) => x.file === s.file)!;
@@ -299,7 +327,7 @@ export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
     { who: 'other2', text: 'Available in stores near you.', at: 7.3 },
     { who: 'other1', text: 'Sunrise. Start your day.', at: 9.8 },
   ];
-  const spoken = await soundtrack(lines, work, p('soundtrack.wav'));
+  const spoken = await soundtrack(speech ? lines : [], work, p('soundtrack.wav'));
   const adVideo = path.join(dir, 'ad.mp4');
   await composeAd(bg, shots, p('soundtrack.wav'), adVideo);
 
@@ -317,7 +345,8 @@ export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
 
   const during = (performer: boolean): Interval[] => shots.filter((s) => s.performer === performer).map((s) => ({ start: s.start, end: s.end }));
   const voices = (performer: boolean): Interval[] => spoken.filter((s) => (s.who === 'performer') === performer).map((s) => s.interval);
-  return {
+  const media: DemoMedia = {
+    version: MEDIA_VERSION,
     dir,
     referencePhoto,
     referenceVoice,
@@ -327,6 +356,22 @@ export async function buildDemoMedia(dir: string): Promise<DemoMedia> {
     truth: { performerFace: during(true), performerVoice: voices(true), otherFaces: mergeIntervals(during(false)), otherVoices: voices(false), duration: DURATION },
     ms: Date.now() - t0,
   };
+  fs.writeFileSync(manifest, JSON.stringify(media, null, 2));
+  return media;
+}
+
+/** Bumped whenever the media change, so a reused folder from an older build is rebuilt. */
+const MEDIA_VERSION = 1;
+
+/** The manifest of an earlier build when it is of this version and its files are all there. */
+function readManifest(file: string): DemoMedia | undefined {
+  try {
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as DemoMedia;
+    const files = [m.referencePhoto, m.adVideo, m.matchingImage, m.otherImage, ...(m.referenceVoice === null ? [] : [m.referenceVoice])];
+    return m.version === MEDIA_VERSION && files.every((f) => typeof f === 'string' && fs.existsSync(f)) ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function mergeIntervals(list: Interval[]): Interval[] {

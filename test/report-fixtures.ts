@@ -33,7 +33,7 @@ export async function sampleReport(): Promise<ScanReportFile> {
           { performerId: 'p-quote', name: QUOTE_NAME, modality: 'face', score: 0.41, confidence: 0.55, decision: 'possible', segments: [{ start: 6, end: 6 }], evidence: { time: 6, faceCrop: 'javascript:alert(2)' }, modelId: 'face-model-x' },
         ],
         verdicts: [
-          { performerId: 'p-evil', name: EVIL_NAME, modalities: ['face', 'voice'], confidence: 0.999, decision: 'match', overlaps: [{ start: 3, end: 5 }] },
+          { performerId: 'p-evil', name: EVIL_NAME, modalities: ['face', 'voice'], confidence: 0.9999, decision: 'match', overlaps: [{ start: 3, end: 5 }] },
           { performerId: 'p-quote', name: QUOTE_NAME, modalities: ['face'], confidence: 0.55, decision: 'possible', overlaps: [] },
         ],
         timings: { decode: 812.4, faces: 2051, voices: 640, total: 3100 },

@@ -6,6 +6,7 @@ import { evalVoiceTrials } from '../eval/voice-eval';
 import { FaceAnalyzer } from '../face/analyzer';
 import { Calibration, fitCalibration, impostorRate, searchThresholds } from '../match/calibration';
 import { listModels } from '../models/store';
+import { nativeInfo } from '../native';
 import { userCalibrationFile } from '../scan/calibrations';
 import { Guard, GuardOptions, defaultDbPath } from '../scan/guard';
 import { storeWarnings } from '../store/open';
@@ -247,13 +248,8 @@ const doctor: CommandHandler = async (args, io) => {
     if (!isLikenessError(e)) throw e;
     warnings.push(`store: ${e.code}: ${e.message}`);
   }
-  let native = 'not built: the TypeScript kernels run';
-  try {
-    require.resolve('../../build/Release/likeness_native.node');
-    native = 'built';
-  } catch {
-    warnings.push('native kernels are not built (optional): the TypeScript implementations run instead');
-  }
+  const native = nativeInfo();
+  if (!native.available) warnings.push('native kernels are not built: the TypeScript implementations run instead (slower); reinstall with a C++ toolchain to build them');
   printJson(io, { ok: warnings.length === 0, warnings, store, native, models: models.map((m) => ({ id: m.id, state: m.state })) });
   for (const w of warnings) io.err(`likeness doctor: warning: ${w}\n`);
   return 0;

@@ -1,6 +1,6 @@
 import { LikenessError } from '../errors';
 import { DecodeImageOptions, ImageInput, decodeImage } from '../media/image';
-import type { Face, RgbImage } from '../types';
+import type { Face, FaceDetection, RgbImage } from '../types';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { FacepluginDetector, FacepluginEmbedder, alignArcFace } from './faceplugin';
 import { faceQuality } from './quality';
@@ -100,19 +100,31 @@ export class FaceAnalyzer {
 
   /** Faces of decoded RGB pixels (video frames), largest first. */
   async analyzeRgb(image: RgbImage): Promise<Face[]> {
-    const detections = await this.detector.detect(image);
+    const faces = await this.describe(image, await this.detect(image));
+    return faces.sort((a, b) => b.detection.box.w * b.detection.box.h - a.detection.box.w * a.detection.box.h);
+  }
+
+  /** Detection alone (boxes, five landmarks, scores): the cheap half of {@link analyzeRgb}, for trackers. */
+  async detect(image: RgbImage): Promise<FaceDetection[]> {
+    return this.detector.detect(image);
+  }
+
+  /**
+   * Alignment, quality and embedding of given detections, in their order: the costly half of {@link analyzeRgb}
+   * (a video scanner embeds only faces its tracker cannot follow without it).
+   */
+  async describe(image: RgbImage, detections: FaceDetection[]): Promise<Face[]> {
     if (detections.length === 0) return [];
     const crops = detections.map((d) => alignArcFace(image, d.landmarks));
     const embeddings = this.embedder.embedAligned
       ? await this.embedder.embedAligned(crops, detections)
       : await this.embedder.embed(image, detections);
-    const faces = detections.map((d, i) => ({
+    return detections.map((d, i) => ({
       detection: d,
       quality: faceQuality(d, crops[i]!),
       embedding: embeddings[i]!,
       modelId: this.modelId,
     }));
-    return faces.sort((a, b) => b.detection.box.w * b.detection.box.h - a.detection.box.w * a.detection.box.h);
   }
 
   /** Releases nothing today (sessions are shared per process); kept so callers can scope analyzers. */

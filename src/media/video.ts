@@ -100,7 +100,11 @@ export async function* streamVideoFrames(file: string, opts: VideoFrameOptions =
   // Scene mode: showinfo reports each kept frame's timestamp on stderr; fps caps the rate so a flashing clip stays bounded.
   const filter = mode === 'scene' ? `select='gt(scene,${threshold})',fps=${fps}:round=down,showinfo,${scale}` : `fps=${fps},${scale}`;
   const times = new ShowinfoTimes();
-  const args = ['-nostats', '-v', mode === 'scene' ? 'info' : 'error', '-xerror', '-i', `file:${path.resolve(file)}`, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  const args = ['-nostats', '-v', mode === 'scene' ? 'info' : 'error', '-xerror'];
+  // Sampling a few frames a second does not need the disposable (non-reference) frames: skipping them saves much of
+  // the decoding, and the nearest decoded frame is at most a few source frames from the sampling instant.
+  if (mode === 'interval' && fps <= 5) args.push('-skip_frame', 'noref');
+  args.push('-i', `file:${path.resolve(file)}`, '-map', '0:v:0', '-an', '-sn', '-dn');
   if (mode === 'scene') args.push('-fps_mode', 'vfr');
   args.push('-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   const frameBytes = p.width * p.height * 3;

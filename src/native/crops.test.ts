@@ -65,6 +65,13 @@ describe(`native face crops${nativeNote}`, () => {
     }
   });
 
+  itNative('a batch large enough to run on the thread pool: equal to the TS twin', async () => {
+    const img = randomImage(3, 640, 480);
+    const t = transformsFor(img, 77, 16, 112); // 200k output pixels: asynchronous path
+    const ref = cropsToNchwTs(img, t, 112, 0, 255);
+    for (const threads of [1, 2]) expect(maxAbsDiff(await cropFacesNchw(img, t, 112, { mean: 0, std: 255 }, { threads }), ref)).toBeLessThan(1e-4);
+  });
+
   itNative('real photo (face-api sample1.jpg): equal to the TS twin within 1e-4, and flip mirrors the crop', async () => {
     const img = await decodeImage(sampleImage(1));
     const t = transformsFor(img, 42, 6, 112);

@@ -111,8 +111,40 @@ void complexFft(const FftTables& t, vd* re, vd* im) {
   }
   const double* tw = t.tw.data();
   int off = 0;
-  for (int size = 8; size <= m; size <<= 1) {
+  for (int size = 8; size <= m;) {
     const int half = size >> 1;
+    if (size * 2 <= m) {
+      // Two radix-2 stages (size and 2 size) fused: the same butterflies and roundings, one pass over the data.
+      const double* twA = tw + off;         // stage `size`: j < half
+      const double* twB = tw + off + size;  // stage `2 size`: j < size
+      for (int start = 0; start < m; start += 2 * size) {
+        for (int j = 0; j < half; j++) {
+          const int i0 = start + j, i1 = i0 + half, i2 = i0 + size, i3 = i2 + half;
+          const vd war = splat(twA[2 * j]), wai = splat(twA[2 * j + 1]);
+          // Stage `size`: (i0, i1) and (i2, i3).
+          const vd x1r = re[i1] * war - im[i1] * wai, x1i = re[i1] * wai + im[i1] * war;
+          const vd x3r = re[i3] * war - im[i3] * wai, x3i = re[i3] * wai + im[i3] * war;
+          const vd b0r = re[i0] + x1r, b0i = im[i0] + x1i, b1r = re[i0] - x1r, b1i = im[i0] - x1i;
+          const vd b2r = re[i2] + x3r, b2i = im[i2] + x3i, b3r = re[i2] - x3r, b3i = im[i2] - x3i;
+          // Stage `2 size`: (i0, i2) with twiddle j, (i1, i3) with twiddle j + half.
+          const vd wbr = splat(twB[2 * j]), wbi = splat(twB[2 * j + 1]);
+          const vd wcr = splat(twB[2 * (j + half)]), wci = splat(twB[2 * (j + half) + 1]);
+          const vd y2r = b2r * wbr - b2i * wbi, y2i = b2r * wbi + b2i * wbr;
+          const vd y3r = b3r * wcr - b3i * wci, y3i = b3r * wci + b3i * wcr;
+          re[i0] = b0r + y2r;
+          im[i0] = b0i + y2i;
+          re[i2] = b0r - y2r;
+          im[i2] = b0i - y2i;
+          re[i1] = b1r + y3r;
+          im[i1] = b1i + y3i;
+          re[i3] = b1r - y3r;
+          im[i3] = b1i - y3i;
+        }
+      }
+      off += size + 2 * size;
+      size <<= 2;
+      continue;
+    }
     for (int start = 0; start < m; start += size) {
       for (int j = 0; j < half; j++) {
         const int a = start + j, b = a + half;
@@ -127,7 +159,30 @@ void complexFft(const FftTables& t, vd* re, vd* im) {
       }
     }
     off += size;
+    size <<= 1;
   }
+}
+
+// Calls fn(i, x) for i = 0..ws-1 in order, x holding sample i of each lane's frame (as doubles). Four samples of the
+// four frames are loaded at once and transposed in registers (building vectors lane by lane through memory stalls
+// store forwarding).
+template <typename Fn>
+inline void forEachSample(const float* const* src, int ws, Fn&& fn) {
+  int i = 0;
+  for (; i + 4 <= ws; i += 4) {
+    vf r0, r1, r2, r3;
+    __builtin_memcpy(&r0, src[0] + i, sizeof r0);
+    __builtin_memcpy(&r1, src[1] + i, sizeof r1);
+    __builtin_memcpy(&r2, src[2] + i, sizeof r2);
+    __builtin_memcpy(&r3, src[3] + i, sizeof r3);
+    const vf t0 = __builtin_shuffle(r0, r1, vsi{0, 4, 1, 5}), t1 = __builtin_shuffle(r0, r1, vsi{2, 6, 3, 7});
+    const vf t2 = __builtin_shuffle(r2, r3, vsi{0, 4, 1, 5}), t3 = __builtin_shuffle(r2, r3, vsi{2, 6, 3, 7});
+    fn(i, __builtin_convertvector(__builtin_shuffle(t0, t2, vsi{0, 1, 4, 5}), vd));
+    fn(i + 1, __builtin_convertvector(__builtin_shuffle(t0, t2, vsi{2, 3, 6, 7}), vd));
+    fn(i + 2, __builtin_convertvector(__builtin_shuffle(t1, t3, vsi{0, 1, 4, 5}), vd));
+    fn(i + 3, __builtin_convertvector(__builtin_shuffle(t1, t3, vsi{2, 3, 6, 7}), vd));
+  }
+  for (; i < ws; i++) fn(i, vd{src[0][i], src[1][i], src[2][i], src[3][i]});
 }
 }  // namespace
 
@@ -135,78 +190,49 @@ void fbankFrames(const FbankArgs& a, int64_t f0, int64_t f1) {
   if (f1 <= f0) return;
   const int n = a.paddedSize, m = n / 2, ws = a.windowSize;
   const FftTables t(n);
-  std::vector<vd> frame(n), re(m), im(m), power(m + 1);
-  std::vector<double> edge(static_cast<size_t>(kLanes) * ws);
-  int64_t starts[kLanes];
+  // No frame buffer: samples are gathered twice (sum, then the rest), which keeps the working set (re, im, power:
+  // 24 KB at 512 points) inside L1.
+  std::vector<vd> re(m), im(m), power(m + 1);
+  std::vector<float> edge(static_cast<size_t>(kLanes) * ws);
   const int64_t N = a.numSamples;
   const int64_t pad = ws / 2 - a.windowShift / 2;
+  const vd sc = splat(a.scale);
+  const vd pre = splat(a.preemph);
+  const bool usePre = a.preemph != 0;
   for (int64_t fb = f0; fb < f1; fb += kLanes) {
-    // Gather the four frames lane by lane in registers (writing single lanes to memory and reading the vector
-    // back stalls store forwarding), summing as we go in the reference's order.
     const float* src[kLanes];
-    bool allInside = true;
     for (int l = 0; l < kLanes; l++) {
       const int64_t f = fb + l < f1 ? fb + l : f1 - 1;  // spare lanes repeat the last frame; never written out
       const int64_t start = a.snipEdges ? f * a.windowShift : f * a.windowShift - pad;
-      starts[l] = start;
-      src[l] = a.samples + start;
-      allInside = allInside && start >= 0 && start + ws <= N;
+      if (start >= 0 && start + ws <= N) {
+        src[l] = a.samples + start;
+      } else {
+        // Kaldi's reflected edges: copy the frame once so both passes below read plain memory.
+        float* e = edge.data() + static_cast<size_t>(l) * ws;
+        for (int i = 0; i < ws; i++) e[i] = a.samples[reflectIndex(start + i, N)];
+        src[l] = e;
+      }
     }
-    const vd sc = splat(a.scale);
+    // Each frame's sum in the reference's order (sample by sample, lane by lane).
     vd sum = splat(0);
-    if (allInside) {
-      int i = 0;
-      for (; i + 4 <= ws; i += 4) {
-        // 4 samples of each of the 4 frames, transposed so that each vector holds one sample of every frame.
-        vf r0, r1, r2, r3;
-        __builtin_memcpy(&r0, src[0] + i, sizeof r0);
-        __builtin_memcpy(&r1, src[1] + i, sizeof r1);
-        __builtin_memcpy(&r2, src[2] + i, sizeof r2);
-        __builtin_memcpy(&r3, src[3] + i, sizeof r3);
-        const vf t0 = __builtin_shuffle(r0, r1, vsi{0, 4, 1, 5}), t1 = __builtin_shuffle(r0, r1, vsi{2, 6, 3, 7});
-        const vf t2 = __builtin_shuffle(r2, r3, vsi{0, 4, 1, 5}), t3 = __builtin_shuffle(r2, r3, vsi{2, 6, 3, 7});
-        const vf c[4] = {__builtin_shuffle(t0, t2, vsi{0, 1, 4, 5}), __builtin_shuffle(t0, t2, vsi{2, 3, 6, 7}),
-                         __builtin_shuffle(t1, t3, vsi{0, 1, 4, 5}), __builtin_shuffle(t1, t3, vsi{2, 3, 6, 7})};
-        for (int j = 0; j < 4; j++) {
-          const vd v = __builtin_convertvector(c[j], vd) * sc;
-          frame[i + j] = v;
-          sum += v;
-        }
-      }
-      for (; i < ws; i++) {
-        const vd v = vd{src[0][i], src[1][i], src[2][i], src[3][i]} * sc;
-        frame[i] = v;
-        sum += v;
-      }
-    } else {
-      for (int l = 0; l < kLanes; l++)
-        for (int i = 0; i < ws; i++) edge[l * ws + i] = a.samples[reflectIndex(starts[l] + i, N)];
-      for (int i = 0; i < ws; i++) {
-        const vd v = vd{edge[i], edge[ws + i], edge[2 * ws + i], edge[3 * ws + i]} * sc;
-        frame[i] = v;
-        sum += v;
-      }
-    }
-    // DC removal, pre-emphasis (backwards, each step on the previous DC-free sample), window, and the even/odd
-    // packing of the real FFT in one pass; the same operations as the reference's separate passes.
+    forEachSample(src, ws, [&](int, vd x) { sum += x * sc; });
     const vd mean = a.removeDc ? sum / splat(static_cast<double>(ws)) : splat(0);
-    const vd pre = splat(a.preemph);
-    const bool usePre = a.preemph != 0;
-    auto put = [&](int i, vd v) {
+    // DC removal, pre-emphasis on the previous DC-free sample (the first uses itself), window, and the even/odd
+    // packing of the real FFT: the same operations as the reference's separate passes.
+    vd prev = splat(0);
+    forEachSample(src, ws, [&](int i, vd x) {
+      const vd cur = x * sc - mean;
+      vd v = cur;
+      if (usePre) v -= pre * (i == 0 ? cur : prev);
+      prev = cur;
+      v *= splat(a.window[i]);
       if (i & 1) im[t.rev[i >> 1]] = v;
       else re[t.rev[i >> 1]] = v;
-    };
-    for (int i = ws - 1; i > 0; i--) {
-      vd v = frame[i] - mean;
-      if (usePre) v -= pre * (frame[i - 1] - mean);
-      put(i, v * splat(a.window[i]));
+    });
+    for (int i = ws; i < n; i++) {
+      if (i & 1) im[t.rev[i >> 1]] = splat(0);
+      else re[t.rev[i >> 1]] = splat(0);
     }
-    {
-      vd v = frame[0] - mean;
-      if (usePre) v -= pre * v;
-      put(0, v * splat(a.window[0]));
-    }
-    for (int i = ws; i < n; i++) put(i, splat(0));
     complexFft(t, re.data(), im.data());
     const vd h = splat(0.5);
     for (int k = 0; k <= m; k++) {

@@ -25,7 +25,8 @@ import {
 // The hot path's own code (issue 6): a C++ addon (binding.gyp, src/native/*.cc) with a TS twin for every kernel.
 // Each export here runs the addon when it loaded and the TS twin otherwise, so a failed native build only costs
 // speed. Work that can take more than about a millisecond runs on the libuv pool (the promise resolves when done);
-// tiny inputs run synchronously because a thread hop would cost more than the work.
+// tiny inputs run synchronously because a thread hop would cost more than the work. Input and output arrays are
+// shared with the worker thread: do not modify them until the promise settles.
 
 export type { DetectionParams, QuantizedGallery, ScoredBox } from './reference';
 
@@ -52,7 +53,10 @@ export interface NativeInfo {
 
 /** Options for kernels that can split long inputs over threads. */
 export interface NativeOptions {
-  /** Most threads one call may use (long inputs only); default: the number of CPUs, at most 4. */
+  /**
+   * Most threads one call may use (long inputs only). Default: the number of CPUs, at most 4, for fbank (10 s of
+   * audio or more per thread); 1 for face crops.
+   */
   threads?: number;
 }
 
@@ -60,8 +64,14 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
 }
 
-/** Work (multiply-adds or samples) under which a kernel runs synchronously: well under a millisecond natively. */
+// Below these sizes a kernel runs synchronously: about a millisecond of native work or less (measured on the
+// development machine), where a hop to the thread pool would cost a noticeable part of the work itself.
+/** Multiply-adds (search, resampling) or values (quantisation). */
 const SYNC_WORK = 1 << 20;
+/** fbank input samples: 10 s at 16 kHz, about 1000 frames at about 0.8 us each. */
+const SYNC_FBANK_SAMPLES = 160_000;
+/** Output pixels of a crop batch: about 12 faces of 112 x 112 at about 7 ns per pixel. */
+const SYNC_CROP_PIXELS = 150_000;
 
 let addon: Addon | null | undefined;
 let loadReason: string | undefined;
@@ -124,7 +134,7 @@ export async function computeFbank(samples: Float32Array, opts: FbankOptions = {
   const data = new Float32Array(frames * t.bins);
   if (frames === 0) return { frames, bins: t.bins, data };
   const params = Float64Array.of(t.windowSize, t.windowShift, t.paddedSize, t.bins, t.scale, t.preemphasis, +t.removeDcOffset, +t.snipEdges, +t.usePower, frames);
-  const async = samples.length > SYNC_WORK / 64;
+  const async = samples.length > SYNC_FBANK_SAMPLES;
   const threads = int('threads', native.threads ?? defaultThreads(), 1, 64);
   await settle(a.fbank(samples, t.window, t.melStart, t.melLen, t.melOffset, t.melWeights, params, data, async, threads), 'fbank');
   return { frames, bins: t.bins, data };
@@ -153,8 +163,10 @@ export async function cropFacesNchw(image: RgbImage, transforms: readonly Affine
   if (!a) return cropsToNchwTs(image, transforms, size, mean, std, flip);
   const inv = cropInverses(image, transforms, size);
   const out = new Float32Array(transforms.length * 3 * size * size);
-  const async = transforms.length * size * size * 16 > SYNC_WORK;
-  const threads = int('threads', native.threads ?? defaultThreads(), 1, 64);
+  const async = transforms.length * size * size > SYNC_CROP_PIXELS;
+  // One thread by default: a frame's crops take about a millisecond, and a second thread only pays off on an idle
+  // core (under load the split waits for the slower half).
+  const threads = int('threads', native.threads ?? 1, 1, 64);
   await settle(a.crops(image.data, image.width, image.height, inv, size, mean, std, flip, out, async, threads), 'face crops');
   return out;
 }

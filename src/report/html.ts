@@ -199,7 +199,7 @@ function performerCard(g: PerformerGroup): string {
   const cropHtml = crops.length
     ? `<div class="crops">${crops
         .map(({ url, result, match }) => {
-          const where = `${baseName(result.media.path)} at ${fmtTime(match.evidence?.time)}`;
+          const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(match.evidence?.time)}`;
           return `<figure><img src="${esc(url)}" alt="${esc(`face of ${g.name} in ${where}`)}"><figcaption>${esc(where)}</figcaption></figure>`;
         })
         .join('')}</div>`
@@ -254,10 +254,11 @@ function mediaCard(r: ScanResult): string {
   const rows = matches
     .map(
       (x) =>
-        `<tr><td>${esc(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${fmtPct(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
+        `<tr><td>${esc(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${fmtPct(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
     )
     .join('\n');
-  const verdicts = arr<ScanVerdict>(r.verdicts);
+  // A one-modality verdict repeats its match row; the table is for face and voice combined.
+  const verdicts = arr<ScanVerdict>(r.verdicts).filter((v) => arr(v.modalities).length > 1);
   const verdictHtml = verdicts.length
     ? `<table><thead><tr><th>performer</th><th>modalities</th><th>fused confidence</th><th>decision</th><th>face and voice together</th></tr></thead><tbody>
 ${verdicts.map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${fmtPct(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
@@ -389,7 +390,10 @@ function fmtScore(v: unknown): string {
 }
 
 function fmtPct(v: unknown): string {
-  return typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '—';
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
+  // Calibrated confidences crowd near 1: 0.9999 is not certainty, so it must not print as 100.0%.
+  if (v < 1 && v >= 0.9995) return '99.9+%';
+  return `${(v * 100).toFixed(1)}%`;
 }
 
 /** Seconds as m:ss.s (or s.s under a minute). */

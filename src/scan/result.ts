@@ -6,7 +6,14 @@ export const SCAN_SCHEMA_VERSION = 1;
 /** Decision levels, best first. */
 export type Decision = 'match' | 'possible' | 'none';
 
-/** A stretch of media where a performer was matched. Images have `start = end = 0` and a `box`. */
+/**
+ * A stretch of media where a performer was matched. Images have `start = end = 0` and a `box`.
+ *
+ * Video faces: `start` is the time of the first sampled frame the face was seen in, `end` the time of the last one
+ * plus one sampling interval (1/fps), so a face on screen for [1 s, 4 s) sampled at 2 fps gives `{start: 1, end: 4}`;
+ * both are accurate to one sampling interval. A gap of more than 1.5 intervals without the face ends a segment.
+ * Voices: the span of the speech windows (3 s of speech each) whose embedding matched.
+ */
 export interface MatchSegment {
   /** Seconds from the media start. */
   start: number;
@@ -28,7 +35,10 @@ export interface ScanMatch {
   performerId: string;
   name: string;
   modality: 'face' | 'voice';
-  /** Raw cosine of the best observation. */
+  /**
+   * Raw cosine of the best observation: for a video face, of the face track's identity embedding (quality-weighted
+   * mean of its three best faces); for a voice, of the best speech window.
+   */
   score: number;
   /** Calibrated probability of the same person, 0..1. */
   confidence: number;

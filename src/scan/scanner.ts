@@ -12,13 +12,13 @@ import { planVideoFrames, streamVideoFrames } from '../media/video';
 import type { SearchRates } from '../match/calibration';
 import type { Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
-import type { Box, Face, RgbImage } from '../types';
+import type { Box, Face, FaceDetection, RgbImage } from '../types';
 import { num } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { detectMediaKind, type MediaKind } from './media-kind';
 import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult } from './result';
-import { FaceTracker, cropAround, trackEmbedding, type FaceTrack } from './track';
+import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
 export interface ScanEngines {
@@ -73,6 +73,33 @@ const FATAL_CODES = new Set(['E_STORE', 'E_CRYPTO', 'E_ABORTED', 'E_MODEL']);
 const EVIDENCE_SIZE = 160;
 /** Closed tracks are identified in batches of this size (fewer, larger searches). */
 const TRACK_BATCH = 16;
+/** Decoded frames held ahead of the analysis (memory: this many frames of at most 1280 px width). */
+const READ_AHEAD_FRAMES = 3;
+
+/**
+ * Pulls up to `n` items ahead of the consumer, so the producer (ffmpeg decoding on another core) works while the
+ * consumer does. Memory holds at most `n` items more than the plain iterator.
+ */
+export async function* readAhead<T>(src: AsyncIterable<T>, n: number): AsyncGenerator<T, void, undefined> {
+  const it = src[Symbol.asyncIterator]();
+  const queue: Promise<IteratorResult<T>>[] = [];
+  let finished = false;
+  try {
+    while (true) {
+      while (!finished && queue.length < n) {
+        const p = it.next();
+        // Handled here so a prefetched failure is not "unhandled" when the consumer stops early; awaited below.
+        p.then((r) => (finished ||= r.done === true), () => (finished = true));
+        queue.push(p);
+      }
+      const r = await queue.shift()!;
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
 
 /** sha256 of a file, streamed (bounded memory). */
 export async function sha256File(file: string): Promise<string> {
@@ -245,6 +272,38 @@ async function scanImage(job: ScanJob, book: MatchBook): Promise<{ width: number
   return { width: image.width, height: image.height };
 }
 
+const THUMB_W = 64;
+const THUMB_H = 36;
+
+/** A 64x36 grey point-sampled thumbnail of a frame (cheap: 2,304 pixels read). */
+export function frameThumbnail(image: RgbImage): Uint8Array {
+  const out = new Uint8Array(THUMB_W * THUMB_H);
+  for (let y = 0; y < THUMB_H; y++) {
+    const py = Math.min(image.height - 1, Math.floor(((y + 0.5) * image.height) / THUMB_H));
+    for (let x = 0; x < THUMB_W; x++) {
+      const px = Math.min(image.width - 1, Math.floor(((x + 0.5) * image.width) / THUMB_W));
+      const i = (py * image.width + px) * 3;
+      out[y * THUMB_W + x] = (77 * image.data[i]! + 150 * image.data[i + 1]! + 29 * image.data[i + 2]!) >> 8;
+    }
+  }
+  return out;
+}
+
+/**
+ * True when two thumbnails show the same picture up to codec noise: mean difference under 2 grey levels and no
+ * point off by more than 24 (a face appearing anywhere moves many points by far more). Frames are compared with the
+ * last frame detection ran on, not the previous one, so a slow fade cannot creep past the test.
+ */
+export function sameThumbnail(a: Uint8Array, b: Uint8Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (d > 24) return false;
+    sum += d;
+  }
+  return sum / a.length < 2;
+}
+
 /** Identifies closed tracks and files the reportable ones (the rest, with their crops, are dropped). */
 async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): Promise<void> {
   if (tracks.length === 0) return;
@@ -261,31 +320,53 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
  * Faces of a video: frames sampled from an ffmpeg pipe, faces tracked across frames, each closed track identified
  * from its best faces. Memory holds one frame and the open tracks.
  */
-async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number }> {
+async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number; faces: number; embedded: number; stillFrames: number }> {
   const plan = await planVideoFrames(job.file, { info, maxWidth: job.opts.maxWidth, signal: job.opts.signal });
   const tracker = new FaceTracker({ interval: 1 / job.fps });
   let pending: FaceTrack[] = [];
   let frames = 0;
+  let faceCount = 0;
+  let embedded = 0;
+  let stillFrames = 0;
+  let lastDetected: { thumb: Uint8Array; detections: FaceDetection[] } | null = null;
   const t0 = performance.now();
   let analyseMs = 0;
   const stream = streamVideoFrames(job.file, { fps: job.fps, mode: job.opts.frameMode, signal: job.opts.signal, info, maxWidth: job.opts.maxWidth }, plan);
-  for await (const frame of stream) {
+  // A few decoded frames wait in memory so ffmpeg decodes the next ones while this one is analysed.
+  for await (const frame of readAhead(stream, READ_AHEAD_FRAMES)) {
     job.aborted();
     const a0 = performance.now();
-    const faces = await job.engines.faces.analyzeRgb(frame.image);
+    const faces = job.engines.faces;
+    // A frame that looks like the last one detection ran on (a static shot, a title card) keeps its detections.
+    const thumb = frameThumbnail(frame.image);
+    const prev: { thumb: Uint8Array; detections: FaceDetection[] } | null = lastDetected;
+    const still: boolean = prev !== null && sameThumbnail(thumb, prev.thumb);
+    const detections: FaceDetection[] = prev !== null && still ? prev.detections : await faces.detect(frame.image);
+    if (!still) lastDetected = { thumb, detections };
+    else stillFrames++;
+    const signatures = detections.map((d) => patchSignature(frame.image, d.box));
+    const follow = tracker.planFollows(frame.time, detections.map((d) => d.box), signatures);
+    const fresh = detections.map((_, i) => i).filter((i) => !follow.has(i));
+    const described = await faces.describe(frame.image, fresh.map((i) => detections[i]!));
+    embedded += described.length;
     analyseMs += performance.now() - a0;
-    pending.push(...tracker.push(frame.time, faces, frame.image));
+    const closed = tracker.push(frame.time, described, frame.image, {
+      signatures: fresh.map((i) => signatures[i]!),
+      follows: [...follow].map(([i, trackId]) => ({ trackId, box: detections[i]!.box, signature: signatures[i]! })),
+    });
+    pending.push(...closed);
     if (pending.length >= TRACK_BATCH) {
       await fileTracks(job, book, pending);
       pending = [];
     }
     frames++;
+    faceCount += detections.length;
     job.progress({ stage: 'video', frames, seconds: frame.time, duration: Number.isFinite(plan.duration) ? plan.duration : undefined });
   }
   await fileTracks(job, book, [...pending, ...tracker.finish()]);
   job.timings.faces = round(analyseMs, 1);
   job.timings.frames = round(performance.now() - t0 - analyseMs, 1);
-  return { width: plan.width, height: plan.height, frames };
+  return { width: plan.width, height: plan.height, frames, faces: faceCount, embedded, stillFrames };
 }
 
 /**
@@ -311,7 +392,10 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, d
 async function voiceEngine(job: ScanJob, enrolled: Set<string>): Promise<VoiceEmbedder | null> {
   if (job.opts.voices === false) return null;
   const models = await job.engines.registry.store.models();
-  if (!models.some((m) => m.modality === 'voice' && m.templates > 0)) return null;
+  if (!models.some((m) => m.modality === 'voice' && m.templates > 0)) {
+    job.warnings.push('voices were not scanned: no performer has enrolled voice references');
+    return null;
+  }
   const voice = await job.engines.voice();
   if (!enrolled.has(voice.modelId)) {
     job.warnings.push(`voices were not scanned: no performer is enrolled with the voice model in use (${voice.modelId}); re-enroll voice references`);
@@ -352,7 +436,14 @@ async function scanPath(engines: ScanEngines, file: string, label: string, sha: 
     if (kind === 'video') {
       const v = info.streams.find((s) => s.type === 'video');
       if (v?.width && v.height) Object.assign(media, { width: v.width, height: v.height });
-      if (faceOn) work.push(scanVideoFaces(job, faceBook, info).then((r) => (job.timings.sampledFrames = r.frames)));
+      if (faceOn) {
+        work.push(
+          scanVideoFaces(job, faceBook, info).then((r) => {
+            // Counts, not milliseconds, but they explain the face timing next to them.
+            Object.assign(job.timings, { sampledFrames: r.frames, stillFrames: r.stillFrames, facesSeen: r.faces, facesEmbedded: r.embedded });
+          }),
+        );
+      }
     }
     if (voice && voiceBook) work.push(scanVoices(job, voiceBook, voice, info.duration));
     await settleAll(work);

@@ -50,6 +50,60 @@ export interface FaceTrackerOptions {
   minCosine?: number;
   /** Largest side of the evidence crop kept per track in pixels (default 160). */
   cropSize?: number;
+  /**
+   * A face may follow its track without a new embedding for at most this many seconds after the track's last
+   * embedding (default 3; 0 embeds every face). See {@link FaceTracker.planFollows}.
+   */
+  refreshSeconds?: number;
+  /** Patch correlation at or above which a face in the same place counts as unchanged (default 0.9). */
+  sameLook?: number;
+}
+
+/** A face that follows an open track without a new embedding. */
+export interface FollowSighting {
+  trackId: number;
+  box: Box;
+  signature: Float32Array;
+}
+
+/** Side of the grey patch used as a cheap appearance signature. */
+const SIG = 16;
+
+/**
+ * A cheap appearance signature of a face box: a 16x16 grey patch of its central part, normalised to zero mean and
+ * unit variance (so lighting drift does not count). Two signatures are compared by correlation (mean product).
+ */
+export function patchSignature(image: RgbImage, box: Box): Float32Array {
+  const out = new Float32Array(SIG * SIG);
+  const x0 = box.x + box.w * 0.1;
+  const y0 = box.y + box.h * 0.1;
+  const sw = (box.w * 0.8) / SIG;
+  const sh = (box.h * 0.8) / SIG;
+  let sum = 0;
+  for (let y = 0; y < SIG; y++) {
+    const py = Math.min(image.height - 1, Math.max(0, Math.round(y0 + (y + 0.5) * sh)));
+    for (let x = 0; x < SIG; x++) {
+      const px = Math.min(image.width - 1, Math.max(0, Math.round(x0 + (x + 0.5) * sw)));
+      const i = (py * image.width + px) * 3;
+      const g = 0.299 * image.data[i]! + 0.587 * image.data[i + 1]! + 0.114 * image.data[i + 2]!;
+      out[y * SIG + x] = g;
+      sum += g;
+    }
+  }
+  const mean = sum / out.length;
+  let v = 0;
+  for (let i = 0; i < out.length; i++) {
+    out[i]! -= mean;
+    v += out[i]! * out[i]!;
+  }
+  const sd = Math.sqrt(v / out.length) || 1;
+  for (let i = 0; i < out.length; i++) out[i]! /= sd;
+  return out;
+}
+
+/** Correlation of two patch signatures, in [-1, 1]. */
+export function signatureCorrelation(a: Float32Array, b: Float32Array): number {
+  return dot(a, b) / a.length;
 }
 
 /** Intersection over union of two boxes. */
@@ -121,6 +175,8 @@ interface LiveTrack extends FaceTrack {
   lastTime: number;
   lastBox: Box;
   lastEmbedding: Float32Array;
+  lastSignature: Float32Array | null;
+  lastEmbedTime: number;
 }
 
 /**
@@ -138,6 +194,8 @@ export class FaceTracker {
   private readonly sameCosine: number;
   private readonly minCosine: number;
   private readonly cropSize: number;
+  private readonly refresh: number;
+  private readonly sameLook: number;
   private open: LiveTrack[] = [];
   private nextId = 1;
 
@@ -150,16 +208,55 @@ export class FaceTracker {
     this.sameCosine = num('sameCosine', opts.sameCosine ?? 0.55, -1, 1);
     this.minCosine = num('minCosine', opts.minCosine ?? 0.3, -1, 1);
     this.cropSize = Math.round(num('cropSize', opts.cropSize ?? 160, 16, 1024));
+    this.refresh = num('refreshSeconds', opts.refreshSeconds ?? 3, 0, 3600);
+    this.sameLook = num('sameLook', opts.sameLook ?? 0.9, -1, 1);
+  }
+
+  /**
+   * Which detections can follow an open track without being embedded: the track already has `keepBest` embedded
+   * faces, the face is where the track's face was in the previous sampled frame (IoU >= 0.5), looks the same (patch correlation >= `sameLook`, which a cut to another
+   * person in the same place fails), and the track was embedded less than `refreshSeconds` ago (so quality keeps
+   * being sampled). Embedding is most of a frame's cost; a static or slow shot then costs detection only.
+   * @returns detection index -> track id
+   */
+  planFollows(time: number, boxes: readonly Box[], signatures: readonly Float32Array[]): Map<number, number> {
+    const out = new Map<number, number>();
+    if (this.refresh <= 0) return out;
+    const taken = new Set<number>();
+    boxes.forEach((box, i) => {
+      let best: LiveTrack | undefined;
+      let bestIou = 0.5;
+      for (const tr of this.open) {
+        // A track first collects `keepBest` embedded faces: identity rests on several views (one view measured worse).
+        if (taken.has(tr.id) || !tr.lastSignature || tr.best.length < this.keepBest || time - tr.lastEmbedTime >= this.refresh || time - tr.lastTime > this.gap) continue;
+        const o = iou(box, tr.lastBox);
+        if (o >= bestIou && signatureCorrelation(signatures[i]!, tr.lastSignature) >= this.sameLook) {
+          best = tr;
+          bestIou = o;
+        }
+      }
+      if (best) {
+        taken.add(best.id);
+        out.set(i, best.id);
+      }
+    });
+    return out;
   }
 
   /**
    * Adds the faces of one frame (frames in time order). Returns the tracks that closed because they were not seen
    * for `closeAfter` seconds.
    */
-  push(time: number, faces: readonly Face[], image: RgbImage): FaceTrack[] {
+  push(time: number, faces: readonly Face[], image: RgbImage, extra: { signatures?: readonly Float32Array[]; follows?: readonly FollowSighting[] } = {}): FaceTrack[] {
+    for (const f of extra.follows ?? []) {
+      const tr = this.open.find((t) => t.id === f.trackId);
+      if (tr) this.sighted(tr, time, f.box, f.signature);
+    }
+    const followed = new Set((extra.follows ?? []).map((f) => f.trackId));
     const pairs: { t: number; f: number; score: number }[] = [];
     faces.forEach((face, f) => {
       this.open.forEach((tr, t) => {
+        if (followed.has(tr.id)) return;
         const cos = dot(face.embedding, tr.lastEmbedding);
         if (cos < this.minCosine) return;
         const overlap = iou(face.detection.box, tr.lastBox);
@@ -173,10 +270,10 @@ export class FaceTracker {
       if (usedT.has(p.t) || usedF.has(p.f)) continue;
       usedT.add(p.t);
       usedF.add(p.f);
-      this.observe(this.open[p.t]!, time, faces[p.f]!, image);
+      this.observe(this.open[p.t]!, time, faces[p.f]!, image, extra.signatures?.[p.f] ?? null);
     }
     faces.forEach((face, f) => {
-      if (!usedF.has(f)) this.open.push(this.start(time, face, image));
+      if (!usedF.has(f)) this.open.push(this.start(time, face, image, extra.signatures?.[f] ?? null));
     });
     return this.closeOlderThan(time - this.closeAfter);
   }
@@ -193,7 +290,7 @@ export class FaceTracker {
     return closed.map(({ id, segments, best, bestCrop, frames }) => ({ id, segments, best, bestCrop, frames }));
   }
 
-  private start(time: number, face: Face, image: RgbImage): LiveTrack {
+  private start(time: number, face: Face, image: RgbImage, signature: Float32Array | null): LiveTrack {
     const obs = observation(time, face);
     return {
       id: this.nextId++,
@@ -204,18 +301,27 @@ export class FaceTracker {
       lastTime: time,
       lastBox: obs.box,
       lastEmbedding: obs.embedding,
+      lastSignature: signature,
+      lastEmbedTime: time,
     };
   }
 
-  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage): void {
-    const obs = observation(time, face);
+  /** The track's face was seen at `time` in `box` (segments and position; no identity evidence). */
+  private sighted(tr: LiveTrack, time: number, box: Box, signature: Float32Array | null): void {
     const last = tr.segments[tr.segments.length - 1]!;
     if (time - tr.lastTime > this.gap) tr.segments.push({ start: time, end: time + this.interval });
     else last.end = time + this.interval;
     tr.frames++;
     tr.lastTime = time;
-    tr.lastBox = obs.box;
+    tr.lastBox = { x: box.x, y: box.y, w: box.w, h: box.h };
+    if (signature) tr.lastSignature = signature;
+  }
+
+  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null): void {
+    const obs = observation(time, face);
+    this.sighted(tr, time, obs.box, signature);
     tr.lastEmbedding = obs.embedding;
+    tr.lastEmbedTime = time;
     const worst = tr.best[tr.best.length - 1]!;
     if (tr.best.length < this.keepBest || obs.quality > worst.quality) {
       if (obs.quality > tr.best[0]!.quality) tr.bestCrop = cropAround(image, obs.box, this.cropSize);

@@ -12,8 +12,9 @@ export interface Appearance {
   image: string;
   start: number;
   end: number;
-  x: number;
-  y: number;
+  /** Position in pixels, or an ffmpeg overlay expression of `t` (e.g. `'100+40*sin(t)'`) for a moving picture. */
+  x: number | string;
+  y: number | string;
 }
 
 /** Options of {@link composeVideo}. */
@@ -27,6 +28,8 @@ export interface ComposeOptions {
   audio?: { file: string; at: number };
   /** Extra output args (default H.264 ultrafast + AAC). */
   codecArgs?: string[];
+  /** A lavfi source for the background instead of flat grey (e.g. `testsrc2` for a moving picture). */
+  background?: string;
 }
 
 /**
@@ -35,14 +38,15 @@ export interface ComposeOptions {
  */
 export function composeVideo(dst: string, shows: readonly Appearance[], o: ComposeOptions): string {
   const fps = o.fps ?? 25;
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=0x808080:s=${o.width}x${o.height}:r=${fps}:d=${o.seconds}`];
+  const bg = o.background ?? 'color=c=0x808080';
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `${bg}${bg.includes('=') ? ':' : '='}s=${o.width}x${o.height}:r=${fps}:d=${o.seconds}`];
   for (const s of shows) args.push('-loop', '1', '-framerate', String(fps), '-t', String(o.seconds), '-i', s.image);
   const filters: string[] = [];
   let last = '0:v';
   shows.forEach((s, i) => {
     const out = `v${i}`;
     // lt() keeps the end exclusive; a tiny epsilon keeps a frame exactly on `start` in.
-    filters.push(`[${last}][${i + 1}:v]overlay=x=${s.x}:y=${s.y}:enable='gte(t,${s.start - 1e-3})*lt(t,${s.end - 1e-3})'[${out}]`);
+    filters.push(`[${last}][${i + 1}:v]overlay=x='${s.x}':y='${s.y}':enable='gte(t,${s.start - 1e-3})*lt(t,${s.end - 1e-3})'[${out}]`);
     last = out;
   });
   if (o.audio) {

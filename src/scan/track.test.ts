@@ -1,0 +1,121 @@
+import type { Face, RgbImage } from '../types';
+import { fuseConfidence, intersectSpans, mergeSegments, verdicts } from './fuse';
+import type { ScanMatch } from './result';
+import { FaceTracker, iou, patchSignature, signatureCorrelation, trackEmbedding } from './track';
+
+function unit(dim: number, hot: number, noise = 0, seed = 1): Float32Array {
+  const v = new Float32Array(dim);
+  let s = seed;
+  for (let i = 0; i < dim; i++) {
+    s = (s * 16807) % 2147483647;
+    v[i] = (i === hot ? 1 : 0) + noise * ((s / 2147483647) * 2 - 1);
+  }
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function face(x: number, emb: Float32Array, quality = 0.9): Face {
+  return {
+    detection: { box: { x, y: 50, w: 100, h: 100 }, landmarks: [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]], score: 0.9 },
+    quality: { score: quality, reasons: [], interocular: 40, sharpness: 100, yaw: 0, pitch: 0, brightness: 120 },
+    embedding: emb,
+    modelId: 'test',
+  };
+}
+
+/** A 400x200 frame with a pattern in [x, x+100) x [50, 150) seeded by `seed`. */
+function frame(x: number, seed: number): RgbImage {
+  const data = new Uint8Array(400 * 200 * 3).fill(128);
+  for (let py = 50; py < 150; py++)
+    for (let px = x; px < x + 100; px++) {
+      const v = ((px - x) * seed * 7 + py * (seed + 3) * 13) % 251;
+      data.set([v, v, v], (py * 400 + px) * 3);
+    }
+  return { width: 400, height: 200, data };
+}
+
+const A = unit(8, 0, 0.1, 1);
+const A2 = unit(8, 0, 0.1, 2);
+const B = unit(8, 1, 0.1, 3);
+
+test('iou of boxes', () => {
+  expect(iou({ x: 0, y: 0, w: 10, h: 10 }, { x: 0, y: 0, w: 10, h: 10 })).toBe(1);
+  expect(iou({ x: 0, y: 0, w: 10, h: 10 }, { x: 5, y: 0, w: 10, h: 10 })).toBeCloseTo(50 / 150);
+  expect(iou({ x: 0, y: 0, w: 10, h: 10 }, { x: 20, y: 0, w: 10, h: 10 })).toBe(0);
+});
+
+test('a face seen in consecutive frames is one track; a gap over 1.5 intervals splits its segments; end = last + interval', () => {
+  const t = new FaceTracker({ interval: 0.5, closeAfter: 5 });
+  const img = frame(0, 1);
+  for (const time of [1, 1.5, 2, 3.5, 4]) expect(t.push(time, [face(10, time === 2 ? A2 : A)], img)).toEqual([]);
+  const [tr, ...rest] = t.finish();
+  expect(rest).toEqual([]);
+  expect(tr!.segments).toEqual([{ start: 1, end: 2.5 }, { start: 3.5, end: 4.5 }]);
+  expect(tr!.frames).toBe(5);
+  expect(tr!.best).toHaveLength(3);
+});
+
+test('a different person in the same place starts a new track (embedding check), and tracks close after closeAfter', () => {
+  const t = new FaceTracker({ interval: 0.5, closeAfter: 1 });
+  const img = frame(0, 1);
+  t.push(0, [face(10, A)], img);
+  t.push(0.5, [face(10, B)], img);
+  const closed = t.push(2, [], img);
+  expect(closed.map((c) => c.segments)).toEqual([[{ start: 0, end: 0.5 }], [{ start: 0.5, end: 1 }]]);
+});
+
+test('planFollows lets an unchanged face skip embedding, but not a cut to another face in the same place', () => {
+  const t = new FaceTracker({ interval: 0.5, refreshSeconds: 3, keepBest: 1 });
+  const img1 = frame(100, 1);
+  const box = { x: 100, y: 50, w: 100, h: 100 };
+  const sig1 = patchSignature(img1, box);
+  t.push(0, [face(100, A)], img1, { signatures: [sig1] });
+  expect([...t.planFollows(0.5, [box], [patchSignature(img1, box)])]).toEqual([[0, 1]]);
+  const other = frame(100, 5);
+  const sig2 = patchSignature(other, box);
+  expect(signatureCorrelation(sig1, sig2)).toBeLessThan(0.9);
+  expect(t.planFollows(0.5, [box], [sig2]).size).toBe(0);
+  // Past the refresh time an embedding is due even for an unchanged face.
+  t.push(0.5, [], img1, { follows: [{ trackId: 1, box, signature: sig1 }] });
+  expect(t.planFollows(3.0, [box], [sig1]).size).toBe(0);
+  const [tr] = t.finish();
+  expect(tr!.segments).toEqual([{ start: 0, end: 1 }]);
+});
+
+test('a track collects keepBest embedded faces before it may follow without embedding', () => {
+  const t = new FaceTracker({ interval: 0.5, keepBest: 2 });
+  const img = frame(100, 1);
+  const box = { x: 100, y: 50, w: 100, h: 100 };
+  const sig = patchSignature(img, box);
+  t.push(0, [face(100, A)], img, { signatures: [sig] });
+  expect(t.planFollows(0.5, [box], [sig]).size).toBe(0);
+  t.push(0.5, [face(100, A2)], img, { signatures: [sig] });
+  expect(t.planFollows(1, [box], [sig]).size).toBe(1);
+});
+
+test('the track embedding is the quality-weighted mean of its best faces', () => {
+  const e = trackEmbedding([
+    { time: 0, box: { x: 0, y: 0, w: 1, h: 1 }, quality: 1, embedding: unit(4, 0) },
+    { time: 0, box: { x: 0, y: 0, w: 1, h: 1 }, quality: 1, embedding: unit(4, 1) },
+  ]);
+  expect(e[0]).toBeCloseTo(Math.SQRT1_2);
+  expect(e[1]).toBeCloseTo(Math.SQRT1_2);
+});
+
+test('segments merge across small gaps; spans intersect', () => {
+  expect(mergeSegments([{ start: 3, end: 4 }, { start: 0, end: 1 }, { start: 1.2, end: 2 }], 0.25)).toEqual([{ start: 0, end: 2 }, { start: 3, end: 4 }]);
+  expect(intersectSpans([{ start: 0, end: 2 }, { start: 3, end: 5 }], [{ start: 1, end: 4 }])).toEqual([{ start: 1, end: 2 }, { start: 3, end: 4 }]);
+});
+
+test('verdicts fuse face and voice only where they coincide', () => {
+  const m = (modality: 'face' | 'voice', start: number, end: number, confidence: number, decision: 'match' | 'possible'): ScanMatch => ({
+    performerId: 'p', name: 'P', modality, score: 0.5, confidence, decision, segments: [{ start, end }], evidence: { time: start }, modelId: 'x',
+  });
+  const [both] = verdicts([m('face', 0, 4, 0.8, 'possible'), m('voice', 2, 6, 0.7, 'possible')]);
+  expect(both!.confidence).toBeCloseTo(fuseConfidence(0.8, 0.7));
+  expect(both!.confidence).toBeCloseTo(0.94);
+  expect(both!.decision).toBe('match');
+  expect(both!.overlaps).toEqual([{ start: 2, end: 4 }]);
+  const [apart] = verdicts([m('face', 0, 1, 0.8, 'possible'), m('voice', 5, 6, 0.7, 'possible')]);
+  expect(apart).toMatchObject({ confidence: 0.8, decision: 'possible', overlaps: [] });
+});
