@@ -73,3 +73,5 @@ export { fbank, applyCmn, KALDI_FBANK_DEFAULTS } from './voice/fbank';
 export type { Fbank, FbankOptions, FbankWindow } from './voice/fbank';
 export { HumanDetector, HumanFaceresEmbedder } from './face/human';
 export type { HumanDetectorOptions } from './face/human';
+export { renderHtmlReport } from './report/html';
+export type { HtmlReportOptions } from './report/html';

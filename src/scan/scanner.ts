@@ -12,7 +12,7 @@ import { planVideoFrames, streamVideoFrames } from '../media/video';
 import type { SearchRates } from '../match/calibration';
 import type { Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
-import type { Box, Face, FaceDetection, RgbImage } from '../types';
+import type { Box, Face, RgbImage } from '../types';
 import { num } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
@@ -272,38 +272,6 @@ async function scanImage(job: ScanJob, book: MatchBook): Promise<{ width: number
   return { width: image.width, height: image.height };
 }
 
-const THUMB_W = 64;
-const THUMB_H = 36;
-
-/** A 64x36 grey point-sampled thumbnail of a frame (cheap: 2,304 pixels read). */
-export function frameThumbnail(image: RgbImage): Uint8Array {
-  const out = new Uint8Array(THUMB_W * THUMB_H);
-  for (let y = 0; y < THUMB_H; y++) {
-    const py = Math.min(image.height - 1, Math.floor(((y + 0.5) * image.height) / THUMB_H));
-    for (let x = 0; x < THUMB_W; x++) {
-      const px = Math.min(image.width - 1, Math.floor(((x + 0.5) * image.width) / THUMB_W));
-      const i = (py * image.width + px) * 3;
-      out[y * THUMB_W + x] = (77 * image.data[i]! + 150 * image.data[i + 1]! + 29 * image.data[i + 2]!) >> 8;
-    }
-  }
-  return out;
-}
-
-/**
- * True when two thumbnails show the same picture up to codec noise: mean difference under 2 grey levels and no
- * point off by more than 24 (a face appearing anywhere moves many points by far more). Frames are compared with the
- * last frame detection ran on, not the previous one, so a slow fade cannot creep past the test.
- */
-export function sameThumbnail(a: Uint8Array, b: Uint8Array): boolean {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > 24) return false;
-    sum += d;
-  }
-  return sum / a.length < 2;
-}
-
 /** Identifies closed tracks and files the reportable ones (the rest, with their crops, are dropped). */
 async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): Promise<void> {
   if (tracks.length === 0) return;
@@ -320,15 +288,13 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
  * Faces of a video: frames sampled from an ffmpeg pipe, faces tracked across frames, each closed track identified
  * from its best faces. Memory holds one frame and the open tracks.
  */
-async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number; faces: number; embedded: number; stillFrames: number }> {
+async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number; faces: number; embedded: number }> {
   const plan = await planVideoFrames(job.file, { info, maxWidth: job.opts.maxWidth, signal: job.opts.signal });
   const tracker = new FaceTracker({ interval: 1 / job.fps });
   let pending: FaceTrack[] = [];
   let frames = 0;
   let faceCount = 0;
   let embedded = 0;
-  let stillFrames = 0;
-  let lastDetected: { thumb: Uint8Array; detections: FaceDetection[] } | null = null;
   const t0 = performance.now();
   let analyseMs = 0;
   const stream = streamVideoFrames(job.file, { fps: job.fps, mode: job.opts.frameMode, signal: job.opts.signal, info, maxWidth: job.opts.maxWidth }, plan);
@@ -337,13 +303,7 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): P
     job.aborted();
     const a0 = performance.now();
     const faces = job.engines.faces;
-    // A frame that looks like the last one detection ran on (a static shot, a title card) keeps its detections.
-    const thumb = frameThumbnail(frame.image);
-    const prev: { thumb: Uint8Array; detections: FaceDetection[] } | null = lastDetected;
-    const still: boolean = prev !== null && sameThumbnail(thumb, prev.thumb);
-    const detections: FaceDetection[] = prev !== null && still ? prev.detections : await faces.detect(frame.image);
-    if (!still) lastDetected = { thumb, detections };
-    else stillFrames++;
+    const detections = await faces.detect(frame.image);
     const signatures = detections.map((d) => patchSignature(frame.image, d.box));
     const follow = tracker.planFollows(frame.time, detections.map((d) => d.box), signatures);
     const fresh = detections.map((_, i) => i).filter((i) => !follow.has(i));
@@ -366,7 +326,7 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): P
   await fileTracks(job, book, [...pending, ...tracker.finish()]);
   job.timings.faces = round(analyseMs, 1);
   job.timings.frames = round(performance.now() - t0 - analyseMs, 1);
-  return { width: plan.width, height: plan.height, frames, faces: faceCount, embedded, stillFrames };
+  return { width: plan.width, height: plan.height, frames, faces: faceCount, embedded };
 }
 
 /**
@@ -440,7 +400,7 @@ async function scanPath(engines: ScanEngines, file: string, label: string, sha: 
         work.push(
           scanVideoFaces(job, faceBook, info).then((r) => {
             // Counts, not milliseconds, but they explain the face timing next to them.
-            Object.assign(job.timings, { sampledFrames: r.frames, stillFrames: r.stillFrames, facesSeen: r.faces, facesEmbedded: r.embedded });
+            Object.assign(job.timings, { sampledFrames: r.frames, facesSeen: r.faces, facesEmbedded: r.embedded });
           }),
         );
       }
