@@ -106,8 +106,9 @@ async function main(): Promise<void> {
         out[preset] = {
           realtimeFactor: round(seconds / wall),
           wallSeconds: round(wall),
-          msPerFrame: round((r.timings.faces ?? 0) / Math.max(1, Number(r.timings.sampledFrames ?? 1))),
+          msPerFrame: round((r.timings.faces ?? 0) / Math.max(1, r.stats?.sampledFrames ?? 1)),
           timings: r.timings,
+          stats: r.stats,
           matches: r.matches.map((m) => ({ name: m.name, modality: m.modality, decision: m.decision, segments: m.segments.length })),
         };
       } finally {

@@ -5,6 +5,7 @@ import { faceCommands } from './commands-face';
 import { modelCommands } from './commands-models';
 import { voiceCommands } from './commands-voice';
 import { registryCommands } from './commands-registry';
+import { scanCommands } from './commands-scan';
 
 const commands: Record<string, CommandHandler> = {
   ...faceCommands,
@@ -12,6 +13,7 @@ const commands: Record<string, CommandHandler> = {
   ...voiceCommands,
   ...modelCommands,
   ...registryCommands,
+  ...scanCommands,
 };
 
 const USAGE = `likeness — protect performers' faces and voices

@@ -6,6 +6,7 @@ import { ARCFACE_112, nms, similarityTransform } from './geometry';
 import { cropRgb, gaussianBlurRgb, resizeRgb, toGrey, toNchw, warpAffineRgb } from './warp';
 
 const DET_W = 320;
+const RETRY_MAX_SIDE = 800;
 const DET_H = 240;
 
 /** Options of the faceplugin (UltraFace-style) detector. */
@@ -53,7 +54,10 @@ export class FacepluginDetector implements FaceDetector {
   /** Every face with box, five landmarks and score, best score first. */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
     let boxes = await this.detectBoxes(image);
-    if (boxes.length === 0 && this.opts.retry) boxes = await this.retryHarder(image);
+    // Retries exist for tight crops and small, dark ads; a large frame (video) with no face is usually just that, and
+    // six extra detector runs would double the cost of every empty frame.
+    const small = Math.max(image.width, image.height) <= RETRY_MAX_SIDE;
+    if (boxes.length === 0 && this.opts.retry && small) boxes = await this.retryHarder(image);
     const lm = await ortSession('faceplugin-landmark68', { intraOpThreads: this.opts.intraOpThreads });
     const out: FaceDetection[] = [];
     for (const b of boxes) out.push({ box: b.box, score: b.score, landmarks: await landmarks68To5(lm, image, b.box), source: this.id });

@@ -84,10 +84,12 @@ describe(`native face crops${nativeNote}`, () => {
     }
   });
 
-  it('no faces gives an empty batch; a singular transform is refused', async () => {
+  it('no faces gives an empty batch; a singular transform, size 0 and a short buffer are refused', async () => {
     const img = randomImage(2, 16, 16);
     expect((await cropFacesNchw(img, [], 112)).length).toBe(0);
     await expect(cropFacesNchw(img, [[0, 0, 0, 0, 0, 0]], 112)).rejects.toMatchObject({ code: 'E_INPUT' });
     await expect(cropFacesNchw(img, [[1, 0, 0, 0, 1, 0]], 0)).rejects.toMatchObject({ code: 'E_INPUT' });
+    const short = { width: 16, height: 16, data: new Uint8Array(100) }; // fewer bytes than 16 x 16 x 3
+    await expect(cropFacesNchw(short, [[1, 0, 0, 0, 1, 0]], 8)).rejects.toMatchObject({ code: 'E_INPUT' });
   });
 });

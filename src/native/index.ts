@@ -113,9 +113,10 @@ export function nativeInfo(): NativeInfo {
   return a ? { available: true, simd: a.simd() } : { available: false, reason: loadReason };
 }
 
-async function settle(p: Promise<void> | undefined, what: string): Promise<void> {
+/** Runs an addon call (sync or async) and turns whatever it throws into a LikenessError. */
+async function settle(call: () => Promise<void> | undefined, what: string): Promise<void> {
   try {
-    await p;
+    await call();
   } catch (e) {
     throw toLikenessError(e, 'E_INPUT', `native ${what}`);
   }
@@ -136,7 +137,7 @@ export async function computeFbank(samples: Float32Array, opts: FbankOptions = {
   const params = Float64Array.of(t.windowSize, t.windowShift, t.paddedSize, t.bins, t.scale, t.preemphasis, +t.removeDcOffset, +t.snipEdges, +t.usePower, frames);
   const async = samples.length > SYNC_FBANK_SAMPLES;
   const threads = int('threads', native.threads ?? defaultThreads(), 1, 64);
-  await settle(a.fbank(samples, t.window, t.melStart, t.melLen, t.melOffset, t.melWeights, params, data, async, threads), 'fbank');
+  await settle(() => a.fbank(samples, t.window, t.melStart, t.melLen, t.melOffset, t.melWeights, params, data, async, threads), 'fbank');
   return { frames, bins: t.bins, data };
 }
 
@@ -167,7 +168,7 @@ export async function cropFacesNchw(image: RgbImage, transforms: readonly Affine
   // One thread by default: a frame's crops take about a millisecond, and a second thread only pays off on an idle
   // core (under load the split waits for the slower half).
   const threads = int('threads', native.threads ?? 1, 1, 64);
-  await settle(a.crops(image.data, image.width, image.height, inv, size, mean, std, flip, out, async, threads), 'face crops');
+  await settle(() => a.crops(image.data, image.width, image.height, inv, size, mean, std, flip, out, async, threads), 'face crops');
   return out;
 }
 
@@ -185,7 +186,12 @@ export function postprocessDetections(scores: Float32Array, boxes: Float32Array,
   const a = load();
   if (!a) return postprocessDetectionsTs(scores, boxes, p);
   const params = Float64Array.of(p.minScore, p.detW, p.detH, p.scale, p.rx, p.ry, p.iou, p.minSize ?? 2, p.limit ?? Number.MAX_VALUE);
-  const rows = a.detect(scores, boxes, params);
+  let rows: Float64Array;
+  try {
+    rows = a.detect(scores, boxes, params);
+  } catch (e) {
+    throw toLikenessError(e, 'E_INPUT', 'native detector post-processing');
+  }
   const out: ScoredBox[] = [];
   for (let i = 0; i < rows.length; i += 5) out.push({ score: rows[i]!, box: { x: rows[i + 1]!, y: rows[i + 2]!, w: rows[i + 3]!, h: rows[i + 4]! } });
   return out;
@@ -213,7 +219,7 @@ export async function searchTopK(gallery: Float32Array, dim: number, queries: Fl
   const kk = Math.max(0, Math.min(k, n));
   const indices = new Int32Array(m * kk).fill(-1);
   const scores = new Float32Array(m * kk).fill(-Infinity);
-  if (m > 0 && kk > 0) await settle(a.searchF32(gallery, dim, queries, kk, indices, scores, gallery.length * m > SYNC_WORK), 'search');
+  if (m > 0 && kk > 0) await settle(() => a.searchF32(gallery, dim, queries, kk, indices, scores, gallery.length * m > SYNC_WORK), 'search');
   return { indices, scores, k: kk };
 }
 
@@ -226,7 +232,7 @@ export async function quantizeGallery(vectors: Float32Array, dim: number): Promi
   const rows = vectors.length / dim;
   const data = new Int8Array(rows * dim);
   const scales = new Float32Array(rows);
-  await settle(a.quantizeRows(vectors, dim, data, scales, vectors.length > SYNC_WORK), 'quantize');
+  await settle(() => a.quantizeRows(vectors, dim, data, scales, vectors.length > SYNC_WORK), 'quantize');
   return { dim, rows, data, scales };
 }
 
@@ -243,7 +249,7 @@ export async function searchTopKInt8(g: QuantizedGallery, queries: Float32Array,
   const kk = Math.max(0, Math.min(k, g.rows));
   const indices = new Int32Array(m * kk).fill(-1);
   const scores = new Float32Array(m * kk).fill(-Infinity);
-  if (m > 0 && kk > 0) await settle(a.searchI8(g.data, g.scales, g.dim, queries, kk, indices, scores, g.data.length * m > SYNC_WORK), 'int8 search');
+  if (m > 0 && kk > 0) await settle(() => a.searchI8(g.data, g.scales, g.dim, queries, kk, indices, scores, g.data.length * m > SYNC_WORK), 'int8 search');
   return { indices, scores, k: kk };
 }
 
@@ -259,6 +265,6 @@ export async function resampleAudio(samples: Float32Array, inRate: number, outRa
   if (!a) return resampleTs(samples, plan);
   const out = new Float32Array(resampledLength(samples.length, plan));
   const async = out.length * plan.numTaps > SYNC_WORK;
-  await settle(a.resample(samples, plan.taps, plan.phases, plan.numTaps, plan.half, plan.up, plan.down, out, async), 'resample');
+  await settle(() => a.resample(samples, plan.taps, plan.phases, plan.numTaps, plan.half, plan.up, plan.down, out, async), 'resample');
   return out;
 }

@@ -98,6 +98,8 @@ describe(`native gallery search${nativeNote}`, () => {
     expect((await searchTopK(new Float32Array(16), 4, new Float32Array(8), 0)).k).toBe(0);
     await expect(searchTopK(new Float32Array(10), 4, new Float32Array(8), 3)).rejects.toMatchObject({ code: 'E_INPUT' });
     await expect(searchTopK(new Float32Array(16), 4, new Float32Array(7), 3)).rejects.toMatchObject({ code: 'E_INPUT' });
+    const bad = { dim: 4, rows: 4, data: new Int8Array(16), scales: new Float32Array(3) }; // one scale missing
+    await expect(searchTopKInt8(bad, new Float32Array(4), 2)).rejects.toMatchObject({ code: 'E_INPUT' });
   });
 });
 

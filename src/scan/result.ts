@@ -74,6 +74,21 @@ export interface ScanMedia {
   height?: number;
 }
 
+/** Work counters of one scan (absent fields: the stage did not run). */
+export interface ScanStats {
+  /** Video frames sampled and analysed. */
+  sampledFrames?: number;
+  /** Face detections over all frames. */
+  facesSeen?: number;
+  /** Of those, faces embedded (the tracker follows unchanged faces without a new embedding). */
+  facesEmbedded?: number;
+  /** Face tracks formed. */
+  faceTracks?: number;
+  /** Seconds of speech found and voice windows embedded. */
+  speechSeconds?: number;
+  voiceWindows?: number;
+}
+
 /** The result of scanning one input. */
 export interface ScanResult {
   media: ScanMedia;
@@ -83,6 +98,8 @@ export interface ScanResult {
   timings: Record<string, number>;
   /** E.g. the baseline voice model in use, frames skipped. */
   warnings: string[];
+  /** How much work the scan did (video frames sampled, faces seen and embedded, speech windows); optional. */
+  stats?: ScanStats;
   /** Gallery version the scan ran against (for --skip-seen). */
   galleryVersion: number;
   scannedAt: string;

@@ -17,7 +17,7 @@ import { num } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { detectMediaKind, type MediaKind } from './media-kind';
-import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult } from './result';
+import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from './result';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -215,6 +215,7 @@ function roundBox(b: Box): Box {
 class ScanJob {
   readonly warnings: string[] = [];
   readonly timings: Record<string, number> = {};
+  readonly stats: ScanStats = {};
   readonly rates: Partial<SearchRates> | undefined;
   readonly fps: number;
 
@@ -288,13 +289,14 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
  * Faces of a video: frames sampled from an ffmpeg pipe, faces tracked across frames, each closed track identified
  * from its best faces. Memory holds one frame and the open tracks.
  */
-async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number; faces: number; embedded: number }> {
+async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number; faces: number; embedded: number; tracks: number }> {
   const plan = await planVideoFrames(job.file, { info, maxWidth: job.opts.maxWidth, signal: job.opts.signal });
   const tracker = new FaceTracker({ interval: 1 / job.fps });
   let pending: FaceTrack[] = [];
   let frames = 0;
   let faceCount = 0;
   let embedded = 0;
+  let trackCount = 0;
   const t0 = performance.now();
   let analyseMs = 0;
   const stream = streamVideoFrames(job.file, { fps: job.fps, mode: job.opts.frameMode, signal: job.opts.signal, info, maxWidth: job.opts.maxWidth }, plan);
@@ -315,6 +317,7 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): P
       follows: [...follow].map(([i, trackId]) => ({ trackId, box: detections[i]!.box, signature: signatures[i]! })),
     });
     pending.push(...closed);
+    trackCount += closed.length;
     if (pending.length >= TRACK_BATCH) {
       await fileTracks(job, book, pending);
       pending = [];
@@ -323,10 +326,12 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): P
     faceCount += detections.length;
     job.progress({ stage: 'video', frames, seconds: frame.time, duration: Number.isFinite(plan.duration) ? plan.duration : undefined });
   }
-  await fileTracks(job, book, [...pending, ...tracker.finish()]);
+  const last = tracker.finish();
+  trackCount += last.length;
+  await fileTracks(job, book, [...pending, ...last]);
   job.timings.faces = round(analyseMs, 1);
   job.timings.frames = round(performance.now() - t0 - analyseMs, 1);
-  return { width: plan.width, height: plan.height, frames, faces: faceCount, embedded };
+  return { width: plan.width, height: plan.height, frames, faces: faceCount, embedded, tracks: trackCount };
 }
 
 /**
@@ -341,6 +346,7 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, d
     }
   }
   const emb = await job.timed('voices', () => voice.embedStream(chunks()));
+  Object.assign(job.stats, { speechSeconds: round(emb.speechSeconds, 2), voiceWindows: emb.windows.length });
   const found = await job.identify(voice.modelId, emb.windows.map((w) => w.embedding));
   emb.windows.forEach((w, i) => {
     const c = topReportable(found[i] ?? []);
@@ -399,8 +405,7 @@ async function scanPath(engines: ScanEngines, file: string, label: string, sha: 
       if (faceOn) {
         work.push(
           scanVideoFaces(job, faceBook, info).then((r) => {
-            // Counts, not milliseconds, but they explain the face timing next to them.
-            Object.assign(job.timings, { sampledFrames: r.frames, facesSeen: r.faces, facesEmbedded: r.embedded });
+            Object.assign(job.stats, { sampledFrames: r.frames, facesSeen: r.faces, facesEmbedded: r.embedded, faceTracks: r.tracks });
           }),
         );
       }
@@ -412,7 +417,7 @@ async function scanPath(engines: ScanEngines, file: string, label: string, sha: 
   const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(0) : [])];
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
-  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, galleryVersion, scannedAt };
+  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt };
 }
 
 /** Awaits every promise; when one fails, waits for the others to stop, then throws the first error. */

@@ -80,6 +80,8 @@ test('video: A is found on screen 1-4 s within +/-0.5 s, with a face crop as evi
   expect(jpeg.length).toBeLessThan(20_000);
   expect(m.modelId).toBe(guard.faces.modelId);
   expect(m.name).toBe('Performer <A>');
+  expect(ad.stats?.sampledFrames).toBe(16);
+  expect(ad.stats?.facesEmbedded).toBeLessThanOrEqual(ad.stats!.facesSeen!);
 });
 
 test('video: nobody else is a match (the unenrolled people on screen 4-8 s, the enrolled C who never appears)', () => {
