@@ -183,7 +183,7 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: numb
 }
 
 /** Inserts (idx, s) into the sorted top list at `off..off+k` if it beats the last; ties keep the earlier index. */
-function insertTop(indices: Int32Array, scores: Float32Array, off: number, k: number, idx: number, s: number): void {
+export function insertTop(indices: Int32Array, scores: Float32Array, off: number, k: number, idx: number, s: number): void {
   if (k === 0 || Number.isNaN(s)) return;
   if (indices[off + k - 1]! !== -1 && !(s > scores[off + k - 1]!)) return;
   let j = k - 1;

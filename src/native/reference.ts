@@ -2,7 +2,7 @@ import { LikenessError } from '../errors';
 import type { Affine } from '../face/geometry';
 import { invertAffine, nms } from '../face/geometry';
 import { toNchw, warpAffineRgb } from '../face/warp';
-import type { TopK } from '../match/gallery';
+import { insertTop, type TopK } from '../match/gallery';
 import type { Box, RgbImage } from '../types';
 import { int, num } from '../validate';
 import { KALDI_FBANK_DEFAULTS, fbankFrameCount, melBanks, windowFunction, type FbankOptions } from '../voice/fbank';
@@ -241,20 +241,6 @@ export function topKInt8Ts(g: QuantizedGallery, queries: Float32Array, k: number
     }
   }
   return { indices, scores, k: kk };
-}
-
-// Same rules as gallery.ts's (private) insertTop; scores here are already float32 values.
-function insertTop(indices: Int32Array, scores: Float32Array, off: number, k: number, idx: number, s: number): void {
-  if (k === 0 || Number.isNaN(s)) return;
-  if (indices[off + k - 1]! !== -1 && !(s > scores[off + k - 1]!)) return;
-  let j = k - 1;
-  while (j > 0 && (indices[off + j - 1]! === -1 || s > scores[off + j - 1]!)) {
-    indices[off + j] = indices[off + j - 1]!;
-    scores[off + j] = scores[off + j - 1]!;
-    j--;
-  }
-  indices[off + j] = idx;
-  scores[off + j] = s;
 }
 
 /** A polyphase windowed-sinc filter bank for one rate pair. */
