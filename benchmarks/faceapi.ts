@@ -3,7 +3,8 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
 import { LikenessError, toLikenessError } from '../src/errors';
 import { padImage } from '../src/face/faceplugin';
-import { checkRgbImage, l2normalize } from '../src/face/human';
+import { checkRgbImage } from '../src/face/human';
+import { l2normalize } from '../src/face/faceplugin';
 import type { FaceDetector } from '../src/face/detector';
 import type { FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
 
@@ -105,7 +106,7 @@ export class FaceApiPeer {
       return results
         .map((r) => ({
           detection: { ...toDetection(r.detection.box, r.detection.score, r.landmarks.positions), source: `faceapi-${kind}-68` },
-          descriptor: 'descriptor' in r ? l2normalize((r as { descriptor: Float32Array }).descriptor) : undefined,
+          descriptor: 'descriptor' in r ? l2normalize(Float32Array.from((r as { descriptor: Float32Array }).descriptor)) : undefined,
         }))
         .sort((a, b) => b.detection.score - a.detection.score);
     } catch (e) {

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { FaceDetection, Point, RgbImage } from '../types';
-import { HumanDetector, HumanFaceresEmbedder, boxIou, humanMemory, l2normalize } from './human';
+import { HumanDetector, HumanFaceresEmbedder, humanMemory } from './human';
+import { iou } from './geometry';
 
 // Test photo: demo/sample1.jpg shipped in @vladmandic/face-api (MIT), read from node_modules, never copied.
 function samplePhoto(): string | undefined {
@@ -66,21 +67,6 @@ describe('HumanDetector input checks', () => {
   });
 });
 
-describe('geometry helpers', () => {
-  it('l2normalize makes unit vectors and keeps zero vectors finite', () => {
-    const v = l2normalize([3, 4]);
-    expect(v[0]).toBeCloseTo(0.6, 6);
-    expect(v[1]).toBeCloseTo(0.8, 6);
-    expect(Array.from(l2normalize([0, 0]))).toEqual([0, 0]);
-  });
-  it('boxIou is 1 for the same box and 0 for disjoint boxes', () => {
-    const a = { x: 0, y: 0, w: 10, h: 10 };
-    expect(boxIou(a, a)).toBeCloseTo(1, 9);
-    expect(boxIou(a, { x: 20, y: 20, w: 5, h: 5 })).toBe(0);
-    expect(boxIou(a, { x: 5, y: 0, w: 10, h: 10 })).toBeCloseTo(50 / 150, 9);
-  });
-});
-
 describeWithPhoto('HumanDetector and HumanFaceresEmbedder on a photo with three faces', () => {
   let image: RgbImage;
   let faces: FaceDetection[];
@@ -114,7 +100,7 @@ describeWithPhoto('HumanDetector and HumanFaceresEmbedder on a photo with three 
       expect(f.box.y + f.box.h).toBeLessThanOrEqual(image.height);
       expect(f.box.w).toBeGreaterThan(20);
     }
-    for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) expect(boxIou(faces[i].box, faces[j].box)).toBeLessThan(0.3);
+    for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) expect(iou(faces[i].box, faces[j].box)).toBeLessThan(0.3);
   });
 
   it('finds a face in a tight small crop (grey border padding) and maps points back into the crop', async () => {

@@ -7,6 +7,8 @@ import { resolveModelFile } from '../models/registry';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import { int, num } from '../validate';
 import type { FaceDetector, FaceEmbedder } from './detector';
+import { l2normalize } from './faceplugin';
+import { iou } from './geometry';
 
 // @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline):
 // BlazeFace + FaceMesh as a detector with mesh-accurate five points, faceres as a selectable 1024-d embedder, and
@@ -222,7 +224,7 @@ class HumanRuntime {
       const detection = toDetection(f, image);
       if (!detection) continue;
       const face: HumanFace = { detection };
-      if (opts.describe && f.embedding && f.embedding.length > 0) face.embedding = l2normalize(f.embedding);
+      if (opts.describe && f.embedding && f.embedding.length > 0) face.embedding = l2normalize(Float32Array.from(f.embedding));
       out.push(face);
     }
     return out.sort((a, b) => b.detection.score - a.detection.score);
@@ -299,25 +301,6 @@ function clipBox(b: [number, number, number, number] | number[], image: RgbImage
   const x1 = Math.max(0, Math.min(image.width, b[0] + b[2]));
   const y1 = Math.max(0, Math.min(image.height, b[1] + b[3]));
   return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
-}
-
-/** L2-normalised copy of `v` as Float32Array. */
-export function l2normalize(v: ArrayLike<number>): Float32Array {
-  const out = Float32Array.from(v);
-  let s = 0;
-  for (let i = 0; i < out.length; i++) s += out[i] * out[i];
-  const n = Math.sqrt(s);
-  if (n > 0) for (let i = 0; i < out.length; i++) out[i] /= n;
-  return out;
-}
-
-/** Intersection over union of two boxes. */
-export function boxIou(a: Box, b: Box): number {
-  const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));
-  const iy = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
-  const inter = ix * iy;
-  const union = a.w * a.h + b.w * b.h - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /** Options of the Human detector. */
@@ -464,10 +447,10 @@ function sameFace(target: FaceDetection, found: HumanFace[], minIou = MATCH_IOU)
   if (best) return best;
   let bestIou = minIou;
   for (const f of found) {
-    const iou = boxIou(target.box, f.detection.box);
-    if (iou > bestIou || (best === undefined && iou >= bestIou && iou > 0)) {
+    const overlap = iou(target.box, f.detection.box);
+    if (overlap > bestIou || (best === undefined && overlap >= bestIou && overlap > 0)) {
       best = f;
-      bestIou = iou;
+      bestIou = overlap;
     }
   }
   return best;

@@ -5,7 +5,7 @@ import { toNchw, warpAffineRgb } from '../face/warp';
 import { insertTop, type TopK } from '../match/gallery';
 import type { Box, RgbImage } from '../types';
 import { int, num } from '../validate';
-import { KALDI_FBANK_DEFAULTS, fbankFrameCount, melBanks, windowFunction, type FbankOptions } from '../voice/fbank';
+import { fbankPlan, type FbankOptions } from '../voice/fbank';
 
 // TS twins of the native kernels. Each one is built from the library's existing TS reference (fbank.ts, warp.ts,
 // geometry.ts, gallery.ts) and is what runs when the addon is missing. Tables that must be identical in both paths
@@ -39,48 +39,32 @@ const fbankTableCache = new Map<string, FbankTables>();
  * integer frame arithmetic). Options are validated by fbank.ts itself.
  */
 export function fbankTables(opts: FbankOptions = {}): FbankTables {
-  fbankFrameCount(0, opts); // validates the options the way fbank() does (throws E_INPUT)
-  const o = { ...KALDI_FBANK_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<FbankOptions>;
+  const plan = fbankPlan(opts); // validates the options the way fbank() does (throws E_INPUT)
+  const o = plan.o;
   const key = JSON.stringify(o);
   const cached = fbankTableCache.get(key);
   if (cached) return cached;
-  const windowShift = Math.trunc(o.sampleRate * o.frameShiftMs * 0.001);
-  const windowSize = Math.trunc(o.sampleRate * o.frameLengthMs * 0.001);
-  let paddedSize = 1;
-  while (paddedSize < windowSize) paddedSize <<= 1;
-  paddedSize = Math.max(paddedSize, 4);
-  const dense = melBanks(o.numBins, paddedSize, o.sampleRate, o.lowFreq, o.highFreq);
-  const numFftBins = paddedSize / 2;
-  const melStart = new Int32Array(o.numBins);
-  const melLen = new Int32Array(o.numBins);
+  // The native kernel takes the sparse mel filters flattened into one array with per-bin offsets.
+  const melLen = Int32Array.from(plan.melWeights, (w) => w.length);
   const melOffset = new Int32Array(o.numBins);
-  const weights: number[] = [];
-  for (let b = 0; b < o.numBins; b++) {
-    const row = dense.subarray(b * numFftBins, (b + 1) * numFftBins);
-    let first = row.findIndex((v) => v > 0);
-    let last = numFftBins - 1;
-    while (last >= 0 && !(row[last]! > 0)) last--;
-    if (first < 0) first = last = 0; // empty filter: same convention as fbank.ts
-    melStart[b] = first;
-    melLen[b] = last - first + 1;
-    melOffset[b] = weights.length;
-    for (let k = first; k <= last; k++) weights.push(row[k]!);
-  }
+  for (let b = 1; b < o.numBins; b++) melOffset[b] = melOffset[b - 1]! + melLen[b - 1]!;
+  const melWeights = new Float64Array(plan.melWeights.reduce((n, w) => n + w.length, 0));
+  plan.melWeights.forEach((w, b) => melWeights.set(w, melOffset[b]!));
   const t: FbankTables = {
-    windowSize,
-    windowShift,
-    paddedSize,
+    windowSize: plan.windowSize,
+    windowShift: plan.windowShift,
+    paddedSize: plan.paddedSize,
     bins: o.numBins,
     scale: o.scale,
     preemphasis: o.preemphasis,
     removeDcOffset: o.removeDcOffset,
     snipEdges: o.snipEdges,
     usePower: o.usePower,
-    window: windowFunction(o.window, windowSize, o.blackmanCoeff),
-    melStart,
+    window: plan.window,
+    melStart: plan.melStart,
     melLen,
     melOffset,
-    melWeights: Float64Array.from(weights),
+    melWeights,
   };
   if (fbankTableCache.size > 32) fbankTableCache.clear();
   fbankTableCache.set(key, t);

@@ -71,7 +71,8 @@ const FLOAT32_EPS = 1.1920928955078125e-7;
 const WINDOWS: readonly FbankWindow[] = ['povey', 'hamming', 'hanning', 'rectangular', 'blackman'];
 
 /** Precomputed tables for one option set. */
-interface Plan {
+/** The precomputed tables of one fbank configuration (window, FFT size, sparse mel filters); shared with the native kernel. */
+export interface FbankPlan {
   o: Resolved;
   windowSize: number;
   windowShift: number;
@@ -83,7 +84,7 @@ interface Plan {
   melWeights: Float64Array[];
 }
 
-const plans = new Map<string, Plan>();
+const plans = new Map<string, FbankPlan>();
 
 function resolve(opts: FbankOptions): Resolved {
   const o: Resolved = { ...KALDI_FBANK_DEFAULTS, ...stripUndefined(opts) };
@@ -174,7 +175,7 @@ export function melBanks(numBins: number, paddedSize: number, sampleRate: number
   return out;
 }
 
-function makePlan(o: Resolved): Plan {
+function makePlan(o: Resolved): FbankPlan {
   // Same integer arithmetic as torchaudio: int(sample_frequency * ms * 0.001).
   const windowShift = Math.trunc(o.sampleRate * o.frameShiftMs * 0.001);
   const windowSize = Math.trunc(o.sampleRate * o.frameLengthMs * 0.001);
@@ -198,7 +199,8 @@ function makePlan(o: Resolved): Plan {
   return { o, windowSize, windowShift, paddedSize, window: windowFunction(o.window, windowSize, o.blackmanCoeff), fft: new RealFft(paddedSize), melStart, melWeights };
 }
 
-function planFor(opts: FbankOptions): Plan {
+/** The validated, cached tables for `opts` (E_INPUT on bad options). */
+export function fbankPlan(opts: FbankOptions): FbankPlan {
   const o = resolve(opts);
   const key = JSON.stringify(o);
   let p = plans.get(key);
@@ -212,11 +214,11 @@ function planFor(opts: FbankOptions): Plan {
 
 /** Number of frames fbank gives for `numSamples` samples with these options. */
 export function fbankFrameCount(numSamples: number, opts: FbankOptions = {}): number {
-  const p = planFor(opts);
+  const p = fbankPlan(opts);
   return frameCount(numSamples, p);
 }
 
-function frameCount(n: number, p: Plan): number {
+function frameCount(n: number, p: FbankPlan): number {
   if (p.o.snipEdges) return n < p.windowSize ? 0 : 1 + Math.floor((n - p.windowSize) / p.windowShift);
   return Math.floor((n + Math.floor(p.windowShift / 2)) / p.windowShift);
 }
@@ -238,7 +240,7 @@ function reflectIndex(t: number, n: number): number {
  */
 export function fbank(samples: Float32Array, opts: FbankOptions = {}): Fbank {
   if (!(samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'fbank samples must be a Float32Array');
-  const p = planFor(opts);
+  const p = fbankPlan(opts);
   const { o, windowSize, windowShift, window, fft } = p;
   const n = samples.length;
   const frames = n === 0 ? 0 : frameCount(n, p);

@@ -1,5 +1,6 @@
 import { applyAffine, invertAffine, iou, nms, similarityTransform, ARCFACE_112 } from '../../src/face/geometry';
 import { resizeRgb, warpAffineRgb } from '../../src/face/warp';
+import { l2normalize } from '../../src/face/faceplugin';
 import type { Point } from '../../src/types';
 
 test('similarityTransform recovers a known rotation + scale + translation exactly', () => {
@@ -46,4 +47,18 @@ test('iou and nms', () => {
   expect(iou({ x: 0, y: 0, w: 10, h: 10 }, { x: 5, y: 0, w: 10, h: 10 })).toBeCloseTo(50 / 150);
   const boxes = [{ x: 0, y: 0, w: 10, h: 10 }, { x: 1, y: 1, w: 10, h: 10 }, { x: 50, y: 50, w: 10, h: 10 }];
   expect(nms(boxes, [0.8, 0.9, 0.7], 0.4)).toEqual([1, 2]);
+});
+
+test('l2normalize makes unit vectors and keeps zero vectors finite', () => {
+  const v = l2normalize(Float32Array.of(3, 4));
+  expect(v[0]).toBeCloseTo(0.6, 6);
+  expect(v[1]).toBeCloseTo(0.8, 6);
+  expect(Array.from(l2normalize(Float32Array.of(0, 0)))).toEqual([0, 0]);
+});
+
+test('iou is 1 for the same box and 0 for disjoint boxes', () => {
+  const a = { x: 0, y: 0, w: 10, h: 10 };
+  expect(iou(a, a)).toBeCloseTo(1, 9);
+  expect(iou(a, { x: 20, y: 20, w: 5, h: 5 })).toBe(0);
+  expect(iou(a, { x: 5, y: 0, w: 10, h: 10 })).toBeCloseTo(50 / 150, 9);
 });
