@@ -65,7 +65,7 @@ export { buildGallery, loadGallery, GalleryCache, topK, topKGroups, searchPerfor
 export type { Gallery, TopK, PerformerScore } from './match/gallery';
 export { SCAN_SCHEMA_VERSION, isScanFailure } from './scan/result';
 export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, MatchSegment, MatchEvidence, ScanReportFile } from './scan/result';
-export { decodeAudio, streamAudio, AUDIO_SAMPLE_RATE } from './media/audio';
+export { decodeAudio, streamAudio, pcmToSignal, AUDIO_SAMPLE_RATE } from './media/audio';
 export type { AudioSignal, AudioInput, DecodeAudioOptions, StreamAudioOptions } from './media/audio';
 export { probeMedia, ffmpegPath, ffprobePath } from './media/ffmpeg';
 export type { MediaInfo, MediaStreamInfo } from './media/ffmpeg';

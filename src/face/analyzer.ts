@@ -115,16 +115,22 @@ export class FaceAnalyzer {
    */
   async describe(image: RgbImage, detections: FaceDetection[]): Promise<Face[]> {
     if (detections.length === 0) return [];
-    const crops = detections.map((d) => alignArcFace(image, d.landmarks));
-    const embeddings = this.embedder.embedAligned
-      ? await this.embedder.embedAligned(crops, detections)
-      : await this.embedder.embed(image, detections);
+    const { crops, embeddings } = await this.embedWithCrops(image, detections);
     return detections.map((d, i) => ({
       detection: d,
       quality: faceQuality(d, crops[i]!),
       embedding: embeddings[i]!,
       modelId: this.modelId,
     }));
+  }
+
+  private async embedWithCrops(image: RgbImage, detections: FaceDetection[]): Promise<{ embeddings: Float32Array[]; crops: RgbImage[] }> {
+    if (this.embedder.embedWithCrops) return this.embedder.embedWithCrops(image, detections);
+    const crops = detections.map((d) => alignArcFace(image, d.landmarks));
+    const embeddings = this.embedder.embedAligned
+      ? await this.embedder.embedAligned(crops, detections)
+      : await this.embedder.embed(image, detections);
+    return { crops, embeddings };
   }
 
   /** Releases nothing today (sessions are shared per process); kept so callers can scope analyzers. */

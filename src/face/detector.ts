@@ -18,4 +18,9 @@ export interface FaceEmbedder {
   embed(image: RgbImage, faces: FaceDetection[]): Promise<Float32Array[]>;
   /** Embeddings of crops already aligned to the 112x112 ArcFace template (lets callers reuse one warp). */
   embedAligned?(crops: RgbImage[], faces: FaceDetection[]): Promise<Float32Array[]>;
+  /**
+   * Embeddings together with the 112x112 ArcFace-aligned crops they were made from, for embedders that crop
+   * straight from the frame (the analyzer reuses the crops for quality instead of warping again).
+   */
+  embedWithCrops?(image: RgbImage, faces: FaceDetection[]): Promise<{ embeddings: Float32Array[]; crops: RgbImage[] }>;
 }

@@ -3,7 +3,8 @@ import { ort, ortSession } from '../models/ort';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { ARCFACE_112, nms, similarityTransform } from './geometry';
-import { cropRgb, gaussianBlurRgb, resizeRgb, toGrey, toNchw, warpAffineRgb } from './warp';
+import { cropFacesNchw, letterboxNchw, postprocessDetections } from '../native';
+import { cropRgb, gaussianBlurRgb, resizeRgb, resizeTransform, toGrey, toNchw, warpAffineRgb } from './warp';
 
 const DET_W = 320;
 const RETRY_MAX_SIDE = 800;
@@ -145,26 +146,22 @@ async function runDetector(
   const scale = Math.min(DET_W / rw, DET_H / rh);
   const sw = Math.max(1, Math.round(rw * scale)), sh = Math.max(1, Math.round(rh * scale));
   const region = rx === 0 && ry === 0 && rw === image.width && rh === image.height ? image : cropRgb(image, rx, ry, rw, rh);
-  const resized = resizeRgb(region, sw, sh);
-  const canvas = padImage(resized, 0, 0, DET_W - sw, DET_H - sh);
-  const input = new Float32Array(3 * DET_W * DET_H);
-  toNchw(canvas, 127, 128, input);
+  // Resize, grey letterbox and normalisation in one native pass (the TS twin without the addon: same numbers).
+  const input = await letterboxNchw(region, resizeTransform(region.width, region.height, sw, sh), { width: DET_W, height: DET_H, validWidth: sw, validHeight: sh });
   const T = ort().Tensor;
   const res = await session.run({ input: new T('float32', input, [1, 3, DET_H, DET_W]) });
-  const scores = res.scores!.data as Float32Array;
-  const boxes = res.boxes!.data as Float32Array;
-  const out: RawBox[] = [];
-  const n = scores.length / 2;
-  for (let i = 0; i < n; i++) {
-    const s = scores[i * 2 + 1]!;
-    if (s < minScore) continue;
-    // Boxes come decoded as corners in [0, 1] of the 320x240 canvas.
-    const x1 = (boxes[i * 4]! * DET_W) / scale + rx, y1 = (boxes[i * 4 + 1]! * DET_H) / scale + ry;
-    const x2 = (boxes[i * 4 + 2]! * DET_W) / scale + rx, y2 = (boxes[i * 4 + 3]! * DET_H) / scale + ry;
-    if (x2 - x1 < 2 || y2 - y1 < 2) continue;
-    out.push({ score: s, box: { x: x1, y: y1, w: x2 - x1, h: y2 - y1 } });
-  }
-  return out;
+  // Score filter and decoding to source pixels; suppression happens once over every region in mergeBoxes (iou 1
+  // keeps all here), so tiles and the full frame are suppressed together.
+  return postprocessDetections(res.scores!.data as Float32Array, res.boxes!.data as Float32Array, {
+    minScore,
+    detW: DET_W,
+    detH: DET_H,
+    scale,
+    rx,
+    ry,
+    iou: 1,
+    minSize: 2,
+  });
 }
 
 function mergeBoxes(all: RawBox[], iouThr: number, maxFaces: number, image: RgbImage): RawBox[] {
@@ -266,7 +263,30 @@ export class FacepluginEmbedder implements FaceEmbedder {
 
   /** One L2-normalised embedding per face. */
   async embed(image: RgbImage, faces: FaceDetection[]): Promise<Float32Array[]> {
-    return this.embedAligned(faces.map((f) => alignArcFace(image, f.landmarks)), faces);
+    return (await this.embedWithCrops(image, faces)).embeddings;
+  }
+
+  /**
+   * Embeddings of `faces` and their 112x112 ArcFace-aligned crops (for quality), all crops warped and normalised
+   * in one native batch straight from the frame (the same numbers as `alignArcFace` + `toNchw`).
+   */
+  async embedWithCrops(image: RgbImage, faces: FaceDetection[]): Promise<{ embeddings: Float32Array[]; crops: RgbImage[] }> {
+    if (faces.length === 0) return { embeddings: [], crops: [] };
+    const session = await ortSession(this.id, { intraOpThreads: this.threads });
+    const transforms = faces.map((f) => similarityTransform(f.landmarks, ARCFACE_112));
+    const plain = await cropFacesNchw(image, transforms, 112, { mean: INPUT_MEAN, std: INPUT_STD });
+    const mirrored = this.flip ? await cropFacesNchw(image, transforms, 112, { mean: INPUT_MEAN, std: INPUT_STD, flip: true }) : undefined;
+    const crops = faces.map((_, i) => nchwToRgb(plain, i, 112, INPUT_MEAN, INPUT_STD));
+    const embeddings: Float32Array[] = [];
+    for (const [i, f] of faces.entries()) {
+      if (interocular(f) < SMALL_FACE_IOD) {
+        embeddings.push(await this.embedCrop(session, gaussianBlurRgb(crops[i]!, 1.0)));
+        continue;
+      }
+      const face = (t: Float32Array): Float32Array => t.slice(i * FACE_FLOATS, (i + 1) * FACE_FLOATS);
+      embeddings.push(await this.embedViews(session, mirrored ? [face(plain), face(mirrored)] : [face(plain)]));
+    }
+    return { embeddings, crops };
   }
 
   /** Embeddings of 112x112 ArcFace-aligned crops of `faces`. */
@@ -284,19 +304,43 @@ export class FacepluginEmbedder implements FaceEmbedder {
 
   /** Embedding of an already aligned 112x112 crop. */
   private async embedCrop(session: InferenceSession, crop: RgbImage): Promise<Float32Array> {
+    const views = (this.flip ? [false, true] : [false]).map((flip) => {
+      const input = new Float32Array(FACE_FLOATS);
+      toNchw(crop, INPUT_MEAN, INPUT_STD, input, 0, flip);
+      return input;
+    });
+    return this.embedViews(session, views);
+  }
+
+  /** Mean of the unit embeddings of normalised NCHW views of one face (the crop and its mirror), re-normalised. */
+  private async embedViews(session: InferenceSession, views: Float32Array[]): Promise<Float32Array> {
     const T = ort().Tensor;
-    const views = this.flip ? [false, true] : [false];
     const acc = new Float32Array(this.dim);
-    for (const flip of views) {
-      const input = new Float32Array(3 * 112 * 112);
-      toNchw(crop, 127, 128, input, 0, flip);
+    for (const input of views) {
       const res = await session.run({ input: new T('float32', input, [1, 3, 112, 112]) });
-      const e = res.output!.data as Float32Array;
-      const v = l2normalize(Float32Array.from(e));
+      const v = l2normalize(Float32Array.from(res.output!.data as Float32Array));
       for (let i = 0; i < this.dim; i++) acc[i]! += v[i]!;
     }
     return l2normalize(acc);
   }
+}
+
+/** fr_feature.onnx input: (byte - 127) / 128, NCHW. */
+const INPUT_MEAN = 127;
+const INPUT_STD = 128;
+const FACE_FLOATS = 3 * 112 * 112;
+
+/** The bytes of face `i` of a normalised NCHW batch (exact: the normalisation maps bytes to distinct floats). */
+function nchwToRgb(batch: Float32Array, i: number, size: number, mean: number, std: number): RgbImage {
+  const plane = size * size;
+  const base = i * 3 * plane;
+  const data = new Uint8Array(plane * 3);
+  for (let p = 0; p < plane; p++) {
+    data[p * 3] = Math.round(batch[base + p]! * std + mean);
+    data[p * 3 + 1] = Math.round(batch[base + plane + p]! * std + mean);
+    data[p * 3 + 2] = Math.round(batch[base + 2 * plane + p]! * std + mean);
+  }
+  return { width: size, height: size, data };
 }
 
 const SMALL_FACE_IOD = 30;

@@ -37,9 +37,13 @@ function sampleBilinear(data: Uint8Array, W: number, H: number, sx: number, sy: 
 
 /** Bilinear resize of an RGB image (pixel-centre aligned, like OpenCV INTER_LINEAR for upscaling). */
 export function resizeRgb(img: RgbImage, width: number, height: number): RgbImage {
-  const sxr = img.width / width, syr = img.height / height;
-  const m: Affine = [1 / sxr, 0, 0.5 / sxr - 0.5, 0, 1 / syr, 0.5 / syr - 0.5];
-  return warpAffineRgb(img, m, width, height);
+  return warpAffineRgb(img, resizeTransform(img.width, img.height, width, height), width, height);
+}
+
+/** The source -> destination transform `resizeRgb` samples with (pixel centres aligned). */
+export function resizeTransform(srcW: number, srcH: number, width: number, height: number): Affine {
+  const sxr = srcW / width, syr = srcH / height;
+  return [1 / sxr, 0, 0.5 / sxr - 0.5, 0, 1 / syr, 0.5 / syr - 0.5];
 }
 
 /** RGB bytes -> NCHW float32 with (x - mean) / std, written at `offset` floats into `out`. */

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
-import { num } from '../validate';
+import { resampleAudio } from '../native';
+import { int, num } from '../validate';
 import { ffmpegPath, runFfmpeg, streamFfmpeg } from './ffmpeg';
 import { bufferSource, fileSource, pcmToFloat32, readWavInfo, wavFastPathOk, type ByteSource, type WavInfo } from './wav';
 
@@ -43,6 +44,37 @@ export interface DecodeAudioOptions {
 export interface StreamAudioOptions extends DecodeAudioOptions {
   /** Length of each yielded chunk in seconds (the last may be shorter); default 10. */
   chunkSeconds?: number;
+}
+
+/**
+ * Raw samples captured at any rate (a microphone or WebRTC track at 48 kHz, a 44.1 kHz buffer) as the 16 kHz
+ * AudioSignal the voice pipeline takes, without ffmpeg: several channels are averaged to mono and the native
+ * polyphase resampler (src/native, about 80 dB stop band; its TS twin without the addon) converts the rate.
+ * `channels` > 1 means interleaved samples. Throws E_INPUT for a bad rate, channel count or non-finite samples.
+ */
+export async function pcmToSignal(samples: Float32Array, sampleRate: number, opts: { channels?: number; offset?: number } = {}): Promise<AudioSignal> {
+  if (!(samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'samples must be a Float32Array');
+  const rate = int('sampleRate', sampleRate, 1000, 768_000);
+  const channels = int('channels', opts.channels ?? 1, 1, 64);
+  const offset = num('offset', opts.offset ?? 0, 0, 1e9);
+  if (samples.length % channels !== 0) throw new LikenessError('E_INPUT', `${samples.length} samples do not divide into ${channels} channels`);
+  const mono = channels === 1 ? samples : downmix(samples, channels);
+  for (let i = 0; i < mono.length; i++) {
+    if (!Number.isFinite(mono[i]!)) throw new LikenessError('E_INPUT', `sample ${i * channels} is not a finite number`);
+  }
+  const out = rate === AUDIO_SAMPLE_RATE ? Float32Array.from(mono) : await resampleAudio(mono, rate, AUDIO_SAMPLE_RATE);
+  return { sampleRate: AUDIO_SAMPLE_RATE, samples: out, offset };
+}
+
+function downmix(x: Float32Array, channels: number): Float32Array {
+  const n = x.length / channels;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let c = 0; c < channels; c++) s += x[i * channels + c]!;
+    out[i] = s / channels;
+  }
+  return out;
 }
 
 const DEFAULT_DECODE_MAX_SECONDS = 3600;

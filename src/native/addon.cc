@@ -119,27 +119,34 @@ Napi::Value Fbank(const Napi::CallbackInfo& info) {
   return run(info, boolArg(info, 8), [a, threads] { lk::fbank(a, threads); }, {samples, window, melStart, melLen, melOffset, melWeights, out});
 }
 
-// crops(image, width, height, inverse, size, mean, std, flip, out, async, threads)
+// crops(image, width, height, inverse, [outW, outH, validW, validH, pad, mean, std], flip, out, async, threads)
 Napi::Value Crops(const Napi::CallbackInfo& info) {
   lk::CropArgs a{};
   a.width = static_cast<int32_t>(numArg(info, 1, "width"));
   a.height = static_cast<int32_t>(numArg(info, 2, "height"));
-  a.size = static_cast<int32_t>(numArg(info, 4, "size"));
-  a.mean = numArg(info, 5, "mean");
-  a.stdev = numArg(info, 6, "std");
-  a.flip = boolArg(info, 7);
-  if (a.width < 1 || a.height < 1 || a.size < 1) throw Napi::RangeError::New(info.Env(), "crops: bad sizes");
+  auto geometry = arr<double>(info, 4, "geometry", 7);
+  const double outW = geometry[0], outH = geometry[1], validW = geometry[2], validH = geometry[3];
+  const bool sizesOk = outW >= 1 && outH >= 1 && outW <= 16384 && outH <= 16384 && validW >= 0 && validH >= 0 && validW <= outW && validH <= outH;
+  if (a.width < 1 || a.height < 1 || !sizesOk) throw Napi::RangeError::New(info.Env(), "crops: bad sizes");
+  a.outW = static_cast<int32_t>(outW);
+  a.outH = static_cast<int32_t>(outH);
+  a.validW = static_cast<int32_t>(validW);
+  a.validH = static_cast<int32_t>(validH);
+  a.pad = geometry[4];
+  a.mean = geometry[5];
+  a.stdev = geometry[6];
+  a.flip = boolArg(info, 5);
   auto image = arr<uint8_t>(info, 0, "image", static_cast<size_t>(a.width) * a.height * 3);
   auto inverse = arr<double>(info, 3, "inverse");
   a.faces = static_cast<int32_t>(inverse.ElementLength() / 6);
-  auto out = arr<float>(info, 8, "out", static_cast<size_t>(a.faces) * 3 * a.size * a.size);
+  auto out = arr<float>(info, 6, "out", static_cast<size_t>(a.faces) * 3 * a.outW * a.outH);
   for (size_t i = 0; i < inverse.ElementLength(); i++)
     if (!std::isfinite(inverse[i])) throw Napi::RangeError::New(info.Env(), "crops: transform is not finite");
   a.image = image.Data();
   a.inverse = inverse.Data();
   a.out = out.Data();
-  const int threads = info[10].IsNumber() ? info[10].As<Napi::Number>().Int32Value() : 1;
-  return run(info, boolArg(info, 9), [a, threads] { lk::crops(a, threads); }, {image, inverse, out});
+  const int threads = info[8].IsNumber() ? info[8].As<Napi::Number>().Int32Value() : 1;
+  return run(info, boolArg(info, 7), [a, threads] { lk::crops(a, threads); }, {image, inverse, geometry, out});
 }
 
 // detect(scores, boxes, params[minScore, detW, detH, scale, rx, ry, iou, minSize, limit]) -> Float64Array rows of 5

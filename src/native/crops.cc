@@ -8,6 +8,15 @@
 
 namespace lk {
 
+// Writes the pad value into output columns [from, outW) of a row (mirrored when the crop is flipped).
+void fillPad(float* const rows[3], int outW, int from, bool flip, float value) {
+  if (from >= outW) return;
+  for (int c = 0; c < 3; c++) {
+    if (flip) std::fill(rows[c], rows[c] + (outW - from), value);
+    else std::fill(rows[c] + from, rows[c] + outW, value);
+  }
+}
+
 namespace {
 // Math.round for the non-negative values bilinear sampling of bytes produces.
 inline double roundHalfUp(double v) {
@@ -17,20 +26,20 @@ inline double roundHalfUp(double v) {
 
 void cropOne(const CropArgs& a, int face) {
   const double* inv = a.inverse + 6 * face;
-  const int S = a.size, W = a.width, H = a.height;
-  const int64_t plane = static_cast<int64_t>(S) * S;
+  const int OW = a.outW, OH = a.outH, VW = a.validW, VH = a.validH, W = a.width, H = a.height;
+  const int64_t plane = static_cast<int64_t>(OW) * OH;
   float* out = a.out + 3 * plane * face;
   const double invStd = 1 / a.stdev;
   // Normalised value of every possible byte: the same (v - mean) * (1 / std) the reference computes per pixel.
   float lut[256];
   for (int v = 0; v < 256; v++) lut[v] = static_cast<float>((v - a.mean) * invStd);
+  const float padValue = static_cast<float>((a.pad - a.mean) * invStd);
   const uint8_t* d = a.image;
   const double maxX = W - 1, maxY = H - 1;
-  for (int y = 0; y < S; y++) {
-    float* r0 = out + static_cast<int64_t>(y) * S;
-    float* r1 = r0 + plane;
-    float* r2 = r1 + plane;
-    for (int x = 0; x < S; x++) {
+  for (int y = 0; y < OH; y++) {
+    float* rows[3] = {out + static_cast<int64_t>(y) * OW, out + plane + static_cast<int64_t>(y) * OW, out + 2 * plane + static_cast<int64_t>(y) * OW};
+    const int sampled = y < VH ? VW : 0;
+    for (int x = 0; x < sampled; x++) {
       const double sx = inv[0] * x + inv[1] * y + inv[2];
       const double sy = inv[3] * x + inv[4] * y + inv[5];
       const double cx = std::min(std::max(sx, 0.0), maxX);
@@ -42,14 +51,14 @@ void cropOne(const CropArgs& a, int face) {
       const uint8_t* p01 = d + (static_cast<int64_t>(y0) * W + x1) * 3;
       const uint8_t* p10 = d + (static_cast<int64_t>(y1) * W + x0) * 3;
       const uint8_t* p11 = d + (static_cast<int64_t>(y1) * W + x1) * 3;
-      const int ox = a.flip ? S - 1 - x : x;
-      float* rows[3] = {r0, r1, r2};
+      const int ox = a.flip ? OW - 1 - x : x;
       for (int c = 0; c < 3; c++) {
         const double top = p00[c] + (p01[c] - p00[c]) * fx;
         const double bot = p10[c] + (p11[c] - p10[c]) * fx;
         rows[c][ox] = lut[static_cast<int>(roundHalfUp(top + (bot - top) * fy))];
       }
     }
+    fillPad(rows, OW, sampled, a.flip, padValue);
   }
 }
 }  // namespace
@@ -64,7 +73,7 @@ void crops(const CropArgs& a, int threads) {
   // The AVX2 kernel indexes bytes with int32 lanes.
   const bool vector = hasAvx2Fma() && static_cast<int64_t>(a.width) * a.height * 3 < 0x7fffffff;
   // A thread start costs tens of microseconds: only split when each thread gets several 112x112 faces' worth.
-  const int64_t perThread = std::max<int64_t>(1, 30000 / (static_cast<int64_t>(a.size) * a.size));
+  const int64_t perThread = std::max<int64_t>(1, 30000 / (static_cast<int64_t>(a.outW) * a.outH));
   parallelFor(a.faces, threads, perThread, 1, [&](int64_t f0, int64_t f1) {
     if (vector) avx2::cropFaces(a, f0, f1);
     else portable::cropFaces(a, f0, f1);

@@ -3,7 +3,9 @@ import { decodeImage } from '../media/image';
 import type { FivePoints, RgbImage } from '../types';
 import { sampleImage } from '../../test/helpers/images';
 import { rng } from '../../test/helpers/vectors';
-import { cropFacesNchw, nativeAvailable, nativeInfo } from './index';
+import { padImage } from '../face/faceplugin';
+import { resizeRgb, resizeTransform, toNchw } from '../face/warp';
+import { cropFacesNchw, letterboxNchw, nativeAvailable, nativeInfo } from './index';
 import { cropsToNchwTs } from './reference';
 
 // Native batched face crops vs their TS twin (warpAffineRgb + toNchw per face) on random and real images.
@@ -91,5 +93,32 @@ describe(`native face crops${nativeNote}`, () => {
     await expect(cropFacesNchw(img, [[1, 0, 0, 0, 1, 0]], 0)).rejects.toMatchObject({ code: 'E_INPUT' });
     const short = { width: 16, height: 16, data: new Uint8Array(100) }; // fewer bytes than 16 x 16 x 3
     await expect(cropFacesNchw(short, [[1, 0, 0, 0, 1, 0]], 8)).rejects.toMatchObject({ code: 'E_INPUT' });
+  });
+});
+
+describe(`native letterbox (detector input)${nativeNote}`, () => {
+  /** What runDetector computed before the kernel: resize, grey border to the canvas, NCHW. */
+  function composed(img: RgbImage, w: number, h: number, vw: number, vh: number): Float32Array {
+    const canvas = padImage(resizeRgb(img, vw, vh), 0, 0, w - vw, h - vh);
+    const out = new Float32Array(3 * w * h);
+    toNchw(canvas, 127, 128, out);
+    return out;
+  }
+
+  it.each([
+    ['downscaled photo', 1, 320, 213],
+    ['upscaled small image', 2, 160, 240],
+    ['exact fit', 3, 320, 240],
+  ])('%s: equal to resizeRgb + padImage + toNchw', async (_name, n, vw, vh) => {
+    const img = n === 1 ? await decodeImage(sampleImage(1)) : randomImage(n, n === 2 ? 40 : 320, n === 2 ? 60 : 240);
+    const got = await letterboxNchw(img, resizeTransform(img.width, img.height, vw, vh), { width: 320, height: 240, validWidth: vw, validHeight: vh });
+    expect(got.length).toBe(3 * 320 * 240);
+    expect(maxAbsDiff(got, composed(img, 320, 240, vw, vh))).toBe(0);
+  });
+
+  it('bad geometry is refused with E_INPUT', async () => {
+    const img = randomImage(4, 8, 8);
+    await expect(letterboxNchw(img, [1, 0, 0, 0, 1, 0], { width: 10, height: 10, validWidth: 11, validHeight: 5 })).rejects.toMatchObject({ code: 'E_INPUT' });
+    await expect(letterboxNchw(img, [0, 0, 0, 0, 0, 0], { width: 10, height: 10, validWidth: 5, validHeight: 5 })).rejects.toMatchObject({ code: 'E_INPUT' });
   });
 });

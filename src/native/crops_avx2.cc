@@ -36,9 +36,10 @@ inline __m128 channel4(__m128i q00, __m128i q01, __m128i q10, __m128i q11, int c
 
 void cropOne(const CropArgs& a, int face) {
   const double* inv = a.inverse + 6 * face;
-  const int S = a.size, W = a.width, H = a.height;
-  const int64_t plane = static_cast<int64_t>(S) * S;
+  const int OW = a.outW, OH = a.outH, VW = a.validW, VH = a.validH, W = a.width, H = a.height;
+  const int64_t plane = static_cast<int64_t>(OW) * OH;
   float* out = a.out + 3 * plane * face;
+  const float padValue = static_cast<float>((a.pad - a.mean) * (1 / a.stdev));
   const uint8_t* d = a.image;
   const double invStdS = 1 / a.stdev;
   const __m256d i0 = _mm256_set1_pd(inv[0]), i1 = _mm256_set1_pd(inv[1]), i2 = _mm256_set1_pd(inv[2]);
@@ -47,8 +48,9 @@ void cropOne(const CropArgs& a, int face) {
   const __m256d mean = _mm256_set1_pd(a.mean), invStd = _mm256_set1_pd(invStdS);
   const __m128i wm1 = _mm_set1_epi32(W - 1), hm1 = _mm_set1_epi32(H - 1), wv = _mm_set1_epi32(W), one = _mm_set1_epi32(1);
   const __m128i lastSafe = _mm_set1_epi32(static_cast<int>(static_cast<int64_t>(W) * H * 3 - 4));
-  for (int y = 0; y < S; y++) {
-    float* rows[3] = {out + static_cast<int64_t>(y) * S, out + plane + static_cast<int64_t>(y) * S, out + 2 * plane + static_cast<int64_t>(y) * S};
+  for (int y = 0; y < OH; y++) {
+    float* rows[3] = {out + static_cast<int64_t>(y) * OW, out + plane + static_cast<int64_t>(y) * OW, out + 2 * plane + static_cast<int64_t>(y) * OW};
+    const int S = y < VH ? VW : 0;  // sampled columns of this row
     const __m256d yv = _mm256_set1_pd(y);
     const __m256d byY0 = _mm256_mul_pd(i1, yv), byY1 = _mm256_mul_pd(i4, yv);
     int x = 0;
@@ -72,7 +74,7 @@ void cropOne(const CropArgs& a, int face) {
       const __m128i q00 = gather4(d, j00), q01 = gather4(d, j01), q10 = gather4(d, j10), q11 = gather4(d, j11);
       for (int c = 0; c < 3; c++) {
         const __m128 v = channel4(q00, q01, q10, q11, c, fx, fy, mean, invStd);
-        if (a.flip) _mm_storeu_ps(rows[c] + (S - 4 - x), _mm_shuffle_ps(v, v, _MM_SHUFFLE(0, 1, 2, 3)));
+        if (a.flip) _mm_storeu_ps(rows[c] + (OW - 4 - x), _mm_shuffle_ps(v, v, _MM_SHUFFLE(0, 1, 2, 3)));
         else _mm_storeu_ps(rows[c] + x, v);
       }
     }
@@ -84,7 +86,7 @@ void cropOne(const CropArgs& a, int face) {
       const int x0 = static_cast<int>(std::floor(cx)), y0 = static_cast<int>(std::floor(cy));
       const int x1 = std::min(x0 + 1, W - 1), y1 = std::min(y0 + 1, H - 1);
       const double fx = cx - x0, fy = cy - y0;
-      const int ox = a.flip ? S - 1 - x : x;
+      const int ox = a.flip ? OW - 1 - x : x;
       for (int c = 0; c < 3; c++) {
         const int q00 = d[(static_cast<int64_t>(y0) * W + x0) * 3 + c], q01 = d[(static_cast<int64_t>(y0) * W + x1) * 3 + c];
         const int q10 = d[(static_cast<int64_t>(y1) * W + x0) * 3 + c], q11 = d[(static_cast<int64_t>(y1) * W + x1) * 3 + c];
@@ -92,6 +94,7 @@ void cropOne(const CropArgs& a, int face) {
         rows[c][ox] = static_cast<float>((roundHalfUp(top + (bot - top) * fy) - a.mean) * invStdS);
       }
     }
+    fillPad(rows, OW, S, a.flip, padValue);
   }
 }
 }  // namespace

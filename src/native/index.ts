@@ -10,6 +10,7 @@ import { fbank, fbankFrameCount, type Fbank, type FbankOptions } from '../voice/
 import {
   cropInverses,
   cropsToNchwTs,
+  letterboxToNchwTs,
   fbankTables,
   postprocessDetectionsTs,
   quantizeRowsTs,
@@ -32,7 +33,7 @@ export type { DetectionParams, QuantizedGallery, ScoredBox } from './reference';
 
 interface Addon {
   fbank(s: Float32Array, w: Float64Array, ms: Int32Array, ml: Int32Array, mo: Int32Array, mw: Float64Array, p: Float64Array, out: Float32Array, async: boolean, threads: number): Promise<void> | undefined;
-  crops(img: Uint8Array, w: number, h: number, inv: Float64Array, size: number, mean: number, std: number, flip: boolean, out: Float32Array, async: boolean, threads: number): Promise<void> | undefined;
+  crops(img: Uint8Array, w: number, h: number, inv: Float64Array, geometry: Float64Array, flip: boolean, out: Float32Array, async: boolean, threads: number): Promise<void> | undefined;
   detect(scores: Float32Array, boxes: Float32Array, params: Float64Array): Float64Array;
   searchF32(g: Float32Array, dim: number, q: Float32Array, k: number, idx: Int32Array, sc: Float32Array, async: boolean): Promise<void> | undefined;
   quantizeRows(v: Float32Array, dim: number, q: Int8Array, s: Float32Array, async: boolean): Promise<void> | undefined;
@@ -168,7 +169,45 @@ export async function cropFacesNchw(image: RgbImage, transforms: readonly Affine
   // One thread by default: a frame's crops take about a millisecond, and a second thread only pays off on an idle
   // core (under load the split waits for the slower half).
   const threads = int('threads', native.threads ?? 1, 1, 64);
-  await settle(() => a.crops(image.data, image.width, image.height, inv, size, mean, std, flip, out, async, threads), 'face crops');
+  const geometry = Float64Array.of(size, size, size, size, 0, mean, std);
+  await settle(() => a.crops(image.data, image.width, image.height, inv, geometry, flip, out, async, threads), 'face crops');
+  return out;
+}
+
+/** Output geometry of {@link letterboxNchw}. */
+export interface LetterboxOptions {
+  /** Model input width and height. */
+  width: number;
+  height: number;
+  /** Top-left part that is sampled from the image; the rest is `pad`. */
+  validWidth: number;
+  validHeight: number;
+  /** Byte value of the unsampled part; default 127. */
+  pad?: number;
+  /** Subtracted from every byte; default 127. */
+  mean?: number;
+  /** Divides every byte after the mean; default 128. */
+  std?: number;
+}
+
+/**
+ * A detector input in one call: the image warped by `transform` (source -> canvas; for a plain resize, the scale and
+ * pixel-centre offset of `resizeRgb`) with bilinear sampling into the top-left `validWidth x validHeight` of a
+ * `width x height` canvas, the rest filled with `pad`, as a 1 x 3 x height x width float32 tensor of (x - mean) / std.
+ * Equal to `resizeRgb` + `padImage` + `toNchw`; native kernel, or `letterboxToNchwTs` without the addon.
+ */
+export async function letterboxNchw(image: RgbImage, transform: Affine, opts: LetterboxOptions): Promise<Float32Array> {
+  const w = int('width', opts.width, 1, 16384), h = int('height', opts.height, 1, 16384);
+  const vw = int('validWidth', opts.validWidth, 0, w), vh = int('validHeight', opts.validHeight, 0, h);
+  const pad = num('pad', opts.pad ?? 127, 0, 255);
+  const mean = num('mean', opts.mean ?? 127, -1e9, 1e9);
+  const std = num('std', opts.std ?? 128, 1e-9, 1e9);
+  const a = load();
+  if (!a) return letterboxToNchwTs(image, transform, w, h, vw, vh, pad, mean, std);
+  const inv = cropInverses(image, [transform], 1);
+  const out = new Float32Array(3 * w * h);
+  const geometry = Float64Array.of(w, h, vw, vh, pad, mean, std);
+  await settle(() => a.crops(image.data, image.width, image.height, inv, geometry, false, out, vw * vh > SYNC_CROP_PIXELS, 1), 'letterbox');
   return out;
 }
 

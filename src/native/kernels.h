@@ -53,11 +53,16 @@ struct CropArgs {
   const uint8_t* image;
   int32_t width, height;
   const double* inverse;  // 6 per face: output -> source
-  int32_t faces, size;
+  int32_t faces;
+  int32_t outW, outH;      // each crop's output size
+  int32_t validW, validH;  // sampled part (top left); the rest is `pad` (a letterboxed detector input)
+  double pad;              // byte value of the unsampled part
   double mean, stdev;
   bool flip;
-  float* out;  // faces x 3 x size x size
+  float* out;  // faces x 3 x outH x outW
 };
+/** Writes `value` into output columns [from, outW) of the three channel rows (mirrored for flipped crops). */
+void fillPad(float* const rows[3], int outW, int from, bool flip, float value);
 /** All faces, on up to `threads` threads (whole faces per thread). */
 void crops(const CropArgs& a, int threads);
 namespace portable { void cropFaces(const CropArgs& a, int64_t f0, int64_t f1); }

@@ -99,6 +99,32 @@ export function cropsToNchwTs(image: RgbImage, transforms: readonly Affine[], si
   return out;
 }
 
+/**
+ * TS twin of the letterbox kernel: `warpAffineRgb` of the image into the top-left `validW x validH`, a `pad` border
+ * up to `width x height`, then `toNchw` with (x - mean) / std (what resizeRgb + padImage + toNchw compute).
+ */
+export function letterboxToNchwTs(
+  image: RgbImage,
+  transform: Affine,
+  width: number,
+  height: number,
+  validW: number,
+  validH: number,
+  pad: number,
+  mean: number,
+  std: number,
+): Float32Array {
+  cropInverses(image, [transform], 1);
+  const canvas = new Uint8Array(width * height * 3).fill(pad);
+  if (validW > 0 && validH > 0) {
+    const warped = warpAffineRgb(image, transform, validW, validH);
+    for (let y = 0; y < validH; y++) canvas.set(warped.data.subarray(y * validW * 3, (y + 1) * validW * 3), y * width * 3);
+  }
+  const out = new Float32Array(3 * width * height);
+  toNchw({ width, height, data: canvas }, mean, std, out);
+  return out;
+}
+
 /** Detector post-processing parameters (UltraFace outputs for one letterboxed region). */
 export interface DetectionParams {
   /** Minimum face score. */

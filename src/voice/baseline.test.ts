@@ -1,4 +1,4 @@
-import { BASELINE_DEFAULTS, baselineDim, baselineStats, l2Normalize } from './baseline';
+import { BASELINE_DEFAULTS, baselineDim, baselineStats, baselineStatsAsync, l2Normalize } from './baseline';
 
 function voiced(f0: number, formants: number[], seconds: number, seed: number): Float32Array {
   // A crude vowel: harmonics of f0 shaped by formant peaks, plus a little noise.
@@ -49,4 +49,12 @@ test('speech segments restrict the frames used', () => {
   const onlyA = baselineStats(both, [{ start: 0, end: 0.97 }]);
   expect(cos(onlyA, baselineStats(a))).toBeGreaterThan(0.99);
   expect(cos(onlyA, baselineStats(b))).toBeLessThan(0.9);
+});
+
+test('the native-filterbank path gives the same embedding as the TS one (cosine within 1e-6), E_NO_SPEECH alike', async () => {
+  // 12 s: long enough for the filterbank to run off the JS thread on the thread pool.
+  const x = voiced(140, [600, 1700, 2600], 12, 7);
+  const speech = [{ start: 0.5, end: 6 }, { start: 7, end: 11.5 }];
+  expect(cos(await baselineStatsAsync(x, speech), baselineStats(x, speech))).toBeGreaterThan(1 - 1e-6);
+  await expect(baselineStatsAsync(new Float32Array(1000))).rejects.toMatchObject({ code: 'E_NO_SPEECH' });
 });

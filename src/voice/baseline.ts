@@ -1,5 +1,6 @@
 import { LikenessError } from '../errors';
-import { fbank } from './fbank';
+import { computeFbank } from '../native';
+import { fbank, type Fbank, type FbankOptions } from './fbank';
 import type { SpeechSegment } from './vad';
 
 // The weight-free speaker embedder: liftered cepstral statistics of speech frames. Nothing is learned. (A background
@@ -58,8 +59,12 @@ export function baselineDim(c: BaselineConfig): number {
   return (c.stats.mean ? n : 0) + (c.stats.std ? n : 0) + (c.stats.deltaStd ? n : 0) + (c.stats.delta2Std ? n : 0) + (c.stats.corr ? (n * (n - 1)) / 2 : 0);
 }
 
-function cepstra(samples: Float32Array, c: BaselineConfig): Cepstra {
-  const fb = fbank(samples, { numBins: c.melBins, window: 'hamming', highFreq: c.highFreq, scale: 32768 });
+/** The filterbank settings the baseline's cepstra are taken from. */
+function baselineFbankOptions(c: BaselineConfig): FbankOptions {
+  return { numBins: c.melBins, window: 'hamming', highFreq: c.highFreq, scale: 32768 };
+}
+
+function cepstra(fb: Fbank, c: BaselineConfig): Cepstra {
   const { frames, bins } = fb;
   const n = c.ceps;
   const dct = dctMatrix(bins, n, c.lifter);
@@ -133,8 +138,20 @@ function selectFrames(cep: Cepstra, speech: SpeechSegment[] | undefined, c: Base
  * start of `samples`) limits it to speech frames. Throws E_NO_SPEECH when fewer than 10 frames are usable.
  */
 export function baselineStats(samples: Float32Array, speech?: SpeechSegment[], config: BaselineConfig = BASELINE_DEFAULTS): Float32Array {
+  return statsOfFbank(fbank(samples, baselineFbankOptions(config)), speech, config);
+}
+
+/**
+ * {@link baselineStats} with the filterbank from the native kernel (off the JS thread for long signals; the TS
+ * filterbank without the addon). Agrees with `baselineStats` to float rounding (cosine 1 - 1e-6 or closer).
+ */
+export async function baselineStatsAsync(samples: Float32Array, speech?: SpeechSegment[], config: BaselineConfig = BASELINE_DEFAULTS): Promise<Float32Array> {
+  return statsOfFbank(await computeFbank(samples, baselineFbankOptions(config)), speech, config);
+}
+
+function statsOfFbank(fb: Fbank, speech: SpeechSegment[] | undefined, config: BaselineConfig): Float32Array {
   const c = config;
-  const cep = cepstra(samples, c);
+  const cep = cepstra(fb, c);
   const idx = selectFrames(cep, speech, c);
   if (idx.length < 10) throw new LikenessError('E_NO_SPEECH', `too little speech for a voice embedding (${idx.length * 10} ms)`);
   const n = c.ceps;

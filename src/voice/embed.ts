@@ -4,8 +4,9 @@ import type { AudioSignal } from '../media/audio';
 import { loadManifest } from '../models/manifest';
 import { modelFilePath } from '../models/registry';
 import { num } from '../validate';
-import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStats, l2Normalize } from './baseline';
-import { FbankOptions, FbankWindow, fbank } from './fbank';
+import { computeFbank } from '../native';
+import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStatsAsync, l2Normalize } from './baseline';
+import { FbankOptions, FbankWindow } from './fbank';
 import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
 
@@ -107,7 +108,7 @@ export class VoiceEmbedder {
     const id = opts.model ?? neuralVoiceModels().find(isInstalled) ?? BASELINE_MODEL_ID;
     if (id === BASELINE_MODEL_ID) {
       const dim = baselineDim(BASELINE_DEFAULTS);
-      return new VoiceEmbedder(BASELINE_MODEL_ID, true, dim, async (x) => baselineStats(x), opts);
+      return new VoiceEmbedder(BASELINE_MODEL_ID, true, dim, (x) => baselineStatsAsync(x), opts);
     }
     return VoiceEmbedder.neural(await OnnxSpeakerModel.fromManifest(id), opts);
   }
@@ -116,7 +117,7 @@ export class VoiceEmbedder {
     const fo = fbankOptionsFor(model.info.features);
     const minFrames = 10;
     const run: Embedder = async (x) => {
-      const f = fbank(x, fo);
+      const f = await computeFbank(x, fo);
       if (f.frames < minFrames) throw new LikenessError('E_NO_SPEECH', `too little speech for ${model.id}`);
       return model.embedFeatures(f);
     };

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeAudio, streamAudio, type AudioSignal } from '../../src/media/audio';
+import { decodeAudio, pcmToSignal, streamAudio, type AudioSignal } from '../../src/media/audio';
 import { ffmpegPath, probeMedia, runFfmpeg, streamFfmpeg } from '../../src/media/ffmpeg';
 import { composeVideoWithAudio, convertAudio, hasEspeak, makeSilentVideo, makeSpeechWav, makeTmpDir, makeTone } from '../helpers/media';
 
@@ -92,6 +92,32 @@ describeSpeech('decodeAudio: formats', () => {
     const a = await decodeAudio(f(name));
     expect(a.samples.length).toBe(reference.samples.length);
     expect(maxAbsDiff(a.samples, reference.samples)).toBeLessThan(1e-6);
+  });
+
+  test('raw 48 kHz stereo samples become the same 16 kHz signal (pcmToSignal, native resampler)', async () => {
+    // pan copies the mono channel to both sides at unity (ffmpeg's plain -ac 2 upmix lowers the level by 3 dB).
+    const args = ['-v', 'error', '-i', f('s16.wav'), '-af', 'pan=stereo|c0=c0|c1=c0', '-ar', '48000', '-f', 'f32le', 'pipe:1'];
+    const raw = await runFfmpeg(args, { stdout: 'buffer' });
+    const bytes = raw.stdout;
+    const x = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    const sig = await pcmToSignal(x, 48000, { channels: 2, offset: 1.5 });
+    expect(sig.sampleRate).toBe(16000);
+    expect(sig.offset).toBe(1.5);
+    expect(Math.abs(sig.samples.length - reference.samples.length)).toBeLessThanOrEqual(2);
+    // Up by ffmpeg, down by ours: what is left of the round trip is the two filters' edges (SNR over 30 dB).
+    let err = 0, pow = 0;
+    for (let i = 100; i < reference.samples.length - 100; i++) {
+      err += (sig.samples[i]! - reference.samples[i]!) ** 2;
+      pow += reference.samples[i]! ** 2;
+    }
+    expect(10 * Math.log10(pow / err)).toBeGreaterThan(30);
+  });
+
+  test('pcmToSignal refuses bad rates, channel counts and non-finite samples', async () => {
+    await expect(pcmToSignal(new Float32Array(10), 0)).rejects.toMatchObject({ code: 'E_INPUT' });
+    await expect(pcmToSignal(new Float32Array(11), 48000, { channels: 2 })).rejects.toMatchObject({ code: 'E_INPUT' });
+    await expect(pcmToSignal(Float32Array.of(0, NaN, 0), 16000)).rejects.toMatchObject({ code: 'E_INPUT' });
+    await expect(pcmToSignal([0, 1] as unknown as Float32Array, 16000)).rejects.toMatchObject({ code: 'E_INPUT' });
   });
 
   test.each([
