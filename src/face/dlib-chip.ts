@@ -1,5 +1,5 @@
 import type { FivePoints, Point, RgbImage } from '../types';
-import { LikenessError } from '../errors';
+import { int, num } from '../validate';
 import { Affine, similarityTransform } from './geometry';
 import { warpAffineRgb } from './warp';
 
@@ -40,13 +40,10 @@ export interface DlibChipOptions {
 
 /** The five template points in a `size` x `size` chip, placed the way get_face_chip_details places dlib's points. */
 export function dlibChipTemplate(opts: DlibChipOptions = {}): FivePoints {
-  const size = opts.size ?? 150;
-  const padding = opts.padding ?? 0.25;
-  const scale = opts.scale ?? 1;
-  const dy = opts.dy ?? 0;
-  if (!(size > 0) || !(padding >= 0) || !(scale > 0) || !Number.isFinite(dy)) {
-    throw new LikenessError('E_INPUT', `dlib chip template needs size > 0, padding >= 0, scale > 0 and a finite dy (got ${size}, ${padding}, ${scale}, ${dy})`);
-  }
+  const size = int('size', opts.size ?? 150, 8, 1024);
+  const padding = num('padding', opts.padding ?? 0.25, 0, 2);
+  const scale = num('scale', opts.scale ?? 1, 0.25, 4);
+  const dy = num('dy', opts.dy ?? 0, -size, size);
   const c = size / 2;
   const place = ([x, y]: Point): Point => {
     const px = ((padding + x) / (1 + 2 * padding)) * size;
