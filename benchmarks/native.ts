@@ -7,7 +7,9 @@
 // floorRatio = time of one pass / (bytes the pass must read / copy bandwidth), where the copy bandwidth is bytes
 // copied per second by Buffer.copy (single thread, best of 7). A copy reads and writes every byte, so a pure read
 // stream can beat it (ratio below 1); floorRatioVsRead uses the read bandwidth (Buffer.equals) instead.
+import * as fs from 'fs';
 import { existsSync } from 'fs';
+import * as path from 'path';
 import * as os from 'os';
 import { ARCFACE_112, similarityTransform, type Affine } from '../src/face/geometry';
 import { topK, type TopK } from '../src/match/gallery';
@@ -279,6 +281,11 @@ async function benchGallery(rows: number, label: string, bw: { copy: number; rea
       passes: i8,
     },
   };
+  const us = await benchUsearch(g, q, dim, exact);
+  if (us) {
+    res['usearch'] = us;
+    log(`${label} usearch exactSearch: ${JSON.stringify(us)}`);
+  }
   if (withTs) {
     // Same 4 queries for the TS loop and the native kernel: the speedup is per query at equal batching.
     const qs = q.subarray(0, 4 * dim);
@@ -292,6 +299,53 @@ async function benchGallery(rows: number, label: string, bw: { copy: number; rea
     log(`${label}: TS loop ${(tsMs / 4).toFixed(2)} ms/query, native ${(natMs / 4).toFixed(2)} ms/query (same 4 queries): ${(tsMs / natMs).toFixed(1)}x`);
   }
   return res;
+}
+
+interface UsearchModule {
+  exactSearch(dataset: Float32Array, queries: Float32Array, dimensions: number, count: number, metric: string): { keys: BigUint64Array; distances: Float32Array };
+}
+
+function usearchVersion(): string {
+  // Its package.json is not exported; read it beside the resolved entry point.
+  let dir = path.dirname(require.resolve('usearch'));
+  for (let i = 0; i < 6; i++, dir = path.dirname(dir)) {
+    const f = path.join(dir, 'package.json');
+    const pkg = fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as { name?: string; version?: string }) : {};
+    if (pkg.name === 'usearch' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
+
+function loadUsearch(): UsearchModule | undefined {
+  try {
+    return require('usearch') as UsearchModule;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * usearch (a devDependency peer, prebuilt binaries from npm) exact inner-product search on the same gallery and
+ * queries: ms per query at 1 and 4 queries per call, and how many of its top-10 agree with our exact float32 top-10.
+ */
+async function benchUsearch(g: Float32Array, q: Float32Array, dim: number, exact: TopK): Promise<Record<string, unknown> | undefined> {
+  const us = loadUsearch();
+  if (!us) return undefined;
+  const out: Record<string, unknown> = { version: usearchVersion() };
+  for (const b of [1, 4]) {
+    const qs = q.subarray(0, b * dim);
+    const ms = await best(3, () => Promise.resolve(us.exactSearch(g, qs, dim, 10, 'ip')));
+    out[`batch${b}MsPerQuery`] = round(ms / b, 3);
+  }
+  const m = exact.indices.length / exact.k;
+  const r = us.exactSearch(g, q.subarray(0, m * dim), dim, 10, 'ip');
+  let agree = 0;
+  for (let i = 0; i < m; i++) {
+    const ours = new Set(Array.from(exact.indices.subarray(i * exact.k, (i + 1) * exact.k)));
+    for (let j = 0; j < 10; j++) if (ours.has(Number(r.keys[i * 10 + j]))) agree++;
+  }
+  out['top10AgreementWithOurs'] = round(agree / (m * 10), 4);
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -319,7 +373,7 @@ async function main(): Promise<void> {
   else out['search1M'] = 'skipped (--no-1m)';
   out['searchNote'] =
     'f32/int8 msPerQuery, floorRatio and batch are those of the batch size (queries per pass) with the lowest ms/query among passes within 1.5x of the floor (the lowest overall when none is); all batch sizes are listed under passes';
-  out['usearch'] = 'not installed';
+  out['usearch'] = loadUsearch() ? 'see search100k.usearch and search1M.usearch' : 'not installed';
   if (JSON_OUT) process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
