@@ -1,7 +1,7 @@
 // Does face-api's dlib ResNet 128-d descriptor help the shipped 512-d embedder, alone or fused (issue 2)?
 // Detections (the shipped Human + ONNX fallback, largest face) and both embeddings are made once per image and cached
 // in /tmp/face-dlib-cache.json; the dlib descriptor reads a 150x150 chip cut the way dlib's
-// get_face_chip_details(shape, 150, 0.25) cuts it, from our five ArcFace points (src/face/dlib-chip.ts).
+// get_face_chip_details(shape, 150, 0.25) cuts it, from our five ArcFace points (benchmarks/dlib-chip.ts).
 // usage: node -r @swc-node/register benchmarks/face-dlib.ts [--cache FILE]
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,7 +11,7 @@ import { FacepluginDetector, FacepluginEmbedder, l2normalize } from '../src/face
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, applyAffine, largestFace, similarityTransform } from '../src/face/geometry';
 import { HumanDetector } from '../src/face/human';
-import { alignDlibChip, dlibChipTemplate } from '../src/face/dlib-chip';
+import { alignDlibChip, dlibChipTemplate } from './dlib-chip';
 import { gaussianBlurRgb, warpAffineRgb } from '../src/face/warp';
 import { decodeImage } from '../src/media/image';
 import { parseCsv } from '../src/eval/csv';

@@ -1,7 +1,7 @@
-import type { FivePoints, Point, RgbImage } from '../types';
-import { int, num } from '../validate';
-import { Affine, similarityTransform } from './geometry';
-import { warpAffineRgb } from './warp';
+import type { FivePoints, Point, RgbImage } from '../src/types';
+import { int, num } from '../src/validate';
+import { Affine, similarityTransform } from '../src/face/geometry';
+import { warpAffineRgb } from '../src/face/warp';
 
 // dlib's face descriptor (dlib_face_recognition_resnet_model_v1, also face-api's faceRecognitionNet) was trained on
 // chips cut by get_face_chip_details(shape, 150, 0.25). dlib maps its own landmarks onto its mean face shape (points

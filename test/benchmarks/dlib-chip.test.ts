@@ -1,6 +1,6 @@
-import { alignDlibChip, dlibChipTemplate, DLIB_MEAN_FIVE } from './dlib-chip';
-import { applyAffine, similarityTransform } from './geometry';
-import type { FivePoints, RgbImage } from '../types';
+import { alignDlibChip, dlibChipTemplate, DLIB_MEAN_FIVE } from '../../benchmarks/dlib-chip';
+import { applyAffine, similarityTransform } from '../../src/face/geometry';
+import type { FivePoints, RgbImage } from '../../src/types';
 
 describe('dlib chip template', () => {
   it('places the mean shape with dlib padding: p -> (0.25 + p) / 1.5 * 150', () => {
