@@ -206,7 +206,8 @@ class HumanRuntime {
   }
 
   private async runNow(image: RgbImage, opts: RunOptions): Promise<HumanFace[]> {
-    const input = this.tf.tidy(() => this.tf.expandDims(this.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32'), 0));
+    // float32 straight from the bytes (exact): an int32 tensor would be converted in JS and then cast again by Human.
+    const input = this.tf.tensor4d(new Float32Array(image.data), [1, image.height, image.width, 3], 'float32');
     let faces: FaceResult[];
     try {
       const res = await this.human.detect(input as never, {
