@@ -5,20 +5,12 @@ import sharp from 'sharp';
 import { FaceApiDetector, faceApiPeer } from '../benchmarks/faceapi';
 import { median, readCsvRows, spread } from '../benchmarks/face-data';
 import type { RgbImage } from '../src/types';
+import { optionalSampleImage } from './helpers/images';
 
 // The face-api peer of benchmarks/face.ts and benchmarks/detectors.ts, on a photo shipped in @vladmandic/face-api
 // (MIT, demo/sample1.jpg, read from node_modules).
 
-function samplePhoto(): string | undefined {
-  try {
-    const f = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
-    return fs.existsSync(f) ? f : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const photo = samplePhoto();
+const photo = optionalSampleImage(1);
 const describeWithPhoto = photo ? describe : describe.skip;
 if (!photo) {
   // eslint-disable-next-line no-console

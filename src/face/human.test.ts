@@ -1,21 +1,11 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import sharp from 'sharp';
 import type { FaceDetection, Point, RgbImage } from '../types';
 import { HumanDetector, HumanFaceresEmbedder, humanMemory } from './human';
 import { iou } from './geometry';
+import { optionalSampleImage } from '../../test/helpers/images';
 
 // Test photo: demo/sample1.jpg shipped in @vladmandic/face-api (MIT), read from node_modules, never copied.
-function samplePhoto(): string | undefined {
-  try {
-    const f = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
-    return fs.existsSync(f) ? f : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const photo = samplePhoto();
+const photo = optionalSampleImage(1);
 const describeWithPhoto = photo ? describe : describe.skip;
 if (!photo) {
   // eslint-disable-next-line no-console

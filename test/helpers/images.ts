@@ -1,9 +1,20 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 
 /** Group photos shipped (MIT) in @vladmandic/face-api's demo folder: the project's own face test media. */
 export function sampleImage(n: 1 | 2 | 3 | 4 | 5 | 6): string {
   return path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', `sample${n}.jpg`);
+}
+
+/** `sampleImage(n)` when @vladmandic/face-api (a dev dependency) and its demo photos are installed, else undefined. */
+export function optionalSampleImage(n: 1 | 2 | 3 | 4 | 5 | 6 = 1): string | undefined {
+  try {
+    const f = sampleImage(n);
+    return fs.existsSync(f) ? f : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function crc32(buf: Buffer): number {
