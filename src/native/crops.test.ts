@@ -5,6 +5,7 @@ import { sampleImage } from '../../test/helpers/images';
 import { rng } from '../../test/helpers/vectors';
 import { padImage } from '../face/faceplugin';
 import { resizeRgb, resizeTransform, toNchw } from '../face/warp';
+import { withoutNative } from '../../test/helpers/native';
 import { cropFacesNchw, letterboxNchw, nativeAvailable, nativeInfo } from './index';
 import { cropsToNchwTs } from './reference';
 
@@ -120,5 +121,21 @@ describe(`native letterbox (detector input)${nativeNote}`, () => {
     const img = randomImage(4, 8, 8);
     await expect(letterboxNchw(img, [1, 0, 0, 0, 1, 0], { width: 10, height: 10, validWidth: 11, validHeight: 5 })).rejects.toMatchObject({ code: 'E_INPUT' });
     await expect(letterboxNchw(img, [0, 0, 0, 0, 0, 0], { width: 10, height: 10, validWidth: 5, validHeight: 5 })).rejects.toMatchObject({ code: 'E_INPUT' });
+  });
+});
+
+describe('crops fallback (addon disabled with LIKENESS_NO_NATIVE=1)', () => {
+  it('face crops and the letterbox equal the native results exactly', async () => {
+    const img = randomImage(5, 200, 150);
+    const t = transformsFor(img, 9, 3, 112);
+    const m = resizeTransform(200, 150, 320, 240);
+    const box = { width: 320, height: 240, validWidth: 320, validHeight: 240 };
+    const nativeCrops = await cropFacesNchw(img, t, 112, { flip: true });
+    const nativeBox = await letterboxNchw(img, m, box);
+    await withoutNative(async (mod) => {
+      expect(mod.nativeAvailable()).toBe(false);
+      expect(maxAbsDiff(await mod.cropFacesNchw(img, t, 112, { flip: true }), nativeCrops)).toBe(0);
+      expect(maxAbsDiff(await mod.letterboxNchw(img, m, box), nativeBox)).toBe(0);
+    });
   });
 });

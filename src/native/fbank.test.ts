@@ -4,6 +4,7 @@ import { fbank, type FbankOptions } from '../voice/fbank';
 import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { rng, gauss } from '../../test/helpers/vectors';
 import { computeFbank, nativeAvailable, nativeInfo } from './index';
+import { withoutNative } from '../../test/helpers/native';
 
 // Native fbank vs the TS reference (src/voice/fbank.ts) on random and real (espeak speech) signals. Without the
 // addon only the fallback path is checked: computeFbank must then be the reference itself.
@@ -91,21 +92,12 @@ describe(`native fbank${nativeNote}`, () => {
 
 describe('fbank fallback (addon disabled with LIKENESS_NO_NATIVE=1)', () => {
   it('reports the addon as unavailable and returns exactly the TS reference', async () => {
-    const saved = process.env['LIKENESS_NO_NATIVE'];
-    process.env['LIKENESS_NO_NATIVE'] = '1';
-    try {
-      let mod!: typeof import('./index');
-      jest.isolateModules(() => {
-        mod = require('./index') as typeof import('./index');
-      });
+    await withoutNative(async (mod) => {
       expect(mod.nativeAvailable()).toBe(false);
       expect(mod.nativeInfo().reason).toMatch(/LIKENESS_NO_NATIVE/);
       const x = noise(3, 16000);
       const got = await mod.computeFbank(x, { snipEdges: false });
       expect(Array.from(got.data)).toEqual(Array.from(fbank(x, { snipEdges: false }).data));
-    } finally {
-      if (saved === undefined) delete process.env['LIKENESS_NO_NATIVE'];
-      else process.env['LIKENESS_NO_NATIVE'] = saved;
-    }
+    });
   });
 });

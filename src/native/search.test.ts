@@ -2,6 +2,7 @@ import { topK, type TopK } from '../match/gallery';
 import { nearVector, rng, unitVector } from '../../test/helpers/vectors';
 import { nativeAvailable, nativeInfo, quantizeGallery, searchTopK, searchTopKInt8 } from './index';
 import { quantizeRowsTs, topKInt8Ts } from './reference';
+import { withoutNative } from '../../test/helpers/native';
 
 // Native gallery search vs the TS references: float32 vs `topK` (src/match/gallery.ts), int8 vs its TS twin
 // (bit-identical integer arithmetic), and the recall of int8 against exact float32 results.
@@ -105,22 +106,13 @@ describe(`native gallery search${nativeNote}`, () => {
 
 describe('search fallback (addon disabled with LIKENESS_NO_NATIVE=1)', () => {
   it('returns exactly topK and the int8 TS twin', async () => {
-    const saved = process.env['LIKENESS_NO_NATIVE'];
-    process.env['LIKENESS_NO_NATIVE'] = '1';
-    try {
-      let mod!: typeof import('./index');
-      jest.isolateModules(() => {
-        mod = require('./index') as typeof import('./index');
-      });
+    await withoutNative(async (mod) => {
       expect(mod.nativeAvailable()).toBe(false);
       const { gallery, queries } = clustered(15, 50, 4, 64, 3);
       const got = await mod.searchTopK(gallery, 64, queries, 5);
       expect(got).toEqual(topK(gallery, 64, queries, 5));
       const g8 = await mod.quantizeGallery(gallery, 64);
       expect(await mod.searchTopKInt8(g8, queries, 5)).toEqual(topKInt8Ts(quantizeRowsTs(gallery, 64), queries, 5));
-    } finally {
-      if (saved === undefined) delete process.env['LIKENESS_NO_NATIVE'];
-      else process.env['LIKENESS_NO_NATIVE'] = saved;
-    }
+    });
   });
 });
