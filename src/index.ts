@@ -83,5 +83,5 @@ export { FaceTracker } from './scan/track';
 export type { FaceTrack, TrackSegment, FaceObservation } from './scan/track';
 export { verdicts, fuseConfidence } from './scan/fuse';
 export type { ScanStats } from './scan/result';
-export { nativeAvailable, nativeInfo, computeFbank, cropFacesNchw, postprocessDetections, searchTopK, quantizeGallery, searchTopKInt8, resampleAudio } from './native';
-export type { NativeInfo, NativeOptions, CropOptions, DetectionParams, ScoredBox, QuantizedGallery } from './native';
+export { nativeAvailable, nativeInfo, computeFbank, cropFacesNchw, letterboxNchw, postprocessDetections, searchTopK, quantizeGallery, searchTopKInt8, resampleAudio } from './native';
+export type { NativeInfo, NativeOptions, CropOptions, LetterboxOptions, DetectionParams, ScoredBox, QuantizedGallery } from './native';
