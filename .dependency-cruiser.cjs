@@ -15,6 +15,7 @@ const FLOORS = [
   ['scan', 'eval'],
   ['enroll'],
   ['guard.ts'],
+  ['jobs'],
   ['cli'],
   ['index.ts'],
 ];
