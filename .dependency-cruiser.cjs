@@ -65,6 +65,13 @@ rules.push(
     from: { path: '^src/', pathNot: TEST },
     to: { path: '^(test|benchmarks|scripts|examples|bin)/' },
   },
+  {
+    name: 'store-only-through-match-and-the-facade',
+    comment: 'the store is opened and called only by match/ (registry data), the facade and its job runner; others use its types',
+    severity: 'error',
+    from: { path: '^src/', pathNot: `^src/(store|match|jobs)/|^src/guard\\.ts$|${TEST}` },
+    to: { path: '^src/store/', dependencyTypesNot: ['type-only'] },
+  },
   { name: 'no-circular', comment: 'no import cycles between files', severity: 'error', from: {}, to: { circular: true } },
   { name: 'not-to-unresolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },
 );

@@ -1,19 +1,27 @@
+import * as fs from 'fs';
 import * as path from 'path';
-import { LikenessError } from './errors';
+import { LikenessError, isLikenessError } from './errors';
+import { evalFacePairs } from './eval/face-eval';
+import { evalVoiceTrials } from './eval/voice-eval';
+import { nativeInfo, type NativeInfo } from './kernels/addon';
+import { fitCalibration, ratesAtThresholds, type ThresholdRates } from './match/calibration';
+import { userCalibrationFile } from './match/calibrations';
+import { listModels } from './models/store';
 import { FaceAnalyzer, FacePreset } from './face/analyzer';
 import { decodeAudio } from './media/audio';
 import type { Candidate } from './match/decide';
 import { MatchOptions, Registry } from './match/registry';
 import { dataHome } from './paths';
-import { openStore } from './store/open';
-import type { Consent, KeyProvider, Performer, Store } from './store/types';
+import { openStore, storeWarnings, type OpenStoreOptions } from './store/open';
+import { staticKeyProvider } from './store/crypto';
+import type { Consent, KeyProvider, Performer, PerformerExport, Reference, RekeyReport, StoreInfo } from './store/types';
 import type { Box } from './types';
 import { VoiceEmbedder } from './voice/embed';
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { detectMediaKind } from './media/kind';
 import type { ScanFailure, ScanResult } from './report/schema';
-import { ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
+import { ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
 
 /** Options of {@link Guard.open}. */
 export interface GuardOptions {
@@ -21,6 +29,8 @@ export interface GuardOptions {
   db?: string;
   /** Template key (hex/base64 text, 32 raw bytes or a provider); default `LIKENESS_KEY`. */
   key?: KeyProvider | Uint8Array | string | null;
+  /** Keys that may still decrypt (never encrypt) templates, e.g. during a rotation; default `LIKENESS_OLD_KEYS`. */
+  oldKeys?: ReadonlyArray<Uint8Array | string>;
   /** Face pipeline preset; default `accurate`. */
   facePreset?: FacePreset;
   /** Voice model id; default the first installed neural model, else the weight-free baseline. */
@@ -49,6 +59,47 @@ export interface MediaMatches {
   warnings: string[];
 }
 
+/** What {@link Guard.doctor} found: `ok` when there is nothing to fix; each warning says how to fix it. */
+export interface DoctorReport {
+  ok: boolean;
+  warnings: string[];
+  /** Store facts, or null when the store could not be opened (the reason is in `warnings`). */
+  store: StoreInfo | null;
+  native: NativeInfo;
+  models: { id: string; state: string }[];
+}
+
+/** Options of {@link Guard.calibrate}. */
+export interface CalibrateOptions {
+  /** `faces`: a pairs CSV (`fileA,fileB,same`); `voices`: a trials CSV of the same shape. */
+  modality: 'faces' | 'voices';
+  /** The labelled list. */
+  list: string;
+  /** Folder the list's paths are relative to. */
+  root: string;
+  /** Face preset (faces only). */
+  preset?: FacePreset;
+  /** Voice model id (voices only). */
+  model?: string;
+  /** Write the fitted calibration as the deployment's own (default true); false only shows it. */
+  write?: boolean;
+  /** Called as pairs are scored. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What {@link Guard.calibrate} fitted, and the list's own error rates at the fitted thresholds. */
+export interface CalibrateReport {
+  model: string;
+  method: string;
+  /** The calibration file written, or null when `write` was false. */
+  written: string | null;
+  genuine: number;
+  impostor: number;
+  failed: number;
+  /** FAR / FRR on the list at the `match` and `possible` thresholds of a one-performer search. */
+  atThresholds: { match: ThresholdRates; possible: ThresholdRates };
+}
+
 /** The default store file. */
 export function defaultDbPath(): string {
   return path.join(dataHome(), 'likeness.db');
@@ -61,17 +112,20 @@ export function defaultDbPath(): string {
 export class Guard {
   private voicePromise: Promise<VoiceEmbedder> | undefined;
 
+  private readonly engines: ScanEngines;
+
   private constructor(
-    /** The registry (performers, consent, templates, matching). */
-    readonly registry: Registry,
-    /** The face pipeline. */
+    private readonly registry: Registry,
+    /** The face pipeline (shared model sessions; also usable on its own). */
     readonly faces: FaceAnalyzer,
     private readonly opts: GuardOptions,
-  ) {}
+  ) {
+    this.engines = { registry, faces, voice: () => this.voice() };
+  }
 
   /** Opens (creating when missing) the store and prepares the pipelines; models load on first use. */
   static async open(opts: GuardOptions = {}): Promise<Guard> {
-    const store = await openStore({ location: opts.db ?? defaultDbPath(), ...(opts.key !== undefined ? { key: opts.key } : {}) });
+    const store = await openStore(storeOptions(opts));
     // A performer's score is the best over its templates (items and centroid of the same person, highly correlated),
     // so the per-search rate counts performers; counting every template would double N for a one-photo enrollment
     // (item + its own centroid) and measured 23/26 instead of 26/26 right on the identities protocol (RESULTS.md).
@@ -80,9 +134,117 @@ export class Guard {
     return new Guard(registry, faces, opts);
   }
 
-  /** The store under the registry. */
-  get store(): Store {
-    return this.registry.store;
+  /**
+   * Checks the installation and the store: models present and verified, native kernels, template encryption, key
+   * rotations and hard-delete scrubs still to finish. Never throws for a store that cannot open (that is a warning).
+   */
+  static async doctor(opts: GuardOptions = {}): Promise<DoctorReport> {
+    const warnings: string[] = [];
+    const models = await listModels();
+    const voiceNeural = models.filter((m) => m.modality === 'voice' && m.task === 'embed' && m.source !== 'builtin');
+    if (!voiceNeural.some((m) => m.state === 'verified' || m.state === 'present')) {
+      warnings.push('no neural voice model installed: voices use the weight-free baseline; run `likeness models pull campplus-voxceleb` (offline: `likeness models add FILE --as campplus-voxceleb`)');
+    }
+    let store: StoreInfo | null = null;
+    try {
+      const s = await openStore(storeOptions(opts));
+      try {
+        store = await s.info();
+      } finally {
+        await s.close();
+      }
+      warnings.push(...storeWarnings(store));
+    } catch (e) {
+      if (!isLikenessError(e)) throw e;
+      warnings.push(`store: ${e.code}: ${e.message}`);
+    }
+    const native = nativeInfo();
+    if (!native.available) warnings.push('native kernels are not built: the TypeScript implementations run instead (slower); reinstall with a C++ toolchain to build them');
+    return { ok: warnings.length === 0, warnings, store, native, models: models.map((m) => ({ id: m.id, state: m.state })) };
+  }
+
+  /**
+   * Fits a calibration (score -> false-match rate) on a deployment's own labelled pairs and, unless `write` is
+   * false, installs it as the deployment's calibration for that model (it wins over the shipped one).
+   * @throws LikenessError E_INPUT when the list gives fewer than 10 genuine or 100 impostor scores.
+   */
+  static async calibrate(opts: CalibrateOptions): Promise<CalibrateReport> {
+    const r =
+      opts.modality === 'faces'
+        ? await evalFacePairs(await FaceAnalyzer.create({ preset: opts.preset ?? 'accurate' }), opts.list, opts.root, opts.onProgress)
+        : await evalVoiceTrials(await VoiceEmbedder.create(opts.model ? { model: opts.model } : {}), opts.list, opts.root, opts.onProgress);
+    const genuine = r.scores.filter((s) => s.same && s.score > -1).map((s) => s.score);
+    const impostor = r.scores.filter((s) => !s.same && s.score > -1).map((s) => s.score);
+    if (genuine.length < 10 || impostor.length < 100) {
+      throw new LikenessError('E_INPUT', `too few scored pairs to calibrate (${genuine.length} genuine, ${impostor.length} impostor; need 10 and 100)`);
+    }
+    const cal = fitCalibration(genuine, impostor, { modelId: r.model, source: path.basename(opts.list) });
+    const out = userCalibrationFile(r.model);
+    const write = opts.write ?? true;
+    if (write) {
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, JSON.stringify(cal, null, 2) + '\n');
+    }
+    return {
+      model: r.model,
+      method: cal.method,
+      written: write ? out : null,
+      genuine: genuine.length,
+      impostor: impostor.length,
+      failed: r.failed,
+      atThresholds: ratesAtThresholds(cal, genuine, impostor),
+    };
+  }
+
+  /** The registry's change counter: moves on every enroll, delete and consent change anywhere in the store. */
+  galleryVersion(): Promise<number> {
+    return this.registry.version();
+  }
+
+  /** Store facts: backend, encryption, key ids, schema version, pending scrubs. */
+  storeInfo(): Promise<StoreInfo> {
+    return this.registry.info();
+  }
+
+  /** All performers, by name. */
+  listPerformers(): Promise<Performer[]> {
+    return this.registry.listPerformers();
+  }
+
+  /** One performer with its stored references (hashes and quality; no media). @throws E_NOT_FOUND */
+  async performer(id: string): Promise<Performer & { references: Reference[] }> {
+    const p = await this.registry.getPerformer(id);
+    return { ...p, references: await this.registry.references(id) };
+  }
+
+  /**
+   * Hard-deletes a performer (references, templates, everything but the audit trail) in one transaction. True once
+   * committed; the deleted bytes are then scrubbed from the store's logs (`storeInfo().scrubPending` while readers
+   * delay it). False when there was no such performer.
+   */
+  deletePerformer(id: string): Promise<boolean> {
+    return this.registry.delete(id);
+  }
+
+  /** Everything stored about a performer (template vectors only when asked). */
+  exportPerformer(id: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
+    return this.registry.export(id, opts);
+  }
+
+  /** Withdraws consent now (the performer is never reported again) and, with `delete`, hard-deletes everything. */
+  withdrawConsent(id: string, opts: { delete?: boolean } = {}): Promise<{ withdrawn: boolean; deleted: boolean }> {
+    return this.registry.withdrawConsent(id, opts);
+  }
+
+  /**
+   * Re-encrypts every template under the configured key (`key`, default `LIKENESS_KEY`), reading rows written under
+   * `oldKeys`; a batch per transaction, so searches keep working while it runs.
+   * @throws LikenessError E_CRYPTO when no key is configured.
+   */
+  async rekey(): Promise<RekeyReport> {
+    const key = this.opts.key === undefined ? process.env.LIKENESS_KEY : this.opts.key;
+    if (!key) throw new LikenessError('E_CRYPTO', 'no key to encrypt with: set LIKENESS_KEY (and LIKENESS_OLD_KEYS to the keys being replaced)');
+    return this.registry.rekey(typeof key === 'function' ? key : staticKeyProvider(key));
   }
 
   /** The voice pipeline, created on first use. */
@@ -162,7 +324,7 @@ export class Guard {
    * cannot be scanned gives `{media: {path}, error}`; store, key, model and abort failures are thrown.
    */
   async scan(input: ScanInput, opts: ScanOptions = {}): Promise<ScanResult | ScanFailure> {
-    return scanFile(this, input, opts);
+    return scanFile(this.engines, input, opts);
   }
 
   /**
@@ -173,11 +335,19 @@ export class Guard {
    * for await (const e of guard.scanMany(files, { concurrency: 2 })) if (e.type === 'result') console.log(e.result);
    */
   scanMany(inputs: readonly ScanInput[], opts: ScanManyOptions = {}): AsyncGenerator<ScanEvent, void, undefined> {
-    return scanMany(this, inputs, opts);
+    return scanMany(this.engines, inputs, opts);
   }
 
   /** Closes the store. */
   async close(): Promise<void> {
-    await this.store.close();
+    await this.registry.close();
   }
+}
+
+function storeOptions(opts: GuardOptions): OpenStoreOptions {
+  return {
+    location: opts.db ?? defaultDbPath(),
+    ...(opts.key !== undefined ? { key: opts.key } : {}),
+    ...(opts.oldKeys !== undefined ? { oldKeys: opts.oldKeys } : {}),
+  };
 }

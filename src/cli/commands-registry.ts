@@ -1,18 +1,7 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
-import { evalFacePairs } from '../eval/face-eval';
-import { evalVoiceTrials } from '../eval/voice-eval';
-import { FaceAnalyzer } from '../face/analyzer';
-import { Calibration, fitCalibration, impostorRate, searchThresholds } from '../match/calibration';
-import { listModels } from '../models/store';
-import { nativeInfo } from '../kernels/addon';
-import { userCalibrationFile } from '../match/calibrations';
 import { Guard, GuardOptions, defaultDbPath } from '../guard';
-import { storeWarnings } from '../store/open';
-import { chainKeyProviders, envKeyProvider, staticKeyProvider } from '../store/crypto';
 import type { Consent } from '../store/types';
-import { VoiceEmbedder } from '../voice/embed';
 import { int, num, oneOf } from '../validate';
 import { parseCommandArgs, required } from './args';
 import { CommandHandler, CommandIO, printJson } from './command';
@@ -96,30 +85,24 @@ const performers: CommandHandler = async (args, io) => {
   const [verb, id] = positionals;
   const needId = (): string => required(id, 'ID', PERF_USAGE);
   return withGuard(values, async (g) => {
-    const r = g.registry;
     switch (verb) {
       case 'list':
-        printJson(io, { performers: await r.listPerformers() });
+        printJson(io, { performers: await g.listPerformers() });
         return 0;
-      case 'show': {
-        const p = await r.getPerformer(needId());
-        printJson(io, { ...p, references: await g.store.references(p.id) });
+      case 'show':
+        printJson(io, await g.performer(needId()));
         return 0;
-      }
       case 'delete': {
-        const deleted = await r.delete(needId());
-        await g.store.checkpoint();
+        const deleted = await g.deletePerformer(needId());
         printJson(io, { performerId: id, deleted });
         return deleted ? 0 : 1;
       }
       case 'export':
-        printJson(io, await r.export(needId(), { includeVectors: values.vectors ?? false }));
+        printJson(io, await g.exportPerformer(needId(), { includeVectors: values.vectors ?? false }));
         return 0;
       case 'consent': {
         if (!values.withdraw) throw new LikenessError('E_INPUT', `consent needs --withdraw\nusage: ${PERF_USAGE}`);
-        const res = await r.withdrawConsent(needId(), { delete: values.delete ?? false });
-        if (res.deleted) await g.store.checkpoint();
-        printJson(io, { performerId: id, ...res });
+        printJson(io, { performerId: id, ...(await g.withdrawConsent(needId(), { delete: values.delete ?? false })) });
         return 0;
       }
       default:
@@ -133,14 +116,13 @@ const REKEY_USAGE = 'LIKENESS_KEY=<current> LIKENESS_NEW_KEY=<new> likeness reke
 const rekey: CommandHandler = async (args, io) => {
   const { values } = parseCommandArgs(args, { ...DB }, REKEY_USAGE);
   if (values.help) return usage(io, REKEY_USAGE);
-  const current = envKeyProvider();
-  const next = process.env.LIKENESS_NEW_KEY ? staticKeyProvider(process.env.LIKENESS_NEW_KEY) : current;
+  const current = process.env.LIKENESS_KEY || undefined;
+  const next = process.env.LIKENESS_NEW_KEY || current;
   if (!next) throw new LikenessError('E_CRYPTO', `no key to encrypt with: set LIKENESS_KEY (and LIKENESS_NEW_KEY to rotate)\nusage: ${REKEY_USAGE}`);
-  const readKeys = current && next !== current ? chainKeyProviders(next, current) : next;
-  const g = await Guard.open({ ...guardOptions(values), key: readKeys });
+  const oldKeys = current && current !== next ? [current] : [];
+  const g = await Guard.open({ ...guardOptions(values), key: next, oldKeys });
   try {
-    const report = await g.registry.rekey(next);
-    await g.store.checkpoint();
+    const report = await g.rekey();
     printJson(io, report);
     if (process.env.LIKENESS_NEW_KEY) io.err('likeness: templates re-encrypted; set LIKENESS_KEY to the new key from now on\n');
     return 0;
@@ -195,35 +177,19 @@ function calibrateCommand(modality: 'faces' | 'voices'): CommandHandler {
     if (values.help) return usage(io, CAL_USAGE);
     const list = required(modality === 'faces' ? values.pairs : values.trials, modality === 'faces' ? 'pairs' : 'trials', CAL_USAGE);
     const root = required(values.root, 'root', CAL_USAGE);
-    const progress = io.isTTY ? (d: number, t: number) => io.err(`\r${d}/${t}`) : undefined;
-    const r = modality === 'faces'
-      ? await evalFacePairs(await FaceAnalyzer.create({ preset: values.preset ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : 'accurate' }), list, root, progress)
-      : await evalVoiceTrials(await VoiceEmbedder.create(values.model ? { model: values.model } : {}), list, root, progress);
+    const report = await Guard.calibrate({
+      modality,
+      list,
+      root,
+      ...(values.preset ? { preset: oneOf('--preset', values.preset, ['accurate', 'fast'] as const) } : {}),
+      ...(values.model ? { model: values.model } : {}),
+      write: !values['dry-run'],
+      ...(io.isTTY ? { onProgress: (d: number, t: number) => io.err(`\r${d}/${t}`) } : {}),
+    });
     if (io.isTTY) io.err('\n');
-    const genuine = r.scores.filter((s) => s.same && s.score > -1).map((s) => s.score);
-    const impostor = r.scores.filter((s) => !s.same && s.score > -1).map((s) => s.score);
-    if (genuine.length < 10 || impostor.length < 100) throw new LikenessError('E_INPUT', `too few scored pairs to calibrate (${genuine.length} genuine, ${impostor.length} impostor; need 10 and 100)`);
-    const cal = fitCalibration(genuine, impostor, { modelId: r.model, source: path.basename(list) });
-    const out = userCalibrationFile(r.model);
-    if (!values['dry-run']) {
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, JSON.stringify(cal, null, 2) + '\n');
-    }
-    printJson(io, { model: r.model, method: cal.method, written: values['dry-run'] ? null : out, genuine: genuine.length, impostor: impostor.length, failed: r.failed, atThresholds: ratesAt(cal, genuine, impostor) });
+    printJson(io, report);
     return 0;
   };
-}
-
-/** FAR/FRR on the list at the per-comparison thresholds for a one-performer search (and the tail model's FAR). */
-function ratesAt(cal: Calibration, genuine: number[], impostor: number[]) {
-  const t = searchThresholds(cal, 1);
-  const rates = (thr: number) => ({
-    threshold: thr,
-    far: impostor.filter((s) => s >= thr).length / impostor.length,
-    frr: genuine.filter((s) => s < thr).length / genuine.length,
-    farModel: impostorRate(cal.impostorTail, thr),
-  });
-  return { match: rates(t.match), possible: rates(t.possible) };
 }
 
 const DOCTOR_USAGE = 'likeness doctor [--db PATH]';
@@ -231,27 +197,9 @@ const DOCTOR_USAGE = 'likeness doctor [--db PATH]';
 const doctor: CommandHandler = async (args, io) => {
   const { values } = parseCommandArgs(args, { ...DB }, DOCTOR_USAGE);
   if (values.help) return usage(io, DOCTOR_USAGE);
-  const warnings: string[] = [];
-  const models = await listModels();
-  const voiceNeural = models.filter((m) => m.modality === 'voice' && m.task === 'embed' && m.source !== 'builtin');
-  if (!voiceNeural.some((m) => m.state === 'verified' || m.state === 'present')) {
-    warnings.push('no neural voice model installed: voices use the weight-free baseline; run `likeness models pull campplus-voxceleb` (offline: `likeness models add FILE --as campplus-voxceleb`)');
-  }
-  let store: unknown = null;
-  try {
-    await withGuard(values, async (g) => {
-      const info = await g.store.info();
-      store = info;
-      warnings.push(...storeWarnings(info));
-    });
-  } catch (e) {
-    if (!isLikenessError(e)) throw e;
-    warnings.push(`store: ${e.code}: ${e.message}`);
-  }
-  const native = nativeInfo();
-  if (!native.available) warnings.push('native kernels are not built: the TypeScript implementations run instead (slower); reinstall with a C++ toolchain to build them');
-  printJson(io, { ok: warnings.length === 0, warnings, store, native, models: models.map((m) => ({ id: m.id, state: m.state })) });
-  for (const w of warnings) io.err(`likeness doctor: warning: ${w}\n`);
+  const report = await Guard.doctor(guardOptions(values));
+  printJson(io, report);
+  for (const w of report.warnings) io.err(`likeness doctor: warning: ${w}\n`);
   return 0;
 };
 

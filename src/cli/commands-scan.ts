@@ -205,7 +205,7 @@ const scan: CommandHandler = async (args, io) => {
   let skipped = 0;
   const warned = new Set<string>();
   try {
-    const galleryVersion = await guard.store.changeCounter();
+    const galleryVersion = await guard.galleryVersion();
     const events = guard.scanMany(files, { fps, concurrency, ...(far !== undefined ? { far } : {}), ...(seen ? { skip: ({ sha256 }) => seen.has(sha256, galleryVersion) } : {}) });
     for await (const e of events) {
       if (e.type === 'progress') {

@@ -1,21 +1,11 @@
-// The kernels' public face in one place: each entry runs the native addon when it loaded and its TS twin otherwise.
+/**
+ * `likeness-guard/kernels`: the native kernels the pipelines run, for callers who build their own. Each one runs the
+ * C++ addon when it loaded and its TypeScript twin otherwise (same results; `nativeInfo()` says which).
+ * @packageDocumentation
+ */
 export { nativeAvailable, nativeInfo, type NativeInfo, type NativeOptions } from './addon';
-export { computeFbank, fbank, fbankFrameCount, fbankTables, applyCmn, type Fbank, type FbankOptions, type FbankTables } from './fbank';
-export { cropFacesNchw, letterboxNchw, cropInverses, cropsToNchwTs, letterboxToNchwTs, type CropOptions, type LetterboxOptions } from './image';
-export { postprocessDetections, postprocessDetectionsTs, type DetectionParams, type ScoredBox } from './detect';
-export {
-  searchTopK,
-  searchTopKInt8,
-  quantizeGallery,
-  quantizeRowsTs,
-  quantizeQueriesTs,
-  queryQuantMax,
-  topK,
-  topKGroups,
-  topKInt8Ts,
-  insertTop,
-  type QuantizedGallery,
-  type TopK,
-} from './search';
-export { resampleAudio, resamplePlan, resampledLength, resampleTs, type ResamplePlan } from './resample';
-export { normalise } from './vector';
+export { computeFbank, type Fbank, type FbankOptions, type FbankWindow } from './fbank';
+export { cropFacesNchw, letterboxNchw, type CropOptions, type LetterboxOptions } from './image';
+export { postprocessDetections, type DetectionParams, type ScoredBox } from './detect';
+export { searchTopK, searchTopKInt8, quantizeGallery, type QuantizedGallery, type TopK } from './search';
+export { resampleAudio } from './resample';

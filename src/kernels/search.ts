@@ -1,6 +1,7 @@
 import { LikenessError } from '../errors';
 import { int } from '../validate';
 import { loadAddon, settle, SYNC_WORK } from './addon';
+import { dot } from './vector';
 
 // Exact top-k search over contiguous unit rows: the TS reference loops, the int8 quantisation twins, and the
 // dispatching entry points that run the native kernels when the addon loaded.
@@ -64,23 +65,6 @@ export function topKGroups(
     for (let g = 0; g < groups; g++) insertTop(indices, scores, q * kk, kk, g, best[g]!);
   }
   return { indices, scores, k: kk };
-}
-
-// The hot loop: 4 accumulators let the JIT overlap multiplies; a native kernel replaces this for large galleries.
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 3 < dim; i += 4) {
-    s0 += a[ao + i]! * b[bo + i]!;
-    s1 += a[ao + i + 1]! * b[bo + i + 1]!;
-    s2 += a[ao + i + 2]! * b[bo + i + 2]!;
-    s3 += a[ao + i + 3]! * b[bo + i + 3]!;
-  }
-  for (; i < dim; i++) s0 += a[ao + i]! * b[bo + i]!;
-  return s0 + s1 + s2 + s3;
 }
 
 /** Inserts (idx, s) into the sorted top list at `off..off+k` if it beats the last; ties keep the earlier index. */

@@ -483,3 +483,23 @@ function farExponential(im: Float64Array): NonNullable<ImpostorTail['farTail']> 
   const scale = Math.max(excess / k, 1e-6) * (1 + 1.645 / Math.sqrt(k));
   return { threshold: u, exceedanceRate: k / n, exceedances: k, scale };
 }
+
+/** Error rates on a labelled list at one threshold: observed FAR / FRR and the fitted tail model's FAR. */
+export interface ThresholdRates {
+  threshold: number;
+  far: number;
+  frr: number;
+  farModel: number;
+}
+
+/** FAR / FRR on the list at the per-comparison thresholds of a one-performer search (and the tail model's FAR). */
+export function ratesAtThresholds(cal: Calibration, genuine: readonly number[], impostor: readonly number[]): { match: ThresholdRates; possible: ThresholdRates } {
+  const t = searchThresholds(cal, 1);
+  const rates = (threshold: number): ThresholdRates => ({
+    threshold,
+    far: impostor.filter((s) => s >= threshold).length / impostor.length,
+    frr: genuine.filter((s) => s < threshold).length / genuine.length,
+    farModel: impostorRate(cal.impostorTail, threshold),
+  });
+  return { match: rates(t.match), possible: rates(t.possible) };
+}

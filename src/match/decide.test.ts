@@ -87,7 +87,7 @@ describe('AS-norm', () => {
     expect(asNormScore(0.5, { mean: 0.1, std: 0.1 }, { mean: 0.3, std: 0.2 })).toBeCloseTo(0.5 * (4 + 1), 12);
   });
 
-  test('demotes a "hub" template that scores high against everyone, keeps the genuine performer first', () => {
+  test('demotes a "hub" template that scores high against everyone, keeps the genuine performer first', async () => {
     const r = rng(8);
     const dim = 48;
     const hubDir = unitVector(r, dim);
@@ -104,11 +104,11 @@ describe('AS-norm', () => {
     // A probe of the target that also leans towards the hub direction (channel effect).
     const probe = new Float32Array(dim);
     for (let i = 0; i < dim; i++) probe[i] = 0.6 * target[i]! + 0.66 * hubDir[i]!;
-    const raw = searchPerformers(g, [probe], 3)[0]!;
+    const raw = (await searchPerformers(g, [probe], 3))[0]!;
     expect(raw[0]!.performerId).toBe('hub'); // raw cosine is fooled
-    const normed = searchPerformersAsNorm(g, [probe], 3, cohort, { topN: 50 })[0]!;
+    const normed = (await searchPerformersAsNorm(g, [probe], 3, cohort, { topN: 50 }))[0]!;
     expect(normed[0]!.performerId).toBe('target');
-    expect(() => searchPerformersAsNorm(g, [probe], 3, new Cohort([unitVector(r, 8), unitVector(r, 8)], 8))).toThrow(
+    await expect(searchPerformersAsNorm(g, [probe], 3, new Cohort([unitVector(r, 8), unitVector(r, 8)], 8))).rejects.toThrow(
       expect.objectContaining({ code: 'E_INPUT' }),
     );
   });

@@ -3,7 +3,7 @@ import type { Performer } from '../store/types';
 import { confidence, searchThresholds } from './calibration';
 import type { Calibration, SearchRates, SearchThresholds } from './calibration';
 import { normalise } from '../kernels/vector';
-import { packQueries, searchPerformers } from './gallery';
+import { packQueries, searchPerformers, type SearchMode } from './gallery';
 import type { Gallery, PerformerScore } from './gallery';
 
 /** A decided candidate, as printed by verify / identify / scan. */
@@ -160,18 +160,18 @@ export function asNormScore(
  * Top-k performers by AS-normalised score: a raw search pre-selects `preselect` performers per query, then each of
  * their template rows is normalised (row statistics cached per gallery) and the performer keeps its best row.
  */
-export function searchPerformersAsNorm(
+export async function searchPerformersAsNorm(
   g: Gallery,
   queries: readonly Float32Array[],
   k: number,
   cohort: Cohort,
-  opts: { topN?: number; preselect?: number } = {},
-): PerformerScore[][] {
+  opts: { topN?: number; preselect?: number; mode?: SearchMode } = {},
+): Promise<PerformerScore[][]> {
   if (cohort.dim !== g.dim && g.rows > 0) {
     throw new LikenessError('E_INPUT', `the cohort has ${cohort.dim} dimensions, the gallery ${g.dim}`);
   }
   const topN = opts.topN ?? 200;
-  const raw = searchPerformers(g, queries, Math.max(k, opts.preselect ?? 4 * k));
+  const raw = await searchPerformers(g, queries, Math.max(k, opts.preselect ?? 4 * k), opts.mode);
   const rowStats = rowStatsFor(g, cohort, topN);
   return raw.map((cands, q) => {
     const qv = normalise(queries[q]!);

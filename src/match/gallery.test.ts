@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
+import { fakeHash, nearVector, rng, unitVector } from '../../test/helpers/vectors';
 import { openSqliteStore } from '../store/sqlite';
 import type { Template } from '../store/types';
 import { buildGallery, GalleryCache, searchPerformers } from './gallery';
@@ -65,7 +65,36 @@ describe('search kernels', () => {
 });
 
 describe('gallery', () => {
-  test('buildGallery normalises rows and maps rows to performers; searchPerformers keeps best per performer', () => {
+  test('large galleries: the int8 and float32 shortlists give the exact performer-level top-k with float32 scores', async () => {
+    const r = rng(11);
+    const dim = 64;
+    const tpl = (p: string, v: Float32Array, i: number): Template => ({
+      id: `${p}-${i}`, performerId: p, modelId: 'm', modality: 'face', kind: 'item', vector: v, referenceHash: fakeHash(`r${i}`), quality: 1, createdAt: '',
+    });
+    // 1,500 performers with 1-3 templates each: 3,000 rows, far more than the 10 x k shortlist.
+    const list: Template[] = [];
+    const bases: Float32Array[] = [];
+    for (let p = 0; p < 1500; p++) {
+      const base = unitVector(r, dim);
+      bases.push(base);
+      for (let t = 0; t <= p % 3; t++) list.push(tpl(`p${p}`, nearVector(r, base, 0.8), list.length));
+    }
+    const g = buildGallery('m', list);
+    expect(g.rows).toBeGreaterThan(2500);
+    const queries = Array.from({ length: 20 }, (_, i) => nearVector(r, bases[(i * 71) % 1500]!, 0.7));
+    const k = 10;
+    const exact = topKGroups(g.vectors, dim, g.rowPerformer, g.performerIds.length, Float32Array.from(queries.flatMap((q) => [...normalise(q)])), k);
+    for (const mode of ['int8', 'f32'] as const) {
+      const got = await searchPerformers(g, queries, k, mode);
+      got.forEach((cands, q) => {
+        const want = Array.from({ length: k }, (_, j) => ({ performerId: g.performerIds[exact.indices[q * k + j]!]!, score: exact.scores[q * k + j]! }));
+        expect(cands.map((c) => c.performerId)).toEqual(want.map((w) => w.performerId));
+        cands.forEach((c, j) => expect(c.score).toBeCloseTo(want[j]!.score, 6));
+      });
+    }
+  });
+
+  test('buildGallery normalises rows and maps rows to performers; searchPerformers keeps best per performer', async () => {
     const r = rng(3);
     const a = unitVector(r, 8);
     const b = unitVector(r, 8);
@@ -85,10 +114,10 @@ describe('gallery', () => {
     expect(g.rows).toBe(3);
     expect(g.performerIds).toEqual(['A', 'B']);
     expect(Array.from(g.rowPerformer)).toEqual([0, 1, 0]);
-    const [res] = searchPerformers(g, [a], 5);
+    const [res] = await searchPerformers(g, [a], 5);
     expect(res!.map((x) => x.performerId)).toEqual(['A', 'B']);
     expect(res![0]!.score).toBeCloseTo(1, 5); // the scaled row was normalised
-    expect(() => searchPerformers(g, [new Float32Array(4)], 1)).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
+    await expect(searchPerformers(g, [new Float32Array(4)], 1)).rejects.toThrow(expect.objectContaining({ code: 'E_INPUT' }));
   });
 
   test('GalleryCache rebuilds when the store changes (enroll, delete) and not otherwise', async () => {

@@ -1,6 +1,6 @@
 import { LikenessError } from '../errors';
-import { topKGroups } from '../kernels/search';
-import { normalise } from '../kernels/vector';
+import { searchTopK, searchTopKInt8, quantizeGallery, topKGroups, type QuantizedGallery, type TopK } from '../kernels/search';
+import { dot, normalise } from '../kernels/vector';
 import type { Modality, Store, Template } from '../store/types';
 
 /**
@@ -105,17 +105,66 @@ export function packQueries(queries: readonly Float32Array[], dim: number): Floa
   return out;
 }
 
-/** Each query's top-k performers with their best score, best first. */
-export function searchPerformers(g: Gallery, queries: readonly Float32Array[], k: number): PerformerScore[][] {
+/**
+ * How a gallery search finds its candidates: `int8` (default) shortlists template rows on the int8 copy of the
+ * gallery (a quarter of the bytes to stream), `f32` on the float32 rows. Either way the shortlist is re-scored
+ * exactly in float32, so reported scores never depend on the mode.
+ */
+export type SearchMode = 'int8' | 'f32';
+
+/** Template rows shortlisted per requested performer before exact re-scoring (a top-k query keeps 10 x k rows). */
+export const SHORTLIST_PER_RESULT = 10;
+
+// The int8 copy of a gallery, built on its first search; a gallery is immutable, so the copy never goes stale.
+const quantizedCopies = new WeakMap<Gallery, Promise<QuantizedGallery>>();
+
+function quantizedOf(g: Gallery): Promise<QuantizedGallery> {
+  let q = quantizedCopies.get(g);
+  if (!q) quantizedCopies.set(g, (q = quantizeGallery(g.vectors, g.dim)));
+  return q;
+}
+
+/**
+ * Each query's top-k performers with their best score (exact float32 cosine over the performer's templates), best
+ * first; ties keep the earlier-enrolled performer. Galleries of at most 10 x k rows are scored in full; larger ones
+ * go through the native search (int8 or float32 shortlist of 10 x k rows, {@link SearchMode}) and are re-scored.
+ */
+export async function searchPerformers(g: Gallery, queries: readonly Float32Array[], k: number, mode: SearchMode = 'int8'): Promise<PerformerScore[][]> {
   if (g.rows === 0) return queries.map(() => []);
   const packed = packQueries(queries, g.dim);
-  const r = topKGroups(g.vectors, g.dim, g.rowPerformer, g.performerIds.length, packed, k);
-  return queries.map((_, q) => {
-    const out: PerformerScore[] = [];
+  const shortlist = SHORTLIST_PER_RESULT * k;
+  if (g.rows <= shortlist) {
+    return groupResults(g, topKGroups(g.vectors, g.dim, g.rowPerformer, g.performerIds.length, packed, k), queries.length);
+  }
+  const rows = mode === 'int8' ? await searchTopKInt8(await quantizedOf(g), packed, shortlist) : await searchTopK(g.vectors, g.dim, packed, shortlist);
+  return queries.map((_, q) => rescoreShortlist(g, packed, q, rows, k));
+}
+
+function groupResults(g: Gallery, r: TopK, queries: number): PerformerScore[][] {
+  const out: PerformerScore[][] = [];
+  for (let q = 0; q < queries; q++) {
+    const list: PerformerScore[] = [];
     for (let j = 0; j < r.k; j++) {
       const idx = r.indices[q * r.k + j]!;
-      if (idx >= 0) out.push({ performerId: g.performerIds[idx]!, score: r.scores[q * r.k + j]! });
+      if (idx >= 0) list.push({ performerId: g.performerIds[idx]!, score: r.scores[q * r.k + j]! });
     }
-    return out;
-  });
+    out.push(list);
+  }
+  return out;
+}
+
+/** Exact float32 scores of one query's shortlisted rows, best per performer, top k (ties: lower performer index). */
+function rescoreShortlist(g: Gallery, packed: Float32Array, q: number, rows: TopK, k: number): PerformerScore[] {
+  const best = new Map<number, number>();
+  for (let j = 0; j < rows.k; j++) {
+    const r = rows.indices[q * rows.k + j]!;
+    if (r < 0) continue;
+    const s = Math.fround(dot(g.vectors, r * g.dim, packed, q * g.dim, g.dim));
+    const p = g.rowPerformer[r]!;
+    if (!(best.get(p)! >= s)) best.set(p, s);
+  }
+  return [...best]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, k)
+    .map(([p, score]) => ({ performerId: g.performerIds[p]!, score }));
 }

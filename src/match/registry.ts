@@ -1,6 +1,7 @@
 import { LikenessError } from '../errors';
 import { str, int } from '../validate';
 import type {
+  AuditEntry,
   AuditEvent,
   AuditValue,
   Consent,
@@ -12,7 +13,10 @@ import type {
   Performer,
   PerformerExport,
   RekeyReport,
+  ModelCount,
+  Reference,
   Store,
+  StoreInfo,
   Template,
 } from '../store/types';
 import { normaliseConsent } from '../store/consent';
@@ -21,7 +25,7 @@ import { Cohort, consentState, decide, galleryComparisons, searchPerformersAsNor
 import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
 import { GalleryCache, buildGallery, searchPerformers } from './gallery';
 import { normalise } from '../kernels/vector';
-import type { PerformerScore } from './gallery';
+import type { PerformerScore, SearchMode } from './gallery';
 
 /** Input of {@link Registry.createPerformer}: a consent record, or `noConsent: true` to record its absence. */
 export interface NewPerformer {
@@ -86,6 +90,8 @@ export interface RegistryOptions {
   comparisons?: ComparisonCount;
   /** Audit reported and suppressed matches (default true). */
   auditMatches?: boolean;
+  /** How 1:N searches shortlist templates (default `int8`); scores are exact float32 either way. */
+  search?: SearchMode;
 }
 
 /** Centroid weight floor so a low-quality face still counts a little (quality 0 would otherwise vanish). */
@@ -100,10 +106,10 @@ export class Registry {
 
   /**
    * @param store where performers, references, templates and the audit log live (read and written only here)
-   * @param opts calibrations, AS-norm cohorts, comparison counting, match auditing
+   * @param opts calibrations, AS-norm cohorts, comparison counting, match auditing, search mode
    */
   constructor(
-    readonly store: Store,
+    private readonly store: Store,
     private readonly opts: RegistryOptions = {},
   ) {
     this.galleries = new GalleryCache(store);
@@ -141,6 +147,37 @@ export class Registry {
   /** All performers, by name. */
   async listPerformers(): Promise<Performer[]> {
     return this.store.listPerformers();
+  }
+
+  /** The performer's stored references (hashes, modality, quality; no media). @throws E_NOT_FOUND */
+  async references(performerId: string): Promise<Reference[]> {
+    await this.getPerformer(performerId);
+    return this.store.references(performerId);
+  }
+
+  /** Models with templates and their counts. */
+  async models(): Promise<ModelCount[]> {
+    return this.store.models();
+  }
+
+  /** The store's change counter (moves on every enroll, delete and consent change). */
+  async version(): Promise<number> {
+    return this.store.changeCounter();
+  }
+
+  /** Backend facts: encryption, key ids, schema version, pending scrubs. */
+  async info(): Promise<StoreInfo> {
+    return this.store.info();
+  }
+
+  /** Audit log entries, oldest first. */
+  async auditLog(filter?: Parameters<Store['auditLog']>[0]): Promise<AuditEntry[]> {
+    return this.store.auditLog(filter);
+  }
+
+  /** Releases the store. */
+  async close(): Promise<void> {
+    await this.store.close();
   }
 
   /**
@@ -240,9 +277,13 @@ export class Registry {
     return this.store.exportPerformer(performerId, opts);
   }
 
-  /** Re-encrypts all templates under the provider's current key. */
+  /** Re-encrypts all templates under the provider's current key, then scrubs the old ciphertext from the logs. */
   async rekey(newKeys: KeyProvider, opts: { batchSize?: number } = {}): Promise<RekeyReport> {
-    return this.store.rekey(newKeys, opts);
+    const r = await this.store.rekey(newKeys, opts);
+    // Old ciphertext left in the logs is still encrypted (under the old key), so a checkpoint that readers block is
+    // not an error here: the next one flushes it.
+    await this.store.checkpoint().catch(() => undefined);
+    return r;
   }
 
   /**
@@ -256,7 +297,8 @@ export class Registry {
     const g = await this.galleries.get(modelId);
     if (g.rows === 0) return queries.map(() => ({ candidates: [], suppressed: [] }));
     const cohort = this.cohortFor(modelId, cal);
-    const scores = cohort ? searchPerformersAsNorm(g, queries, k, cohort) : searchPerformers(g, queries, k);
+    const mode = this.opts.search;
+    const scores = cohort ? await searchPerformersAsNorm(g, queries, k, cohort, { mode }) : await searchPerformers(g, queries, k, mode);
     const comparisons = galleryComparisons(g, this.opts.comparisons);
     return this.decideAll(modelId, scores, cal, comparisons, opts);
   }
@@ -272,7 +314,7 @@ export class Registry {
     }
     const g = buildGallery(modelId, own);
     const cohort = this.cohortFor(modelId, cal);
-    const scores = cohort ? searchPerformersAsNorm(g, [query], 1, cohort) : searchPerformers(g, [query], 1);
+    const scores = cohort ? await searchPerformersAsNorm(g, [query], 1, cohort) : await searchPerformers(g, [query], 1);
     const [r] = await this.decideAll(modelId, scores, cal, galleryComparisons(g, this.opts.comparisons), opts);
     return r!;
   }

@@ -256,7 +256,7 @@ class ScanJob {
 
   /** Model ids with templates in the gallery (a modality with none enrolled is not scanned at all). */
   async enrolledModels(): Promise<Set<string>> {
-    return new Set((await this.engines.registry.store.models()).filter((m) => m.templates > 0).map((m) => m.modelId));
+    return new Set((await this.engines.registry.models()).filter((m) => m.templates > 0).map((m) => m.modelId));
   }
 }
 
@@ -357,7 +357,7 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, d
 /** Decides whether voices are scanned: only when some voice templates of the current model are enrolled. */
 async function voiceEngine(job: ScanJob, enrolled: Set<string>): Promise<VoiceEmbedder | null> {
   if (job.opts.voices === false) return null;
-  const models = await job.engines.registry.store.models();
+  const models = await job.engines.registry.models();
   if (!models.some((m) => m.modality === 'voice' && m.templates > 0)) {
     job.warnings.push('voices were not scanned: no performer has enrolled voice references');
     return null;
@@ -381,7 +381,7 @@ async function scanPath(engines: ScanEngines, file: string, label: string, sha: 
   job.progress({ stage: 'probe' });
   const kind: MediaKind = await job.timed('probe', () => detectMediaKind(file));
   const info = kind === 'image' ? undefined : await job.timed('probe', () => probeMedia(file, { signal: opts.signal, label }));
-  const galleryVersion = await engines.registry.store.changeCounter();
+  const galleryVersion = await engines.registry.version();
   const enrolled = await job.enrolledModels();
   const faceOn = opts.faces !== false && kind !== 'audio' && enrolled.has(engines.faces.modelId);
   if (opts.faces !== false && kind !== 'audio' && !faceOn) job.warnings.push(`faces were not scanned: no performer is enrolled with the face model in use (${engines.faces.modelId})`);

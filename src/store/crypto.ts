@@ -53,6 +53,14 @@ export function envKeyProvider(env: NodeJS.ProcessEnv = process.env): KeyProvide
   return v ? staticKeyProvider(v) : null;
 }
 
+/** Variable with keys that may still decrypt templates but never encrypt (comma-separated), e.g. during a rotation. */
+export const OLD_KEYS_ENV = 'LIKENESS_OLD_KEYS';
+
+/** The keys listed in `LIKENESS_OLD_KEYS` (empty when unset). */
+export function envOldKeys(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[OLD_KEYS_ENV] ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+}
+
 /** Combines providers: the first one's current key encrypts; any of them may answer for an id. */
 export function chainKeyProviders(...providers: KeyProvider[]): KeyProvider {
   return async (keyId?: string) => {

@@ -7,7 +7,7 @@ import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
 import { openSqliteStore, SqliteStore } from './sqlite';
 
 // What must hold with a key set: no template's float bytes appear in the database or its WAL, and after a performer
-// is deleted and the WAL checkpointed, none of that performer's ciphertext remains in either file.
+// is deleted (the delete checkpoints the WAL itself), none of that performer's ciphertext remains in either file.
 
 const WINDOW = 16;
 const DIM = 128;
@@ -74,7 +74,7 @@ test('the scanner finds plaintext templates when no key is set (so the encrypted
   await store.close();
 });
 
-test('with a key, no template bytes in db or WAL; a deleted performer leaves no ciphertext after a checkpoint', async () => {
+test('with a key, no template bytes in db or WAL; a deleted performer leaves no ciphertext once the delete returns', async () => {
   const file = path.join(dir, 'enc.db');
   const files = [file, `${file}-wal`];
   const store = await openSqliteStore({ path: file, key: crypto.randomBytes(32) });
@@ -93,8 +93,9 @@ test('with a key, no template bytes in db or WAL; a deleted performer leaves no 
   const cipherNeedles = sealed.flatMap(windows);
   expect(occurrences(files, cipherNeedles)).toBe(cipherNeedles.length); // present before the delete
 
+  // The delete scrubs the WAL itself: no explicit checkpoint here.
   expect(await store.deletePerformer(victim)).toBe(true);
-  await store.checkpoint();
+  expect((await store.info()).scrubPending).toBe(false);
   expect(fs.statSync(`${file}-wal`).size).toBe(0);
   expect(occurrences(files, cipherNeedles)).toBe(0);
   expect(occurrences(files, plainNeedles)).toBe(0);
@@ -103,4 +104,24 @@ test('with a key, no template bytes in db or WAL; a deleted performer leaves no 
   for await (const t of store.templates('m')) n += t.performerId === victim ? 100 : 1;
   expect(n).toBe(44);
   await store.close();
+});
+
+test('a reader that holds the WAL delays the scrub, not the delete: success, scrubPending, then scrubbed on release', async () => {
+  const file = path.join(dir, 'busy.db');
+  const store = await openSqliteStore({ path: file, key: crypto.randomBytes(32) });
+  const { ids } = await fill(store, 3, 2);
+  const reader = new Database(file, { readonly: true });
+  reader.prepare('BEGIN').run();
+  reader.prepare('SELECT count(*) FROM templates').pluck().get(); // holds a read snapshot on the WAL
+  expect(await store.deletePerformer(ids[0]!)).toBe(true); // committed, so it reports success
+  expect((await store.info()).scrubPending).toBe(true);
+  expect(await store.getPerformer(ids[0]!)).toBeNull();
+  reader.prepare('COMMIT').run();
+  reader.close();
+  // The next open retries the scrub (so does the next delete or checkpoint()).
+  await store.close();
+  const again = await openSqliteStore({ path: file, key: null });
+  expect((await again.info()).scrubPending).toBe(false);
+  expect(fs.statSync(`${file}-wal`).size).toBe(0);
+  await again.close();
 });

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
 import { dataHome } from '../paths';
 import { str } from '../validate';
-import { chainKeyProviders, envKeyProvider, open as openSealed, seal, staticKeyProvider } from './crypto';
+import { chainKeyProviders, envKeyProvider, envOldKeys, open as openSealed, seal, staticKeyProvider } from './crypto';
 import { normaliseConsent } from './consent';
 import { migrate, SCHEMA_VERSION } from './migrations';
 import type {
@@ -48,6 +48,11 @@ export interface SqliteStoreOptions {
    * key even when the variable is set.
    */
   key?: KeyProvider | Uint8Array | string | null;
+  /**
+   * Keys that may still decrypt templates written under them but never encrypt (a rotation in progress, workers
+   * that have not restarted yet). Default: `LIKENESS_OLD_KEYS`, comma-separated.
+   */
+  oldKeys?: ReadonlyArray<Uint8Array | string>;
   /** Run `PRAGMA quick_check` on open (reads the whole file; off by default). */
   verify?: boolean;
   /** Milliseconds to wait for another process's write lock before E_STORE (default 5000). */
@@ -122,11 +127,18 @@ const FORBIDDEN_AUDIT_KEYS = /vector|embedding|landmark|fbank|signal|pixels/i;
  */
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
   str('store path', opts.path);
-  const provider = resolveProvider(opts.key);
+  const provider = withOldKeys(resolveProvider(opts.key), opts.oldKeys ?? envOldKeys());
   const current = provider ? ((await provider()) ?? null) : null;
   const db = openDatabase(opts);
   const store = new SqliteStore(db, opts.path, provider, current);
   return store;
+}
+
+/** The current key's provider extended with read-only old keys (null stays null: no key, no encryption). */
+function withOldKeys(current: KeyProvider | null, oldKeys: ReadonlyArray<Uint8Array | string>): KeyProvider | null {
+  if (!current || oldKeys.length === 0) return current;
+  // chainKeyProviders asks only the first provider for the key to encrypt with, so old keys only ever decrypt.
+  return chainKeyProviders(current, ...oldKeys.map((k) => staticKeyProvider(k)));
 }
 
 function resolveProvider(key: SqliteStoreOptions['key']): KeyProvider | null {
@@ -153,6 +165,8 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
       if (r !== 'ok') throw new LikenessError('E_STORE', `database ${file} failed its integrity check: ${String(r)}`);
     }
     migrate(db);
+    // A hard delete whose scrub readers blocked: try again now (best effort; doctor reports it while pending).
+    if (db.prepare("SELECT 1 FROM meta WHERE key = 'scrub_pending'").pluck().get() !== undefined) checkpointAndClearScrub(db);
     return db;
   } catch (e) {
     try {
@@ -161,6 +175,28 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
       // already failing; the original error matters
     }
     throw storeError(e, `cannot open database ${file}`);
+  }
+}
+
+/**
+ * One TRUNCATE checkpoint of the WAL into the main file; when it completes, the scrub flag a hard delete left is
+ * cleared (and that change checkpointed too). False when another connection's read kept it from completing.
+ */
+function checkpointAndClearScrub(db: Database.Database): boolean {
+  // A TRUNCATE checkpoint waits for readers through the busy handler; the callers retry on their own schedule, so
+  // each attempt waits at most 20 ms instead of the connection's full busy timeout.
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 20');
+  try {
+    const busy = (): boolean => {
+      const r = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      return Boolean(r[0] && r[0].busy);
+    };
+    if (busy()) return false;
+    if (db.prepare("DELETE FROM meta WHERE key = 'scrub_pending'").run().changes > 0) busy();
+    return true;
+  } finally {
+    db.pragma(`busy_timeout = ${timeout}`);
   }
 }
 
@@ -248,6 +284,7 @@ export class SqliteStore implements Store {
         encrypted: this.current !== null,
         keyId: this.current?.id ?? null,
         templateKeys: rows,
+        scrubPending: this.conn.prepare("SELECT 1 FROM meta WHERE key = 'scrub_pending'").pluck().get() !== undefined,
       };
     });
   }
@@ -330,7 +367,7 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.deletePerformer} */
   async deletePerformer(id: string): Promise<boolean> {
     str('performer id', id);
-    return this.guard('deleting a performer', () =>
+    const deleted = this.guard('deleting a performer', () =>
       this.conn
         .transaction(() => {
           const counts = this.conn
@@ -343,10 +380,33 @@ export class SqliteStore implements Store {
           if (r.changes === 0) return false;
           this.appendAudit({ type: 'delete', performerId: id, details: counts });
           this.bump();
+          this.conn.prepare("INSERT INTO meta (key, value) VALUES ('scrub_pending', '1') ON CONFLICT(key) DO UPDATE SET value = '1'").run();
           return true;
         })
         .immediate(),
     );
+    // The delete has committed: from here on it reports success. secure_delete zeroes the freed pages, but copies of
+    // them live in the WAL until a checkpoint; scrub now, retrying while readers hold the WAL, and leave the flag for
+    // doctor (info().scrubPending) and for the next open if readers never let go.
+    if (deleted) await this.scrubWal();
+    return deleted;
+  }
+
+  /**
+   * Checkpoints the WAL into the main file and truncates it, retrying (about 1.5 s in all) while another connection
+   * is reading; clears the scrub flag on success. Returns false when readers kept it from completing.
+   */
+  private async scrubWal(): Promise<boolean> {
+    for (const wait of [0, 25, 50, 100, 200, 400, 800]) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      if (!this.db) return false;
+      try {
+        if (checkpointAndClearScrub(this.db)) return true;
+      } catch {
+        return false; // the flag stays set; doctor reports it and the next open retries
+      }
+    }
+    return false;
   }
 
   /** {@inheritDoc Store.addEnrollment} */
@@ -616,8 +676,7 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.checkpoint} */
   async checkpoint(): Promise<void> {
     this.guard('checkpointing', () => {
-      const r = this.conn.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      if (r[0] && r[0].busy) {
+      if (!checkpointAndClearScrub(this.conn)) {
         throw new LikenessError('E_STORE', 'checkpoint could not complete: another connection is reading; retry later');
       }
     });

@@ -177,6 +177,11 @@ export interface StoreInfo {
   keyId: string | null;
   /** Key ids of the stored templates (null: plaintext rows) with their counts. */
   templateKeys: Array<{ keyId: string | null; count: number }>;
+  /**
+   * True when a committed hard delete has not yet been scrubbed from the backend's logs (SQLite: a WAL checkpoint
+   * that readers kept from completing; it is retried on the next delete, `checkpoint()` and open).
+   */
+  scrubPending: boolean;
 }
 
 /** Result of {@link Store.rekey}. */
@@ -210,7 +215,11 @@ export interface Store {
   listPerformers(): Promise<Performer[]>;
   /** Replaces the consent record (and audits the change) in one transaction. */
   setConsent(id: string, consent: Consent | null, reason?: string): Promise<Performer>;
-  /** Hard delete: performer, references and templates in one transaction; returns false when it did not exist. */
+  /**
+   * Hard delete: performer, references and templates in one transaction; returns false when it did not exist. Once
+   * committed it reports success; the backend then scrubs the deleted bytes from its logs itself (retried while
+   * readers hold them; `info().scrubPending` tells when that is still to do).
+   */
   deletePerformer(id: string): Promise<boolean>;
 
   /** Adds references and templates for one performer in one transaction (all or nothing). */
