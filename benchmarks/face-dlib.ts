@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
-import { FacepluginDetector, FacepluginEmbedder, l2normalize } from '../src/face/faceplugin';
+import { FacepluginDetector, FacepluginEmbedder } from '../src/face/faceplugin';
+import { normaliseInPlace } from '../src/kernels/vector';
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, applyAffine, largestFace, similarityTransform } from '../src/kernels/geometry';
 import { HumanDetector } from '../src/face/human';
@@ -93,7 +94,7 @@ async function describe(api: FaceApiModule, chip: RgbImage): Promise<{ v: number
   try {
     const d = Float32Array.from((await api.nets.faceRecognitionNet.computeFaceDescriptor(t as never)) as Float32Array);
     const n = Math.hypot(...d);
-    return { v: Array.from(l2normalize(d)), n };
+    return { v: Array.from(normaliseInPlace(d)), n };
   } finally {
     tf.dispose(t);
   }
@@ -120,7 +121,7 @@ const median = (v: number[]): number => (v.length ? [...v].sort((a, b) => a - b)
 function dlibVec(c: Cached | undefined, tpl: string, flip: boolean): number[] | null {
   const d = c?.dlib[tpl];
   if (!d) return null;
-  return flip ? Array.from(l2normalize(Float32Array.from(d.p, (v, i) => v + d.f[i]!))) : d.p;
+  return flip ? Array.from(normaliseInPlace(Float32Array.from(d.p, (v, i) => v + d.f[i]!))) : d.p;
 }
 
 type PairScore = (a: string, b: string) => number | null;
@@ -275,14 +276,14 @@ async function main(): Promise<void> {
   const dim = 128;
   const centre = new Float64Array(dim);
   for (const c of cache.cohort!) {
-    const u = l2normalize(Float32Array.from(best.flip ? c.slice(0, dim).map((v, i) => v + c[dim + i]!) : c.slice(0, dim)));
+    const u = normaliseInPlace(Float32Array.from(best.flip ? c.slice(0, dim).map((v, i) => v + c[dim + i]!) : c.slice(0, dim)));
     u.forEach((v, i) => (centre[i]! += v / cache.cohort!.length));
   }
   const centred = new Map<string, Float32Array | null>();
   const centredVec = (f: string): Float32Array | null => {
     if (!centred.has(f)) {
       const v = dlibVec(cache.items[f], best.tpl, best.flip);
-      centred.set(f, v ? l2normalize(Float32Array.from(v, (x, i) => x - centre[i]!)) : null);
+      centred.set(f, v ? normaliseInPlace(Float32Array.from(v, (x, i) => x - centre[i]!)) : null);
     }
     return centred.get(f)!;
   };

@@ -9,11 +9,12 @@ import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { ARCFACE_112, similarityTransform } from '../src/kernels/geometry';
 import { gaussianBlurRgb, warpAffineRgb } from '../src/kernels/image';
-import { l2normalize } from '../src/face/faceplugin';
+
 import { decodeImage } from '../src/media/image';
 import { parseCsv } from '../src/eval/csv';
 import { verificationMetrics } from '../src/eval/metrics';
 import type { FaceDetection, Point, RgbImage } from '../src/types';
+import { normaliseInPlace } from '../src/kernels/vector';
 
 type Tf = typeof tfTypes;
 
@@ -142,9 +143,9 @@ function embed(tf: Tf, m: tfTypes.GraphModel, cand: Candidate, crop: RgbImage, p
     return y.reshape([2, -1]).dataSync() as Float32Array;
   });
   const d = data.length / 2;
-  const a = l2normalize(data.slice(0, d));
-  const b = l2normalize(data.slice(d));
-  return l2normalize(a.map((v, i) => v + b[i]!));
+  const a = normaliseInPlace(data.slice(0, d));
+  const b = normaliseInPlace(data.slice(d));
+  return normaliseInPlace(a.map((v, i) => v + b[i]!));
 }
 
 /** Weights of the model's cosine in the linear fusion with the 512-d cosine (0.35 and 0.5 asked; 0.1, 0.2 as a check). */

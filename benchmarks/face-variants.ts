@@ -3,7 +3,7 @@
 // usage: node -r @swc-node/register benchmarks/face-variants.ts [--detector onnx|human] [VARIANT...]
 import * as fs from 'fs';
 import * as path from 'path';
-import { FacepluginDetector, l2normalize } from '../src/face/faceplugin';
+import { FacepluginDetector } from '../src/face/faceplugin';
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, largestFace, similarityTransform } from '../src/kernels/geometry';
 import { HumanDetector, HumanFaceresEmbedder } from '../src/face/human';
@@ -13,6 +13,7 @@ import { parseCsv } from '../src/eval/csv';
 import { verificationMetrics } from '../src/eval/metrics';
 import { ort, ortSession } from '../src/models/ort';
 import type { FaceDetection, Point, RgbImage } from '../src/types';
+import { normaliseInPlace } from '../src/kernels/vector';
 
 interface Item { img: RgbImage; d: FaceDetection; iod: number }
 type Variant = (x: Item) => RgbImage[];
@@ -57,11 +58,11 @@ async function embedMean(crops: RgbImage[]): Promise<Float32Array> {
       const input = new Float32Array(3 * 112 * 112);
       toNchw(c, 127, 128, input, 0, flip);
       const r = await s.run({ input: new T('float32', input, [1, 3, 112, 112]) });
-      const v = l2normalize(Float32Array.from(r.output!.data as Float32Array));
+      const v = normaliseInPlace(Float32Array.from(r.output!.data as Float32Array));
       v.forEach((e, i) => (acc[i]! += e));
     }
   }
-  return l2normalize(acc);
+  return normaliseInPlace(acc);
 }
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);

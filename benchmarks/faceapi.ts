@@ -4,9 +4,10 @@ import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
 import { LikenessError, toLikenessError } from '../src/errors';
 import { padImage } from '../src/face/faceplugin';
 import { checkRgbImage } from '../src/face/human';
-import { l2normalize } from '../src/face/faceplugin';
+
 import type { FaceDetector } from '../src/face/detector';
 import type { FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
+import { normaliseInPlace } from '../src/kernels/vector';
 
 // @vladmandic/face-api 1.7.15 as a benchmark peer only (a devDependency): its node build needs tfjs-node, which does
 // not install offline, so this uses its node-wasm build on @tensorflow/tfjs + the wasm backend, with tensor inputs
@@ -106,7 +107,7 @@ export class FaceApiPeer {
       return results
         .map((r) => ({
           detection: { ...toDetection(r.detection.box, r.detection.score, r.landmarks.positions), source: `faceapi-${kind}-68` },
-          descriptor: 'descriptor' in r ? l2normalize(Float32Array.from((r as { descriptor: Float32Array }).descriptor)) : undefined,
+          descriptor: 'descriptor' in r ? normaliseInPlace(Float32Array.from((r as { descriptor: Float32Array }).descriptor)) : undefined,
         }))
         .sort((a, b) => b.detection.score - a.detection.score);
     } catch (e) {

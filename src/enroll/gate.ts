@@ -1,4 +1,3 @@
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { LikenessError, isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
@@ -9,6 +8,7 @@ import type { JsonValue } from '../store/types';
 import type { Face, QualityReason } from '../types';
 import type { VoiceEmbedder } from '../voice/embed';
 import { MediaKind, detectMediaKind } from '../media/kind';
+import { sha256FileSync } from '../paths';
 
 /** Least net speech a voice reference must hold, in seconds. */
 export const MIN_ENROLL_SPEECH_SECONDS = 3;
@@ -43,10 +43,6 @@ export interface GatePipelines {
   voice: () => Promise<VoiceEmbedder>;
 }
 
-/** sha256 of a file, hex (media are identified by content: identical media enrolled twice is recognised). */
-export function sha256OfFile(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
 
 /**
  * Runs each reference through its pipeline and the enrollment gate: images need exactly one usable face (or
@@ -83,7 +79,7 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
     modality: 'face',
     quality,
     item: {
-      sha256: sha256OfFile(file),
+      sha256: sha256FileSync(file),
       modality: 'face',
       quality,
       templates: [{ modelId: face.modelId, vector: face.embedding, quality: face.quality.score }],
@@ -121,7 +117,7 @@ async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder): Prom
     modality: 'voice',
     quality,
     item: {
-      sha256: sha256OfFile(file),
+      sha256: sha256FileSync(file),
       modality: 'voice',
       quality,
       templates: v.windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })),

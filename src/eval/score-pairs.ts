@@ -1,3 +1,4 @@
+import { dot } from '../kernels/vector';
 import type { LabelledPair } from './csv';
 
 /** An item's embedding, or the error code that left it without one. */
@@ -37,7 +38,5 @@ export function scorePairs(pairs: readonly LabelledPair[], embeddings: Map<strin
 
 /** Cosine of two L2-normalised vectors (their dot product). */
 export function cosine(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
+  return dot(a, 0, b, 0, Math.min(a.length, b.length));
 }

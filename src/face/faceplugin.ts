@@ -3,6 +3,7 @@ import { ort, ortSession } from '../models/ort';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { ARCFACE_112, nms, similarityTransform } from '../kernels/geometry';
+import { normaliseInPlace } from '../kernels/vector';
 import { cropFacesNchw, letterboxNchw } from '../kernels/image';
 import { postprocessDetections } from '../kernels/detect';
 import { cropRgb, gaussianBlurRgb, resizeRgb, resizeTransform, toGrey, toNchw, warpAffineRgb } from '../kernels/image';
@@ -314,10 +315,10 @@ export class FacepluginEmbedder implements FaceEmbedder {
     const acc = new Float32Array(this.dim);
     for (const input of views) {
       const res = await session.run({ input: new T('float32', input, [1, 3, 112, 112]) });
-      const v = l2normalize(Float32Array.from(res.output!.data as Float32Array));
+      const v = normaliseInPlace(Float32Array.from(res.output!.data as Float32Array));
       for (let i = 0; i < this.dim; i++) acc[i]! += v[i]!;
     }
-    return l2normalize(acc);
+    return normaliseInPlace(acc);
   }
 }
 
@@ -363,11 +364,3 @@ export function alignArcFace(image: RgbImage, landmarks: FivePoints): RgbImage {
   return warpAffineRgb(image, similarityTransform(landmarks, ARCFACE_112), 112, 112);
 }
 
-/** Scales a vector to unit length in place and returns it (a zero vector stays zero). */
-export function l2normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s);
-  if (n > 0) for (let i = 0; i < v.length; i++) v[i]! /= n;
-  return v;
-}

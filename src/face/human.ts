@@ -7,7 +7,7 @@ import { resolveModelFile } from '../models/registry';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import { int, num } from '../validate';
 import type { FaceDetector, FaceEmbedder } from './detector';
-import { l2normalize } from './faceplugin';
+import { normaliseInPlace } from '../kernels/vector';
 import { iou } from '../kernels/geometry';
 
 // @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline):
@@ -225,7 +225,7 @@ class HumanRuntime {
       const detection = toDetection(f, image);
       if (!detection) continue;
       const face: HumanFace = { detection };
-      if (opts.describe && f.embedding && f.embedding.length > 0) face.embedding = l2normalize(Float32Array.from(f.embedding));
+      if (opts.describe && f.embedding && f.embedding.length > 0) face.embedding = normaliseInPlace(Float32Array.from(f.embedding));
       out.push(face);
     }
     return out.sort((a, b) => b.detection.score - a.detection.score);

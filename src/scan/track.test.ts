@@ -1,7 +1,8 @@
 import type { Face, RgbImage } from '../types';
 import { fuseConfidence, intersectSpans, mergeSegments, verdicts } from './fuse';
 import type { ScanMatch } from '../report/schema';
-import { FaceTracker, iou, patchSignature, signatureCorrelation, trackEmbedding } from './track';
+import { FaceTracker, patchSignature, signatureCorrelation, trackEmbedding } from './track';
+import { iou } from '../kernels/geometry';
 
 function unit(dim: number, hot: number, noise = 0, seed = 1): Float32Array {
   const v = new Float32Array(dim);

@@ -1,5 +1,8 @@
 import { LikenessError } from '../errors';
 import type { Box, Face, RgbImage } from '../types';
+import { iou } from '../kernels/geometry';
+import { cropRgb, resizeRgb } from '../kernels/image';
+import { dot } from '../kernels/vector';
 import { num } from '../validate';
 
 /** One sighting of a face in one sampled frame. */
@@ -103,24 +106,7 @@ export function patchSignature(image: RgbImage, box: Box): Float32Array {
 
 /** Correlation of two patch signatures, in [-1, 1]. */
 export function signatureCorrelation(a: Float32Array, b: Float32Array): number {
-  return dot(a, b) / a.length;
-}
-
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.w, b.x + b.w);
-  const y2 = Math.min(a.y + a.h, b.y + b.h);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.w * a.h + b.w * b.h - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
+  return dot(a, 0, b, 0, a.length) / a.length;
 }
 
 /**
@@ -155,20 +141,8 @@ export function cropAround(image: RgbImage, box: Box, size: number): RgbImage {
   const s = Math.min(1, size / Math.max(w, h));
   const ow = Math.max(1, Math.round(w * s));
   const oh = Math.max(1, Math.round(h * s));
-  const out = new Uint8Array(ow * oh * 3);
-  // Nearest-neighbour is enough for a thumbnail a person looks at; the crop is taken once per new best face.
-  for (let y = 0; y < oh; y++) {
-    const sy = Math.min(image.height - 1, y0 + Math.floor(y / s));
-    for (let x = 0; x < ow; x++) {
-      const sx = Math.min(image.width - 1, x0 + Math.floor(x / s));
-      const si = (sy * image.width + sx) * 3;
-      const di = (y * ow + x) * 3;
-      out[di] = image.data[si]!;
-      out[di + 1] = image.data[si + 1]!;
-      out[di + 2] = image.data[si + 2]!;
-    }
-  }
-  return { width: ow, height: oh, data: out };
+  const region = cropRgb(image, x0, y0, w, h);
+  return ow === w && oh === h ? region : resizeRgb(region, ow, oh);
 }
 
 interface LiveTrack extends FaceTrack {
@@ -257,7 +231,7 @@ export class FaceTracker {
     faces.forEach((face, f) => {
       this.open.forEach((tr, t) => {
         if (followed.has(tr.id)) return;
-        const cos = dot(face.embedding, tr.lastEmbedding);
+        const cos = dot(face.embedding, 0, tr.lastEmbedding, 0, face.embedding.length);
         if (cos < this.minCosine) return;
         const overlap = iou(face.detection.box, tr.lastBox);
         if (overlap >= this.minIou || cos >= this.sameCosine) pairs.push({ t, f, score: cos + overlap });

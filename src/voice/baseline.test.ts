@@ -1,4 +1,5 @@
-import { BASELINE_DEFAULTS, baselineDim, baselineStats, baselineStatsAsync, l2Normalize } from './baseline';
+import { BASELINE_DEFAULTS, baselineDim, baselineStats, baselineStatsAsync } from './baseline';
+import { normaliseInPlace } from '../kernels/vector';
 
 function voiced(f0: number, formants: number[], seconds: number, seed: number): Float32Array {
   // A crude vowel: harmonics of f0 shaped by formant peaks, plus a little noise.
@@ -18,8 +19,8 @@ function voiced(f0: number, formants: number[], seconds: number, seed: number): 
 }
 
 function cos(a: Float32Array, b: Float32Array): number {
-  const x = l2Normalize(Float32Array.from(a));
-  const y = l2Normalize(Float32Array.from(b));
+  const x = normaliseInPlace(Float32Array.from(a));
+  const y = normaliseInPlace(Float32Array.from(b));
   return x.reduce((s, v, i) => s + v * y[i]!, 0);
 }
 

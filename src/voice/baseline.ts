@@ -198,11 +198,3 @@ function putCorr(out: Float32Array, o: number, x: Float32Array, idx: Uint32Array
   return o;
 }
 
-/** L2-normalises a vector in place and returns it (a zero vector stays zero). */
-export function l2Normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-  for (let i = 0; i < v.length; i++) v[i]! *= inv;
-  return v;
-}

@@ -5,7 +5,8 @@ import { loadManifest } from '../models/manifest';
 import { modelFilePath } from '../models/registry';
 import { num } from '../validate';
 import { computeFbank } from '../kernels/fbank';
-import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStatsAsync, l2Normalize } from './baseline';
+import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStatsAsync } from './baseline';
+import { normaliseInPlace } from '../kernels/vector';
 import { FbankOptions, FbankWindow } from '../kernels/fbank';
 import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
@@ -126,7 +127,7 @@ export class VoiceEmbedder {
 
   /** The embedding of a whole clip of speech, without speech detection or windows (the caller chose the samples). */
   async embedSamples(samples: Float32Array): Promise<Float32Array> {
-    return l2Normalize(await this.run(samples));
+    return normaliseInPlace(await this.run(samples));
   }
 
   /** Speech, windows and the per-signal embedding of a 16 kHz mono signal. */
@@ -183,12 +184,12 @@ class Accumulator {
   /** Adds a window whose `embedding` is still raw; it is L2-normalised here. */
   add(w: VoiceWindow): void {
     for (let i = 0; i < this.sum.length; i++) this.sum[i]! += w.embedding[i]! * w.speechSeconds;
-    this.windows.push({ ...w, embedding: l2Normalize(Float32Array.from(w.embedding)) });
+    this.windows.push({ ...w, embedding: normaliseInPlace(Float32Array.from(w.embedding)) });
   }
 
   result(): VoiceEmbedding {
     const speechSeconds = this.speech.reduce((s, g) => s + g.end - g.start, 0);
-    const embedding = this.windows.length ? l2Normalize(Float32Array.from(this.sum)) : null;
+    const embedding = this.windows.length ? normaliseInPlace(Float32Array.from(this.sum)) : null;
     return { modelId: this.e.modelId, isBaseline: this.e.isBaseline, speech: this.speech, speechSeconds, windows: this.windows, embedding };
   }
 }

@@ -1,7 +1,8 @@
 import { applyAffine, invertAffine, iou, nms, similarityTransform, ARCFACE_112 } from '../../src/kernels/geometry';
 import { resizeRgb, warpAffineRgb } from '../../src/kernels/image';
-import { l2normalize } from '../../src/face/faceplugin';
+
 import type { Point } from '../../src/types';
+import { normaliseInPlace } from '../../src/kernels/vector';
 
 test('similarityTransform recovers a known rotation + scale + translation exactly', () => {
   const th = 0.3, s = 1.7, tx = 12, ty = -5;
@@ -49,11 +50,11 @@ test('iou and nms', () => {
   expect(nms(boxes, [0.8, 0.9, 0.7], 0.4)).toEqual([1, 2]);
 });
 
-test('l2normalize makes unit vectors and keeps zero vectors finite', () => {
-  const v = l2normalize(Float32Array.of(3, 4));
+test('normaliseInPlace makes unit vectors and keeps zero vectors finite', () => {
+  const v = normaliseInPlace(Float32Array.of(3, 4));
   expect(v[0]).toBeCloseTo(0.6, 6);
   expect(v[1]).toBeCloseTo(0.8, 6);
-  expect(Array.from(l2normalize(Float32Array.of(0, 0)))).toEqual([0, 0]);
+  expect(Array.from(normaliseInPlace(Float32Array.of(0, 0)))).toEqual([0, 0]);
 });
 
 test('iou is 1 for the same box and 0 for disjoint boxes', () => {
