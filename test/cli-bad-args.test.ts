@@ -11,7 +11,7 @@ fs.writeFileSync(badHeader, 'a,b,c\nx,y,1\n');
 afterAll(() => tmp.cleanup());
 
 function run(...args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 60000 });
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 300_000 });
 }
 
 test.each([

@@ -11,7 +11,7 @@ const db = path.join(tmp.dir, 'store.db');
 const env = { ...process.env, LIKENESS_HOME: path.join(tmp.dir, 'home'), LIKENESS_KEY: 'ab'.repeat(32) };
 
 function cli(...args: string[]): { status: number | null; json: any; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args, '--db', db], { encoding: 'utf8', env, timeout: 180000 });
+  const r = spawnSync(process.execPath, [bin, ...args, '--db', db], { encoding: 'utf8', env, timeout: 300_000 });
   let json: unknown = null;
   try {
     json = JSON.parse(r.stdout);
@@ -109,7 +109,7 @@ test('rekey rotates every template to the new key; the old key no longer reads t
   const db2 = path.join(tmp.dir, 'rekey.db');
   const k1 = '11'.repeat(32), k2 = '22'.repeat(32);
   const run = (extra: Record<string, string>, ...args: string[]) =>
-    spawnSync(process.execPath, [bin, ...args, '--db', db2], { encoding: 'utf8', env: { ...env, LIKENESS_KEY: k1, ...extra }, timeout: 120000 });
+    spawnSync(process.execPath, [bin, ...args, '--db', db2], { encoding: 'utf8', env: { ...env, LIKENESS_KEY: k1, ...extra }, timeout: 300_000 });
   expect(run({}, 'enroll', '--name', 'K', '--no-consent', files.ref).status).toBe(0);
   const r = run({ LIKENESS_NEW_KEY: k2 }, 'rekey');
   expect(r.status).toBe(0);

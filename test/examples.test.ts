@@ -10,6 +10,7 @@ import { Guard } from '../src/guard';
 import { isScanFailure, type ScanReportFile, type ScanResult } from '../src/report/schema';
 import { hasEspeak, makeTmpDir } from './helpers/media';
 import { CHROMIUM, viewInChromium } from './report-browser';
+import { describeIf } from './helpers/requires';
 
 // Every example and the quick-start demo run as users run them (`node -r @swc-node/register examples/X.ts`), in a
 // child process with a temporary LIKENESS_HOME and output folder, and their output is checked against how the
@@ -19,7 +20,7 @@ const ROOT = path.resolve(__dirname, '..');
 const run = promisify(execFile);
 const canRun = hasEspeak();
 if (!canRun) console.warn('examples: skipped, espeak-ng is missing (apt-get install espeak-ng)');
-const maybe = canRun ? describe : describe.skip;
+const maybe = describeIf(canRun, 'espeak-ng and ffmpeg');
 
 maybe('examples', () => {
   const tmp = makeTmpDir('likeness-examples-');
@@ -35,7 +36,7 @@ maybe('examples', () => {
       const { stdout } = await run(process.execPath, ['-r', '@swc-node/register', path.join('examples', `${name}.ts`), ...args], {
         cwd: ROOT,
         env: { ...childEnv, LIKENESS_HOME: path.join(tmp.dir, 'home'), EXAMPLE_OUT: out, LIKENESS_EXAMPLE_MEDIA: sharedMedia, ...env },
-        timeout: 150_000,
+        timeout: 300_000,
         maxBuffer: 16 << 20,
       });
       return stdout;

@@ -6,12 +6,13 @@ import { FaceApiDetector, faceApiPeer } from '../benchmarks/faceapi';
 import { median, readCsvRows, spread } from '../benchmarks/face-data';
 import type { RgbImage } from '../src/types';
 import { optionalSampleImage } from './helpers/images';
+import { describeIf } from './helpers/requires';
 
 // The face-api peer of benchmarks/face.ts and benchmarks/detectors.ts, on a photo shipped in @vladmandic/face-api
 // (MIT, demo/sample1.jpg, read from node_modules).
 
 const photo = optionalSampleImage(1);
-const describeWithPhoto = photo ? describe : describe.skip;
+const describeWithPhoto = describeIf(photo !== undefined, 'the @vladmandic/face-api sample photos');
 if (!photo) {
   // eslint-disable-next-line no-console
   console.warn('face-bench-peers.test: @vladmandic/face-api (dev dependency) or its demo photos are not installed; skipping');

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { renderHtmlReport } from '../src/report/html';
 import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, sampleReport } from './report-fixtures';
+import { describeIf } from './helpers/requires';
 
 // The evidence page in a real headless Chromium (Debian's `chromium`, installed by .ci/run): it loads from a file://
 // URL with no console error, no network request, no dialog, shows the expected performers, and hostile names and
@@ -13,7 +14,7 @@ import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, sampleReport } from './report-fixture
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`report-chromium: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
-const maybe = hasChromium ? describe : describe.skip;
+const maybe = describeIf(hasChromium, 'Chromium (/usr/bin/chromium)');
 
 /** What the page shows, read in the browser. */
 interface PageView {

@@ -4,6 +4,7 @@ import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { voiceCommands } from '../cli/commands-voice';
 import { VoiceEmbedder } from '../voice/embed';
 import { FAILED_TRIAL_SCORE, evalVoiceTrials, parseAudioRef } from './voice-eval';
+import { testIf } from '../../test/helpers/requires';
 
 const tmp = makeTmpDir('lk-veval-');
 afterAll(tmp.cleanup);
@@ -16,7 +17,7 @@ test('parseAudioRef: plain paths, #START-END segments, malformed segments', () =
   expect(() => parseAudioRef('a.wav#-1')).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
 });
 
-(hasEspeak() ? test : test.skip)('eval voices: every trial scored or counted failed, segments decoded, JSON from the CLI', async () => {
+testIf(hasEspeak(), 'espeak-ng')('eval voices: every trial scored or counted failed, segments decoded, JSON from the CLI', async () => {
   const d = tmp.dir;
   makeSpeechWav('The quick brown fox jumps over the lazy dog near the river bank.', path.join(d, 'm1.wav'), { voice: 'en-us+m3' });
   makeSpeechWav('Seven silver spoons were found under the old wooden table.', path.join(d, 'm2.wav'), { voice: 'en-us+m3' });

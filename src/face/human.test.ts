@@ -3,10 +3,11 @@ import type { FaceDetection, Point, RgbImage } from '../types';
 import { HumanDetector, HumanFaceresEmbedder, humanMemory } from './human';
 import { iou } from '../kernels/geometry';
 import { optionalSampleImage } from '../../test/helpers/images';
+import { describeIf } from '../../test/helpers/requires';
 
 // Test photo: demo/sample1.jpg shipped in @vladmandic/face-api (MIT), read from node_modules, never copied.
 const photo = optionalSampleImage(1);
-const describeWithPhoto = photo ? describe : describe.skip;
+const describeWithPhoto = describeIf(photo !== undefined, 'the @vladmandic/face-api sample photos');
 if (!photo) {
   // eslint-disable-next-line no-console
   console.warn('human.test: @vladmandic/face-api demo/sample1.jpg is not installed; skipping the photo tests');

@@ -9,12 +9,13 @@ import { withoutNative } from '../../test/helpers/native';
 import { cropFacesNchw, letterboxNchw } from './image';
 import { nativeAvailable, nativeInfo } from './addon';
 import { cropsToNchwTs } from './image';
+import { testIf } from '../../test/helpers/requires';
 
 // Native batched face crops vs their TS twin (warpAffineRgb + toNchw per face) on random and real images.
 
 const native = nativeAvailable();
-const itNative = native ? it : it.skip;
-const nativeNote = native ? '' : ' (skipped: native addon not built, only the TS fallback is tested)';
+const itNative = testIf(native, 'the native addon (build it: npx node-gyp rebuild)', 'native');
+const nativeNote = native ? '' : ' (needs the native addon)';
 if (!native) console.warn(`native crop tests skipped: ${nativeInfo().reason}`);
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

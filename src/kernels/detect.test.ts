@@ -8,13 +8,14 @@ import { rng } from '../../test/helpers/vectors';
 import { nativeAvailable, nativeInfo } from './addon';
 import { postprocessDetections } from './detect';
 import { postprocessDetectionsTs, type DetectionParams, type ScoredBox } from './detect';
+import { testIf } from '../../test/helpers/requires';
 
 // Native detector post-processing (score filter + scaling + NMS in one call) vs runDetector's loop + nms, on random
 // anchors and on the real UltraFace output for a photo (when the model is installed).
 
 const native = nativeAvailable();
-const itNative = native ? it : it.skip;
-const nativeNote = native ? '' : ' (skipped: native addon not built, only the TS fallback is tested)';
+const itNative = testIf(native, 'the native addon (build it: npx node-gyp rebuild)', 'native');
+const nativeNote = native ? '' : ' (needs the native addon)';
 if (!native) console.warn(`native detector tests skipped: ${nativeInfo().reason}`);
 
 function expectSame(got: ScoredBox[], ref: ScoredBox[]): void {

@@ -6,13 +6,14 @@ import { rng, gauss } from '../../test/helpers/vectors';
 import { computeFbank } from './fbank';
 import { nativeAvailable, nativeInfo } from './addon';
 import { withoutNative } from '../../test/helpers/native';
+import { testIf } from '../../test/helpers/requires';
 
 // Native fbank vs the TS reference (fbank.ts) on random and real (espeak speech) signals. Without the
 // addon only the fallback path is checked: computeFbank must then be the reference itself.
 
 const native = nativeAvailable();
-const itNative = native ? it : it.skip;
-const nativeNote = native ? '' : ' (skipped: native addon not built, only the TS fallback is tested)';
+const itNative = testIf(native, 'the native addon (build it: npx node-gyp rebuild)', 'native');
+const nativeNote = native ? '' : ' (needs the native addon)';
 if (!native) console.warn(`native fbank tests skipped: ${nativeInfo().reason}`);
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

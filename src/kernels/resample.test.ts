@@ -7,14 +7,15 @@ import { gauss, rng } from '../../test/helpers/vectors';
 import { nativeAvailable, nativeInfo } from './addon';
 import { resampleAudio } from './resample';
 import { resamplePlan, resampledLength, resampleTs } from './resample';
+import { testIf } from '../../test/helpers/requires';
 
 // Native polyphase resampler vs its TS twin (same filter bank), plus checks that the filter itself is right: a
 // pass-band tone keeps its amplitude, a tone above the new Nyquist frequency is removed, and espeak speech resampled
 // from 22.05 kHz matches what ffmpeg's resampler gives.
 
 const native = nativeAvailable();
-const itNative = native ? it : it.skip;
-const nativeNote = native ? '' : ' (skipped: native addon not built, only the TS fallback is tested)';
+const itNative = testIf(native, 'the native addon (build it: npx node-gyp rebuild)', 'native');
+const nativeNote = native ? '' : ' (needs the native addon)';
 if (!native) console.warn(`native resampler tests skipped: ${nativeInfo().reason}`);
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

@@ -4,13 +4,14 @@ import { nativeAvailable, nativeInfo } from './addon';
 import { quantizeGallery, searchTopK, searchTopKInt8 } from './search';
 import { quantizeRowsTs, topKInt8Ts } from './search';
 import { withoutNative } from '../../test/helpers/native';
+import { testIf } from '../../test/helpers/requires';
 
 // Native gallery search vs the TS references: float32 vs `topK` (src/kernels/search.ts), int8 vs its TS twin
 // (bit-identical integer arithmetic), and the recall of int8 against exact float32 results.
 
 const native = nativeAvailable();
-const itNative = native ? it : it.skip;
-const nativeNote = native ? '' : ' (skipped: native addon not built, only the TS fallback is tested)';
+const itNative = testIf(native, 'the native addon (build it: npx node-gyp rebuild)', 'native');
+const nativeNote = native ? '' : ' (needs the native addon)';
 if (!native) console.warn(`native search tests skipped: ${nativeInfo().reason}`);
 
 function pack(vs: Float32Array[]): Float32Array {

@@ -7,6 +7,7 @@ import { BASELINE_MODEL_ID } from './baseline';
 import { VoiceEmbedder, fbankOptionsFor, planWindows } from './embed';
 import { applyCmn, fbank } from '../kernels/fbank';
 import { speakerModelInfo } from './onnx-speaker';
+import { testIf } from '../../test/helpers/requires';
 
 const tmp = makeTmpDir('lk-embed-');
 afterAll(tmp.cleanup);
@@ -61,7 +62,7 @@ beforeAll(async () => {
   }
 });
 
-(espeak ? test : test.skip)('baseline: same voice scores above different voice, windows carry the model id', async () => {
+testIf(espeak, 'espeak-ng')('baseline: same voice scores above different voice, windows carry the model id', async () => {
   const e = await VoiceEmbedder.create({ model: BASELINE_MODEL_ID });
   expect(e.isBaseline).toBe(true);
   const emb = new Map<string, Float32Array>();
@@ -83,7 +84,7 @@ beforeAll(async () => {
   expect(silent).toMatchObject({ embedding: null, windows: [], speech: [] });
 });
 
-(espeak ? test : test.skip)('ONNX adapter end to end: speech -> fbank (metadata settings) -> model, checked by hand', async () => {
+testIf(espeak, 'espeak-ng')('ONNX adapter end to end: speech -> fbank (metadata settings) -> model, checked by hand', async () => {
   const DIM = 8;
   const W = Float32Array.from({ length: 80 * DIM }, (_, i) => Math.cos(i * 0.7) / 80);
   const meta = { framework: '3d-speaker', sample_rate: '16000', output_dim: String(DIM), normalize_samples: '1', feature_normalize_type: 'global-mean', language: 'English', comment: 'test', url: 'none' };
@@ -107,7 +108,7 @@ beforeAll(async () => {
   expect(r.embedding).not.toBeNull();
 });
 
-(espeak ? test : test.skip)('embedStream: chunks keep their timeline; one chunk gives what embed gives', async () => {
+testIf(espeak, 'espeak-ng')('embedStream: chunks keep their timeline; one chunk gives what embed gives', async () => {
   const e = await VoiceEmbedder.create({ model: BASELINE_MODEL_ID });
   const a = clips.get('00')!;
   const b = clips.get('01')!;

@@ -2,6 +2,7 @@ import * as path from 'path';
 import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { decodeAudio } from '../media/audio';
 import { SpeechSegment, detectSpeech, scoresToSegments } from './vad';
+import { testIf } from '../../test/helpers/requires';
 
 const tmp = makeTmpDir('lk-vad-');
 afterAll(tmp.cleanup);
@@ -46,7 +47,7 @@ test('bad input gives E_INPUT; silence and empty input give no speech', async ()
   }
 });
 
-(espeak ? test : test.skip)('both detectors find synthesized speech between pauses; silero ignores noise and tones', async () => {
+testIf(espeak, 'espeak-ng')('both detectors find synthesized speech between pauses; silero ignores noise and tones', async () => {
   const a = await decodeAudio(makeSpeechWav('The quick brown fox jumps over the lazy dog.', path.join(tmp.dir, 'a.wav'), { voice: 'en-us+m3' }));
   const b = await decodeAudio(makeSpeechWav('Please call Stella and ask her to come.', path.join(tmp.dir, 'b.wav'), { voice: 'en+f4' }));
   const gapN = noise(2 * SR, 0.005);

@@ -77,7 +77,7 @@ describe('malformed images give a LikenessError code', () => {
     const bin = path.join(__dirname, '..', '..', 'bin', 'likeness.js');
     const r = spawnSync(process.execPath, [bin, 'faces', '--preset', 'fast', ...Object.values(files)], {
       encoding: 'utf8',
-      timeout: 120000,
+      timeout: 300_000,
     });
     expect(r.status).toBe(2);
     const out = JSON.parse(r.stdout) as { results: { file: string; error?: { code: string } }[] };

@@ -3,9 +3,10 @@ import * as path from 'path';
 import { decodeAudio, pcmToSignal, streamAudio, type AudioSignal } from '../../src/media/audio';
 import { ffmpegPath, probeMedia, runFfmpeg, streamFfmpeg } from '../../src/media/ffmpeg';
 import { composeVideoWithAudio, convertAudio, hasEspeak, makeSilentVideo, makeSpeechWav, makeTmpDir, makeTone } from '../helpers/media';
+import { describeIf } from '../helpers/requires';
 
 const speechOk = hasEspeak();
-const describeSpeech = speechOk ? describe : describe.skip;
+const describeSpeech = describeIf(speechOk, 'espeak-ng and ffmpeg');
 
 /** RMS per 20 ms block: a coarse loudness envelope that survives lossy codecs. */
 function envelope(x: Float32Array, block = 320): Float64Array {

@@ -5,6 +5,7 @@ import { Guard } from '../../src/guard';
 import { isScanFailure, type ScanResult } from '../../src/report/schema';
 import { makeTmpDir } from '../helpers/media';
 import { composeVideo, type Appearance } from '../helpers/scan-media';
+import { describeIf } from '../helpers/requires';
 
 // The done-criterion of scanning: a video composed (at test time, in a temp folder) from ../shared/eval face photos,
 // people enrolled from other photos of them plus people never enrolled, at known on-screen intervals. Every enrolled
@@ -13,7 +14,7 @@ import { composeVideo, type Appearance } from '../helpers/scan-media';
 
 const ROOT = path.join(__dirname, '..', '..', '..', 'shared', 'eval', 'faces');
 const have = fs.existsSync(path.join(ROOT, 'identities.csv'));
-const suite = have ? describe : describe.skip;
+const suite = describeIf(have, '../shared/eval');
 
 const ENROLLED = ['deepface_id01_angelina_jolie', 'deepface_id02', 'deepface_id03', 'deepface_id04', 'deepface_id05', 'bbt_sheldon', 'bbt_penny', 'bbt_raj'];
 const STRANGERS = ['deepface_id06', 'deepface_id07', 'deepface_id11', 'bbt_howard', 'bbt_amy', 'bbt_stuart'];

@@ -8,6 +8,7 @@ import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult }
 import { sampleImage } from '../helpers/images';
 import { hasEspeak, makeSilentVideo, makeSpeechWav, makeTmpDir, truncateFile } from '../helpers/media';
 import { composeVideo, cutFace } from '../helpers/scan-media';
+import { testIf } from '../helpers/requires';
 
 // A project-made "ad": performer A's face (cut from a sample photo) on screen 1-4 s, two other people 4-8 s, and A's
 // synthetic voice speaking from 1 s. A is enrolled from a different crop and scale of the same photo.
@@ -93,7 +94,7 @@ test('video: nobody else is a match (the unenrolled people on screen 4-8 s, the 
   expect(ad.matches.some((m) => m.performerId === performerC)).toBe(false);
 });
 
-(speech ? test : test.skip)('video: the soundtrack is scanned; face and voice coinciding give a fused verdict', () => {
+testIf(speech, 'espeak-ng')('video: the soundtrack is scanned; face and voice coinciding give a fused verdict', () => {
   const voice = ad.matches.find((m) => m.modality === 'voice' && m.performerId === performerA);
   expect(voice).toBeDefined();
   expect(voice!.segments[0]!.start).toBeGreaterThanOrEqual(0.8);
