@@ -25,7 +25,7 @@ import { Cohort, consentState, decide, galleryComparisons, searchPerformersAsNor
 import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
 import { GalleryCache, buildGallery, searchPerformers } from './gallery';
 import { normalise } from '../kernels/vector';
-import type { PerformerScore, SearchMode } from './gallery';
+import type { Gallery, PerformerScore, SearchMode } from './gallery';
 
 /** Input of {@link Registry.createPerformer}: a consent record, or `noConsent: true` to record its absence. */
 export interface NewPerformer {
@@ -173,6 +173,11 @@ export class Registry {
   /** Audit log entries, oldest first. */
   async auditLog(filter?: Parameters<Store['auditLog']>[0]): Promise<AuditEntry[]> {
     return this.store.auditLog(filter);
+  }
+
+  /** The gallery 1:N searches of `modelId` run over (cached; rebuilt when the store changed since). */
+  gallery(modelId: string): Promise<Gallery> {
+    return this.galleries.get(str('model id', modelId));
   }
 
   /** Releases the store. */

@@ -262,6 +262,18 @@ export class SqliteStore implements Store {
     return this.db;
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** The prepared statement for `text`, cached: preparing costs more than running most of these statements. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.conn.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   /** Runs `fn`, turning driver failures into E_STORE. */
   private guard<T>(what: string, fn: () => T): T {
     try {
@@ -274,8 +286,8 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.info} */
   async info(): Promise<StoreInfo> {
     return this.guard('reading store info', () => {
-      const rows = this.conn
-        .prepare('SELECT key_id AS keyId, count(*) AS count FROM templates GROUP BY key_id ORDER BY key_id')
+      const rows = this
+        .sql('SELECT key_id AS keyId, count(*) AS count FROM templates GROUP BY key_id ORDER BY key_id')
         .all() as Array<{ keyId: string | null; count: number }>;
       return {
         backend: 'sqlite' as const,
@@ -284,7 +296,7 @@ export class SqliteStore implements Store {
         encrypted: this.current !== null,
         keyId: this.current?.id ?? null,
         templateKeys: rows,
-        scrubPending: this.conn.prepare("SELECT 1 FROM meta WHERE key = 'scrub_pending'").pluck().get() !== undefined,
+        scrubPending: this.sql("SELECT 1 FROM meta WHERE key = 'scrub_pending'").pluck().get() !== undefined,
       };
     });
   }
@@ -293,6 +305,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     const db = this.db;
     this.db = null;
+    this.statements.clear();
     if (db) this.guard('closing the store', () => db.close());
   }
 
@@ -308,16 +321,16 @@ export class SqliteStore implements Store {
           const now = nowIso();
           if (p.id === undefined || !this.readPerformer(p.id)) {
             const id = p.id ?? crypto.randomUUID();
-            this.conn
-              .prepare('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+            this
+              .sql('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
               .run(id, p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
             this.appendAudit({ type: 'performer.create', performerId: id, details: { consent: consent !== null } });
             this.bump();
             return this.readPerformer(id)!;
           }
           const before = this.readPerformer(p.id)!;
-          this.conn
-            .prepare('UPDATE performers SET name = ?, aliases = ?, consent = ?, updated_at = ? WHERE id = ?')
+          this
+            .sql('UPDATE performers SET name = ?, aliases = ?, consent = ?, updated_at = ? WHERE id = ?')
             .run(p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, p.id);
           this.appendAudit({ type: 'performer.update', performerId: p.id });
           if (JSON.stringify(before.consent) !== JSON.stringify(consent)) {
@@ -339,7 +352,7 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.listPerformers} */
   async listPerformers(): Promise<Performer[]> {
     return this.guard('listing performers', () =>
-      (this.conn.prepare('SELECT * FROM performers ORDER BY name, id').all() as PerformerRow[]).map(performerFromRow),
+      (this.sql('SELECT * FROM performers ORDER BY name, id').all() as PerformerRow[]).map(performerFromRow),
     );
   }
 
@@ -350,8 +363,8 @@ export class SqliteStore implements Store {
     return this.guard('changing consent', () =>
       this.conn
         .transaction(() => {
-          const r = this.conn
-            .prepare('UPDATE performers SET consent = ?, updated_at = ? WHERE id = ?')
+          const r = this
+            .sql('UPDATE performers SET consent = ?, updated_at = ? WHERE id = ?')
             .run(c && JSON.stringify(c), nowIso(), id);
           if (r.changes === 0) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
           const details = consentAuditDetails(c);
@@ -370,17 +383,17 @@ export class SqliteStore implements Store {
     const deleted = this.guard('deleting a performer', () =>
       this.conn
         .transaction(() => {
-          const counts = this.conn
-            .prepare(
+          const counts = this
+            .sql(
               `SELECT (SELECT count(*) FROM refs WHERE performer_id = ?) AS refs,
                       (SELECT count(*) FROM templates WHERE performer_id = ?) AS templates`,
             )
             .get(id, id) as { refs: number; templates: number };
-          const r = this.conn.prepare('DELETE FROM performers WHERE id = ?').run(id);
+          const r = this.sql('DELETE FROM performers WHERE id = ?').run(id);
           if (r.changes === 0) return false;
           this.appendAudit({ type: 'delete', performerId: id, details: counts });
           this.bump();
-          this.conn.prepare("INSERT INTO meta (key, value) VALUES ('scrub_pending', '1') ON CONFLICT(key) DO UPDATE SET value = '1'").run();
+          this.sql("INSERT INTO meta (key, value) VALUES ('scrub_pending', '1') ON CONFLICT(key) DO UPDATE SET value = '1'").run();
           return true;
         })
         .immediate(),
@@ -428,8 +441,8 @@ export class SqliteStore implements Store {
   ): EnrollmentWrite {
     if (!this.readPerformer(performerId)) throw new LikenessError('E_NOT_FOUND', `no performer with id ${performerId}`);
     const now = nowIso();
-    const refExists = this.conn.prepare('SELECT 1 FROM refs WHERE performer_id = ? AND sha256 = ?').pluck();
-    const insertRef = this.conn.prepare(
+    const refExists = this.sql('SELECT 1 FROM refs WHERE performer_id = ? AND sha256 = ?').pluck();
+    const insertRef = this.sql(
       'INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES (?, ?, ?, ?, ?)',
     );
     const added: string[] = [];
@@ -444,8 +457,8 @@ export class SqliteStore implements Store {
     }
     // An item template of a reference the performer already had is kept only for a model that reference has no
     // templates for yet (re-embedding with a new model); same media, same model is a duplicate.
-    const hasItems = this.conn
-      .prepare('SELECT 1 FROM templates WHERE performer_id = ? AND model_id = ? AND reference_hash = ? LIMIT 1')
+    const hasItems = this
+      .sql('SELECT 1 FROM templates WHERE performer_id = ? AND model_id = ? AND reference_hash = ? LIMIT 1')
       .pluck();
     const skip = new Set<string>();
     for (const t of templates) {
@@ -455,7 +468,7 @@ export class SqliteStore implements Store {
       }
       if (hasItems.get(performerId, t.modelId, t.referenceHash)) skip.add(`${t.modelId}\0${t.referenceHash}`);
     }
-    const dropCentroid = this.conn.prepare(
+    const dropCentroid = this.sql(
       "DELETE FROM templates WHERE performer_id = ? AND model_id = ? AND kind = 'centroid'",
     );
     let written = 0;
@@ -490,8 +503,8 @@ export class SqliteStore implements Store {
       data = s.data;
       plain.fill(0);
     }
-    this.conn
-      .prepare(
+    this
+      .sql(
         `INSERT INTO templates (id, performer_id, model_id, modality, kind, reference_hash, quality, dim, key_id, nonce,
            vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -502,7 +515,7 @@ export class SqliteStore implements Store {
   private writeKey(): KeyMaterial | null {
     if (this.current) return this.current;
     const encrypted = this.guard('reading key state', () =>
-      this.conn.prepare('SELECT 1 FROM templates WHERE key_id IS NOT NULL LIMIT 1').pluck().get(),
+      this.sql('SELECT 1 FROM templates WHERE key_id IS NOT NULL LIMIT 1').pluck().get(),
     );
     if (encrypted) {
       throw new LikenessError(
@@ -518,7 +531,7 @@ export class SqliteStore implements Store {
     str('performer id', performerId);
     return this.guard('reading references', () =>
       (
-        this.conn.prepare('SELECT * FROM refs WHERE performer_id = ? ORDER BY created_at, sha256').all(performerId) as RefRow[]
+        this.sql('SELECT * FROM refs WHERE performer_id = ? ORDER BY created_at, sha256').all(performerId) as RefRow[]
       ).map(refFromRow),
     );
   }
@@ -532,8 +545,8 @@ export class SqliteStore implements Store {
     let lastRowid = -1;
     for (;;) {
       const rows = this.guard('reading templates', () =>
-        this.conn
-          .prepare('SELECT rowid AS r, * FROM templates WHERE model_id = ? AND rowid > ? ORDER BY rowid LIMIT ?')
+        this
+          .sql('SELECT rowid AS r, * FROM templates WHERE model_id = ? AND rowid > ? ORDER BY rowid LIMIT ?')
           .all(modelId, lastRowid, page),
       ) as Array<TemplateRow & { r: number }>;
       if (rows.length === 0) return;
@@ -550,7 +563,7 @@ export class SqliteStore implements Store {
     const args = modelId === undefined ? [performerId] : [performerId, modelId];
     await this.loadKeys(`SELECT DISTINCT key_id FROM templates WHERE ${where} AND key_id IS NOT NULL`, args);
     const rows = this.guard('reading templates', () =>
-      this.conn.prepare(`SELECT * FROM templates WHERE ${where} ORDER BY rowid`).all(...args),
+      this.sql(`SELECT * FROM templates WHERE ${where} ORDER BY rowid`).all(...args),
     ) as TemplateRow[];
     return rows.map((r) => this.decode(r));
   }
@@ -558,8 +571,8 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.models} */
   async models(): Promise<ModelCount[]> {
     return this.guard('counting templates', () =>
-      this.conn
-        .prepare(
+      this
+        .sql(
           `SELECT model_id AS modelId, modality, max(dim) AS dim, count(*) AS templates,
                   count(DISTINCT performer_id) AS performers FROM templates GROUP BY model_id, modality ORDER BY model_id`,
         )
@@ -604,9 +617,10 @@ export class SqliteStore implements Store {
       args.push(filter.afterSeq);
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const limit = filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const limit = filter.limit !== undefined ? 'LIMIT ?' : '';
+    if (filter.limit !== undefined) args.push(Math.max(0, Math.floor(filter.limit)));
     return this.guard('reading the audit log', () =>
-      (this.conn.prepare(`SELECT * FROM audit ${where} ORDER BY seq ${limit}`).all(...args) as AuditRow[]).map(auditFromRow),
+      (this.sql(`SELECT * FROM audit ${where} ORDER BY seq ${limit}`).all(...args) as AuditRow[]).map(auditFromRow),
     );
   }
 
@@ -620,7 +634,7 @@ export class SqliteStore implements Store {
     );
     const references = await this.references(id);
     const rows = this.guard('reading templates', () =>
-      this.conn.prepare('SELECT * FROM templates WHERE performer_id = ? ORDER BY rowid').all(id),
+      this.sql('SELECT * FROM templates WHERE performer_id = ? ORDER BY rowid').all(id),
     ) as TemplateRow[];
     if (opts.includeVectors) await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE performer_id = ? AND key_id IS NOT NULL', [id]);
     const templates = rows.map((r) => {
@@ -660,10 +674,10 @@ export class SqliteStore implements Store {
   }
 
   private rekeyBatch(next: KeyMaterial, batchSize: number): number {
-    const rows = this.conn
-      .prepare('SELECT * FROM templates WHERE key_id IS NULL OR key_id != ? LIMIT ?')
+    const rows = this
+      .sql('SELECT * FROM templates WHERE key_id IS NULL OR key_id != ? LIMIT ?')
       .all(next.id, batchSize) as TemplateRow[];
-    const update = this.conn.prepare('UPDATE templates SET key_id = ?, nonce = ?, vector = ? WHERE id = ?');
+    const update = this.sql('UPDATE templates SET key_id = ?, nonce = ?, vector = ? WHERE id = ?');
     for (const r of rows) {
       const plain = vectorBytes(this.decode(r).vector);
       const s = seal(next, plain, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
@@ -683,32 +697,32 @@ export class SqliteStore implements Store {
   }
 
   private readPerformer(id: string): Performer | null {
-    const row = this.conn.prepare('SELECT * FROM performers WHERE id = ?').get(id) as PerformerRow | undefined;
+    const row = this.sql('SELECT * FROM performers WHERE id = ?').get(id) as PerformerRow | undefined;
     return row ? performerFromRow(row) : null;
   }
 
   private readCounter(): number {
-    return Number(this.conn.prepare("SELECT value FROM meta WHERE key = 'change_counter'").pluck().get());
+    return Number(this.sql("SELECT value FROM meta WHERE key = 'change_counter'").pluck().get());
   }
 
   /** Increments the change counter (inside the caller's transaction) and returns the new value. */
   private bump(): number {
-    this.conn.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_counter'").run();
+    this.sql("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_counter'").run();
     return this.readCounter();
   }
 
   private appendAudit(event: AuditEvent): AuditEntry {
     const at = nowIso();
     const details = event.details ?? {};
-    const r = this.conn
-      .prepare('INSERT INTO audit (at, type, performer_id, details) VALUES (?, ?, ?, ?)')
+    const r = this
+      .sql('INSERT INTO audit (at, type, performer_id, details) VALUES (?, ?, ?, ?)')
       .run(at, event.type, event.performerId ?? null, JSON.stringify(details));
     return { seq: Number(r.lastInsertRowid), at, type: event.type, performerId: event.performerId ?? null, details };
   }
 
   /** Resolves every key id the query returns, before the synchronous reads that need them. */
   private async loadKeys(sql: string, args: unknown[] = []): Promise<void> {
-    const ids = this.guard('reading key ids', () => this.conn.prepare(sql).pluck().all(...args)) as string[];
+    const ids = this.guard('reading key ids', () => this.sql(sql).pluck().all(...args)) as string[];
     for (const id of ids) {
       if (this.keyCache.has(id)) continue;
       const m = this.keys ? await this.keys(id) : null;
