@@ -4,9 +4,11 @@
  * - `E_TOO_LARGE` pixel, duration or size limit; `E_TIMEOUT`; `E_ABORTED`;
  * - `E_MODEL` model missing, checksum mismatch or load failure; `E_FFMPEG` ffmpeg missing or failed;
  * - `E_STORE` database; `E_CONSENT` consent missing or not valid; `E_NOT_FOUND`; `E_CRYPTO` key or cipher problem;
- * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech; `E_QUALITY` media rejected by the enrollment gate.
+ * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech; `E_QUALITY` media rejected by the enrollment gate;
+ * - `E_INTERNAL` a bug inside the library (the input is named; a batch goes on with the next input).
  */
 export type ErrorCode =
+  | 'E_INTERNAL'
   | 'E_INPUT'
   | 'E_DECODE'
   | 'E_UNSUPPORTED'
@@ -23,6 +25,11 @@ export type ErrorCode =
   | 'E_NO_SPEECH'
   | 'E_QUALITY';
 
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'E_INTERNAL', 'E_INPUT', 'E_DECODE', 'E_UNSUPPORTED', 'E_TOO_LARGE', 'E_TIMEOUT', 'E_ABORTED', 'E_MODEL', 'E_FFMPEG',
+  'E_STORE', 'E_CONSENT', 'E_NOT_FOUND', 'E_CRYPTO', 'E_NO_FACE', 'E_NO_SPEECH', 'E_QUALITY',
+]);
+
 /** The one error type the library throws. `code` is stable; `message` says what to do about it. */
 export class LikenessError extends Error {
   /** Stable machine-readable code. */
@@ -35,6 +42,10 @@ export class LikenessError extends Error {
     this.name = 'LikenessError';
     this.code = code;
     if (details !== undefined) this.details = details;
+    // The error type checks its own arguments (it sits below the validation module): an unknown code or a non-text
+    // message would break every caller that branches on `code`.
+    if (!ERROR_CODES.has(code)) throw new LikenessError('E_INPUT', `unknown error code ${JSON.stringify(code)}; use one of ${[...ERROR_CODES].join(', ')}`);
+    if (typeof message !== 'string') throw new LikenessError('E_INPUT', 'an error message must be a string');
   }
 
   /** A plain object for JSON output. */

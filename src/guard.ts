@@ -10,7 +10,7 @@ import { listModels } from './models/store';
 import { FaceAnalyzer, FacePreset } from './face/analyzer';
 import { decodeAudio } from './media/audio';
 import type { Candidate } from './match/decide';
-import { MatchOptions, Registry } from './match/registry';
+import { MatchOptions, Registry, checkMatchOptions } from './match/registry';
 import { dataHome } from './paths';
 import { openStore, storeWarnings, type OpenStoreOptions } from './store/open';
 import { staticKeyProvider } from './store/crypto';
@@ -22,6 +22,7 @@ import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { detectMediaKind } from './media/kind';
 import type { ScanFailure, ScanResult } from './report/schema';
 import { ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
+import { invalid, bool, fn, list, oneOf, options, str } from './validate';
 
 /** Options of {@link Guard.open}. */
 export interface GuardOptions {
@@ -125,6 +126,7 @@ export class Guard {
 
   /** Opens (creating when missing) the store and prepares the pipelines; models load on first use. */
   static async open(opts: GuardOptions = {}): Promise<Guard> {
+    checkGuardOptions(opts);
     const store = await openStore(storeOptions(opts));
     // A performer's score is the best over its templates (items and centroid of the same person, highly correlated),
     // so the per-search rate counts performers; counting every template would double N for a one-photo enrollment
@@ -139,6 +141,7 @@ export class Guard {
    * rotations and hard-delete scrubs still to finish. Never throws for a store that cannot open (that is a warning).
    */
   static async doctor(opts: GuardOptions = {}): Promise<DoctorReport> {
+    checkGuardOptions(opts);
     const warnings: string[] = [];
     const models = await listModels();
     const voiceNeural = models.filter((m) => m.modality === 'voice' && m.task === 'embed' && m.source !== 'builtin');
@@ -169,6 +172,16 @@ export class Guard {
    * @throws LikenessError E_INPUT when the list gives fewer than 10 genuine or 100 impostor scores.
    */
   static async calibrate(opts: CalibrateOptions): Promise<CalibrateReport> {
+    if (opts === undefined || opts === null) throw invalid('calibrate needs {modality, list, root}');
+    options('calibrate options', opts);
+    oneOf('modality', opts.modality, ['faces', 'voices'] as const);
+    str('list', opts.list);
+    str('root', opts.root);
+    if (opts.preset !== undefined) oneOf('preset', opts.preset, ['accurate', 'fast'] as const);
+    if (opts.model !== undefined) str('model', opts.model);
+    if (opts.write !== undefined) bool('write', opts.write);
+    if (opts.onProgress !== undefined) fn('onProgress', opts.onProgress);
+    if (!fs.existsSync(opts.list)) throw new LikenessError('E_NOT_FOUND', `labelled list not found: ${opts.list}`, { file: opts.list });
     const r =
       opts.modality === 'faces'
         ? await evalFacePairs(await FaceAnalyzer.create({ preset: opts.preset ?? 'accurate' }), opts.list, opts.root, opts.onProgress)
@@ -176,7 +189,7 @@ export class Guard {
     const genuine = r.scores.filter((s) => s.same && s.score > -1).map((s) => s.score);
     const impostor = r.scores.filter((s) => !s.same && s.score > -1).map((s) => s.score);
     if (genuine.length < 10 || impostor.length < 100) {
-      throw new LikenessError('E_INPUT', `too few scored pairs to calibrate (${genuine.length} genuine, ${impostor.length} impostor; need 10 and 100)`);
+      throw invalid(`too few scored pairs to calibrate (${genuine.length} genuine, ${impostor.length} impostor; need 10 and 100)`);
     }
     const cal = fitCalibration(genuine, impostor, { modelId: r.model, source: path.basename(opts.list) });
     const out = userCalibrationFile(r.model);
@@ -213,6 +226,7 @@ export class Guard {
 
   /** One performer with its stored references (hashes and quality; no media). @throws E_NOT_FOUND */
   async performer(id: string): Promise<Performer & { references: Reference[] }> {
+    str('performer id', id);
     const p = await this.registry.getPerformer(id);
     return { ...p, references: await this.registry.references(id) };
   }
@@ -227,12 +241,17 @@ export class Guard {
   }
 
   /** Everything stored about a performer (template vectors only when asked). */
-  exportPerformer(id: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
+  async exportPerformer(id: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
+    str('performer id', id);
+    if (options('export options', opts).includeVectors !== undefined) bool('includeVectors', opts.includeVectors);
+    await this.registry.getPerformer(id);
     return this.registry.export(id, opts);
   }
 
   /** Withdraws consent now (the performer is never reported again) and, with `delete`, hard-deletes everything. */
-  withdrawConsent(id: string, opts: { delete?: boolean } = {}): Promise<{ withdrawn: boolean; deleted: boolean }> {
+  async withdrawConsent(id: string, opts: { delete?: boolean } = {}): Promise<{ withdrawn: boolean; deleted: boolean }> {
+    str('performer id', id);
+    if (options('withdraw options', opts).delete !== undefined) bool('delete', opts.delete);
     return this.registry.withdrawConsent(id, opts);
   }
 
@@ -258,7 +277,9 @@ export class Guard {
    * written in one transaction. A new performer is created only when at least one reference is accepted.
    */
   async enroll(target: EnrollTarget, files: string[], opts: { largest?: boolean } = {}): Promise<EnrollReport> {
-    if (files.length === 0) throw new LikenessError('E_INPUT', 'no reference file given');
+    checkEnrollTarget(target);
+    list<string>('reference files', files, 1).forEach((f, i) => str(`reference file ${i}`, f));
+    if (options('enroll options', opts).largest !== undefined) bool('largest', opts.largest);
     let performer: Performer | null = 'id' in target ? await this.registry.getPerformer(target.id) : null;
     if (!('id' in target) && !target.consent && target.noConsent !== true) {
       throw new LikenessError('E_CONSENT', 'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent');
@@ -282,11 +303,14 @@ export class Guard {
 
   /** 1:N: every face and every stretch of speech in `file` against the whole gallery. */
   async identify(file: string, opts: MatchOptions = {}): Promise<MediaMatches> {
-    return this.match(file, undefined, opts);
+    return this.match(str('media file', file), undefined, checkMatchOptions(opts));
   }
 
   /** 1:1: every face and stretch of speech in `file` against one performer. */
   async verify(performerId: string, file: string, opts: MatchOptions = {}): Promise<MediaMatches> {
+    str('performer id', performerId);
+    str('media file', file);
+    checkMatchOptions(opts);
     await this.registry.getPerformer(performerId);
     return this.match(file, performerId, opts);
   }
@@ -342,6 +366,33 @@ export class Guard {
   async close(): Promise<void> {
     await this.registry.close();
   }
+}
+
+/** Checks {@link GuardOptions} (E_INPUT) before anything is opened. */
+function checkGuardOptions(opts: GuardOptions): void {
+  options('Guard options', opts);
+  if (opts.db !== undefined) str('db', opts.db);
+  if (opts.facePreset !== undefined) oneOf('facePreset', opts.facePreset, ['accurate', 'fast'] as const);
+  if (opts.voiceModel !== undefined) str('voiceModel', opts.voiceModel);
+  if (opts.oldKeys !== undefined) {
+    list('oldKeys', opts.oldKeys).forEach((k, i) => {
+      if (typeof k !== 'string' && !(k instanceof Uint8Array)) throw invalid(`oldKeys[${i}] must be key text or bytes`);
+    });
+  }
+}
+
+/** Checks an {@link EnrollTarget}: `{id}` of an existing performer, or `{name, consent | noConsent, aliases?}`. */
+function checkEnrollTarget(target: EnrollTarget): void {
+  if (target === undefined || target === null) throw invalid('enroll needs a target: {name, consent} for a new performer or {id} for an existing one');
+  options('enroll target', target);
+  if ('id' in target) {
+    str('performer id', target.id);
+    return;
+  }
+  str('performer name', target.name);
+  if (target.aliases !== undefined) list<string>('aliases', target.aliases).forEach((a, i) => str(`aliases[${i}]`, a));
+  if (target.consent !== undefined) options('consent', target.consent);
+  if (target.noConsent !== undefined) bool('noConsent', target.noConsent);
 }
 
 function storeOptions(opts: GuardOptions): OpenStoreOptions {

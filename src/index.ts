@@ -27,7 +27,8 @@ export type { ImageInput } from './media/image';
 export { VoiceEmbedder } from './voice/embed';
 export type { VoiceWindow, VoiceEmbedding, VoiceEmbedderOptions } from './voice/embed';
 export type { SpeechSegment, VadMethod } from './voice/vad';
-export type { AudioSignal, AudioInput } from './media/audio';
+export { decodeAudio, pcmToSignal } from './media/audio';
+export type { AudioSignal, AudioInput, DecodeAudioOptions } from './media/audio';
 
 export { SCAN_SCHEMA_VERSION, isScanFailure } from './report/schema';
 export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile } from './report/schema';

@@ -1,4 +1,5 @@
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 
 // The house rules (issue 11): every import of src/, benchmarks/, scripts/, bin/, examples/ and test/ (type-only
@@ -80,6 +81,22 @@ describe('architecture', () => {
     }
     expect(edges.size).toBeGreaterThan(8);
     expect(cycles(edges)).toEqual([]);
+  });
+
+  test('argument errors come from the validation module: no other library file builds an E_INPUT error (errors.ts checks its own constructor)', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith(path.join('src', 'validate.ts')) && !p.endsWith(path.join('src', 'errors.ts'))) {
+          const text = fs.readFileSync(p, 'utf8');
+          if (/new LikenessError\(\s*'E_INPUT'/.test(text)) offenders.push(path.relative(ROOT, p));
+        }
+      }
+    };
+    walk(path.join(ROOT, 'src'));
+    expect(offenders).toEqual([]);
   });
 
   test('the cycle finder itself reports a planted cycle', () => {

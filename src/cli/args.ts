@@ -1,5 +1,6 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { LikenessError } from '../errors';
+
+import { invalid } from '../validate';
 
 /** Option spec for {@link parseCommandArgs}, as node:util parseArgs takes it. */
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -14,12 +15,12 @@ export function parseCommandArgs<T extends OptionSpec>(
     const config: ParseArgsConfig & { options: T; allowPositionals: true; strict: true } = { args, options, allowPositionals: true, strict: true };
     return parseArgs(config);
   } catch (e) {
-    throw new LikenessError('E_INPUT', `${(e as Error).message}\nusage: ${usage}`);
+    throw invalid(`${(e as Error).message}\nusage: ${usage}`);
   }
 }
 
 /** A required string option, or E_INPUT naming it. */
 export function required(v: string | undefined, name: string, usage: string): string {
-  if (v === undefined || v === '') throw new LikenessError('E_INPUT', `--${name} is required\nusage: ${usage}`);
+  if (v === undefined || v === '') throw invalid(`--${name} is required\nusage: ${usage}`);
   return v;
 }

@@ -1,6 +1,6 @@
 import { decodeAudio } from '../media/audio';
-import { LikenessError } from '../errors';
-import { int, num, oneOf } from '../validate';
+
+import { int, num, oneOf, invalid } from '../validate';
 import { fbank, type FbankWindow } from '../kernels/fbank';
 import { parseCommandArgs } from './args';
 import type { CommandHandler, CommandIO } from './command';
@@ -33,7 +33,7 @@ const fbankCommand: CommandHandler = async (args, io) => {
     io.out(FBANK_HELP + '\n');
     return 0;
   }
-  if (positionals.length !== 1) throw new LikenessError('E_INPUT', `give exactly one audio file\nusage: ${FBANK_USAGE}`);
+  if (positionals.length !== 1) throw invalid(`give exactly one audio file\nusage: ${FBANK_USAGE}`);
   const start = values.start === undefined ? undefined : num('--start', Number(values.start), 0, 1e7);
   const duration = values.duration === undefined ? undefined : num('--duration', Number(values.duration), 0.001, 1e7);
   const window = values.window === undefined ? undefined : oneOf<FbankWindow>('--window', values.window, ['povey', 'hamming', 'hanning', 'rectangular', 'blackman']);

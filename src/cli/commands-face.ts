@@ -1,7 +1,7 @@
 import { FaceAnalyzer, FacePreset } from '../face/analyzer';
 import { evalFacePairs } from '../eval/face-eval';
-import { LikenessError, isLikenessError } from '../errors';
-import { oneOf } from '../validate';
+import { isLikenessError } from '../errors';
+import { oneOf, invalid } from '../validate';
 import { parseCommandArgs, required } from './args';
 import { CommandHandler, printJson } from './command';
 
@@ -25,7 +25,7 @@ const faces: CommandHandler = async (args, io) => {
     io.out(FACES_USAGE + '\n');
     return 0;
   }
-  if (positionals.length === 0) throw new LikenessError('E_INPUT', `no image given\nusage: ${FACES_USAGE}`);
+  if (positionals.length === 0) throw invalid(`no image given\nusage: ${FACES_USAGE}`);
   const fa = await FaceAnalyzer.create({ preset: presetFrom(undefined, values.preset) });
   const results: unknown[] = [];
   let failed = 0;

@@ -1,7 +1,8 @@
-import { LikenessError } from '../errors';
+
 import { addModel, listModels, pullModel } from '../models/store';
 import type { CommandHandler, CommandIO } from './command';
 import { printJson } from './command';
+import { invalid } from '../validate';
 
 const HELP = {
   list: 'likeness models list [--no-verify]\n  Every model of the manifest: verified, present, missing or mismatch, and how to fix it.',
@@ -15,7 +16,7 @@ function wantsHelp(args: string[]): boolean {
 
 function rejectUnknown(args: string[], known: string[]): void {
   const bad = args.find((a) => a.startsWith('-') && !known.includes(a));
-  if (bad) throw new LikenessError('E_INPUT', `unknown option ${bad}`);
+  if (bad) throw invalid(`unknown option ${bad}`);
 }
 
 const list: CommandHandler = async (args, io) => {
@@ -30,7 +31,7 @@ const pull: CommandHandler = async (args, io) => {
   if (wantsHelp(args)) return help(io, HELP.pull);
   rejectUnknown(args, ['--force', '--json']);
   const ids = args.filter((a) => !a.startsWith('-'));
-  if (ids.length !== 1) throw new LikenessError('E_INPUT', `usage: ${HELP.pull.split('\n')[0]}`);
+  if (ids.length !== 1) throw invalid(`usage: ${HELP.pull.split('\n')[0]}`);
   let lastPct = -1;
   const r = await pullModel(ids[0]!, {
     force: args.includes('--force'),
@@ -52,7 +53,7 @@ const add: CommandHandler = async (args, io) => {
   const rest = args.filter((_, k) => k !== i && k !== i + 1);
   rejectUnknown(rest, ['--json']);
   const files = rest.filter((a) => !a.startsWith('-'));
-  if (!id || files.length !== 1) throw new LikenessError('E_INPUT', `usage: ${HELP.add.split('\n')[0]}`);
+  if (!id || files.length !== 1) throw invalid(`usage: ${HELP.add.split('\n')[0]}`);
   printJson(io, addModel(files[0]!, id));
   return 0;
 };

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { LikenessError, isLikenessError } from '../errors';
 import { Guard, GuardOptions, defaultDbPath } from '../guard';
 import type { Consent } from '../store/types';
-import { int, num, oneOf } from '../validate';
+import { int, num, oneOf, invalid } from '../validate';
 import { parseCommandArgs, required } from './args';
 import { CommandHandler, CommandIO, printJson } from './command';
 
@@ -33,15 +33,15 @@ function consentFrom(v: Record<string, string | boolean | string[] | undefined>)
     try {
       parsed = JSON.parse(fs.readFileSync(v['consent-file'], 'utf8'));
     } catch (e) {
-      throw new LikenessError('E_INPUT', `cannot read consent file ${v['consent-file']}: ${(e as Error).message}`);
+      throw invalid(`cannot read consent file ${v['consent-file']}: ${(e as Error).message}`);
     }
     const c = parsed as Partial<Consent>;
-    if (!c || typeof c.grantedBy !== 'string') throw new LikenessError('E_INPUT', 'consent file needs at least "grantedBy" (and "scope", "grantedAt", "expiresAt", "documentRef")');
+    if (!c || typeof c.grantedBy !== 'string') throw invalid('consent file needs at least "grantedBy" (and "scope", "grantedAt", "expiresAt", "documentRef")');
     return { grantedBy: c.grantedBy, grantedAt: c.grantedAt ?? new Date().toISOString(), scope: c.scope ?? 'likeness monitoring', ...(c.expiresAt ? { expiresAt: c.expiresAt } : {}), ...(c.documentRef ? { documentRef: c.documentRef } : {}) };
   }
   if (typeof v['consent-by'] === 'string') {
     const expires = v['consent-expires'];
-    if (typeof expires === 'string' && Number.isNaN(Date.parse(expires))) throw new LikenessError('E_INPUT', `--consent-expires must be a date (YYYY-MM-DD), got ${expires}`);
+    if (typeof expires === 'string' && Number.isNaN(Date.parse(expires))) throw invalid(`--consent-expires must be a date (YYYY-MM-DD), got ${expires}`);
     return {
       grantedBy: v['consent-by'],
       grantedAt: new Date().toISOString(),
@@ -61,8 +61,8 @@ const enroll: CommandHandler = async (args, io) => {
     'consent-file': { type: 'string' }, 'no-consent': { type: 'boolean' },
   }, ENROLL_USAGE);
   if (values.help) return usage(io, ENROLL_USAGE);
-  if (!values.name === !values.id) throw new LikenessError('E_INPUT', `give exactly one of --name (new performer) or --id (existing)\nusage: ${ENROLL_USAGE}`);
-  if (positionals.length === 0) throw new LikenessError('E_INPUT', `no reference file given\nusage: ${ENROLL_USAGE}`);
+  if (!values.name === !values.id) throw invalid(`give exactly one of --name (new performer) or --id (existing)\nusage: ${ENROLL_USAGE}`);
+  if (positionals.length === 0) throw invalid(`no reference file given\nusage: ${ENROLL_USAGE}`);
   const consent = consentFrom(values);
   if (values.name && !consent && !values['no-consent']) {
     throw new LikenessError('E_CONSENT', `enrollment needs a consent record (--consent-by WHO or --consent-file) or an explicit --no-consent\nusage: ${ENROLL_USAGE}`);
@@ -101,12 +101,12 @@ const performers: CommandHandler = async (args, io) => {
         printJson(io, await g.exportPerformer(needId(), { includeVectors: values.vectors ?? false }));
         return 0;
       case 'consent': {
-        if (!values.withdraw) throw new LikenessError('E_INPUT', `consent needs --withdraw\nusage: ${PERF_USAGE}`);
+        if (!values.withdraw) throw invalid(`consent needs --withdraw\nusage: ${PERF_USAGE}`);
         printJson(io, { performerId: id, ...(await g.withdrawConsent(needId(), { delete: values.delete ?? false })) });
         return 0;
       }
       default:
-        throw new LikenessError('E_INPUT', `unknown performers command "${verb ?? ''}"\nusage: ${PERF_USAGE}`);
+        throw invalid(`unknown performers command "${verb ?? ''}"\nusage: ${PERF_USAGE}`);
     }
   });
 };
@@ -137,7 +137,7 @@ function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
   return async (args, io) => {
     const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, performer: { type: 'string' } }, MATCH_USAGE);
     if (values.help) return usage(io, MATCH_USAGE);
-    if (positionals.length === 0) throw new LikenessError('E_INPUT', `no media file given\nusage: ${MATCH_USAGE}`);
+    if (positionals.length === 0) throw invalid(`no media file given\nusage: ${MATCH_USAGE}`);
     const topK = values.top ? int('--top', Number(values.top), 1, 100) : 5;
     const far = values.far ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
     const performer = mode === 'verify' ? required(values.performer, 'performer', MATCH_USAGE) : undefined;

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { LikenessError } from '../errors';
+
 import { renderHtmlReport } from '../report/html';
 import { Guard, defaultDbPath } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
-import { int, num, oneOf } from '../validate';
+import { int, num, oneOf, invalid } from '../validate';
 import { parseCommandArgs } from './args';
 import { CommandHandler, CommandIO } from './command';
 
@@ -189,12 +189,12 @@ const scan: CommandHandler = async (args, io) => {
     io.out(`usage: ${SCAN_USAGE}\n`);
     return 0;
   }
-  if (positionals.length === 0) throw new LikenessError('E_INPUT', `no input given\nusage: ${SCAN_USAGE}`);
+  if (positionals.length === 0) throw invalid(`no input given\nusage: ${SCAN_USAGE}`);
   const fps = values.fps !== undefined ? num('--fps', Number(values.fps), 0.01, 60) : 2;
   const concurrency = values.concurrency !== undefined ? int('--concurrency', Number(values.concurrency), 1, 64) : 1;
   const far = values.far !== undefined ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
-  if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw new LikenessError('E_INPUT', `--report needs a .html file name, got ${values.report}`);
+  if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
   const db = values.db ?? defaultDbPath();
   const { files, unmatched } = expandInputs(positionals);
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
@@ -247,7 +247,7 @@ function writeOut(file: string, text: string): void {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(file, text);
   } catch (e) {
-    throw new LikenessError('E_INPUT', `cannot write ${file}: ${(e as Error).message}`);
+    throw invalid(`cannot write ${file}: ${(e as Error).message}`);
   }
 }
 

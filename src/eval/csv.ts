@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { LikenessError } from '../errors';
+import { invalid } from '../validate';
 
 /** One labelled pair (or trial) from an evaluation list. */
 export interface LabelledPair {
@@ -24,7 +25,7 @@ export function readPairsCsv(file: string): LabelledPair[] {
   const ib = header?.indexOf('fileb') ?? -1;
   const is = header?.indexOf('same') ?? -1;
   if (ia < 0 || ib < 0 || is < 0) {
-    throw new LikenessError('E_INPUT', `${file}: expected a header with fileA,fileB,same`, { file });
+    throw invalid(`${file}: expected a header with fileA,fileB,same`, { file });
   }
   const out: LabelledPair[] = [];
   rows.forEach((r, n) => {
@@ -32,9 +33,9 @@ export function readPairsCsv(file: string): LabelledPair[] {
     const a = r[ia]?.trim();
     const b = r[ib]?.trim();
     const s = r[is]?.trim().toLowerCase();
-    if (!a || !b || s === undefined) throw new LikenessError('E_INPUT', `${file}: row ${n + 2} is incomplete`, { file });
+    if (!a || !b || s === undefined) throw invalid(`${file}: row ${n + 2} is incomplete`, { file });
     if (!['0', '1', 'true', 'false', 'yes', 'no'].includes(s)) {
-      throw new LikenessError('E_INPUT', `${file}: row ${n + 2}: "same" must be 0/1, got ${s}`, { file });
+      throw invalid(`${file}: row ${n + 2}: "same" must be 0/1, got ${s}`, { file });
     }
     out.push({ fileA: a, fileB: b, same: s === '1' || s === 'true' || s === 'yes' });
   });

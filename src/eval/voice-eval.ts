@@ -1,10 +1,11 @@
 import * as path from 'path';
-import { LikenessError, isLikenessError } from '../errors';
+import { isLikenessError } from '../errors';
 import { decodeAudio } from '../media/audio';
 import type { VoiceEmbedder } from '../voice/embed';
 import { readPairsCsv } from './csv';
 import { scorePairs } from './score-pairs';
 import { VerificationMetrics, minDcf, verificationMetrics } from './metrics';
+import { invalid } from '../validate';
 
 /** Result of `likeness eval voices`. Rates are fractions in [0, 1]. */
 export interface VoiceEvalResult extends VerificationMetrics {
@@ -33,12 +34,12 @@ export interface AudioRef {
 export function parseAudioRef(ref: string): AudioRef {
   const m = /^(.*)#([0-9]*\.?[0-9]+)-([0-9]*\.?[0-9]+)$/.exec(ref);
   if (!m) {
-    if (ref.includes('#') && /#[0-9.]*-[0-9.]*$/.test(ref)) throw new LikenessError('E_INPUT', `bad segment in "${ref}": expected FILE#START-END in seconds`);
+    if (ref.includes('#') && /#[0-9.]*-[0-9.]*$/.test(ref)) throw invalid(`bad segment in "${ref}": expected FILE#START-END in seconds`);
     return { file: ref };
   }
   const start = Number(m[2]);
   const end = Number(m[3]);
-  if (!(end > start)) throw new LikenessError('E_INPUT', `bad segment in "${ref}": END must be greater than START`);
+  if (!(end > start)) throw invalid(`bad segment in "${ref}": END must be greater than START`);
   return { file: m[1]!, start, end };
 }
 

@@ -5,6 +5,7 @@ import type { FaceDetector, FaceEmbedder } from './detector';
 import { FacepluginDetector, FacepluginEmbedder, alignArcFace } from './faceplugin';
 import { faceQuality } from './quality';
 import { FallbackDetector } from './fallback';
+import { invalid, faceDetections, int, list, oneOf, options, rgbImage } from '../validate';
 
 /** Named pipelines. `accurate` spends more time for recall and robustness; `fast` is for high-volume scanning. */
 export type FacePreset = 'accurate' | 'fast';
@@ -67,11 +68,11 @@ export class FaceAnalyzer {
 
   /** Builds an analyzer for a preset (models load lazily and are verified by sha256 on first use). */
   static async create(opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer> {
-    const preset = opts.preset ?? 'accurate';
-    if (preset !== 'accurate' && preset !== 'fast') {
-      throw new LikenessError('E_INPUT', `unknown face preset "${String(preset)}"; use "accurate" or "fast"`);
-    }
-    const threads = opts.intraOpThreads ?? 1;
+    options('FaceAnalyzer options', opts);
+    const preset = oneOf('preset', opts.preset ?? 'accurate', ['accurate', 'fast'] as const);
+    const threads = int('intraOpThreads', opts.intraOpThreads ?? 1, 1, 64);
+    if (opts.maxPixels !== undefined) int('maxPixels', opts.maxPixels, 1, Number.MAX_SAFE_INTEGER);
+    for (const k of ['detector', 'embedder'] as const) if (opts[k] !== undefined && (opts[k] === null || typeof opts[k] !== 'object')) throw invalid(`${k} must be an object`);
     const detector = opts.detector ?? presetDetector(preset, threads);
     const embedder = opts.embedder ?? new FacepluginEmbedder({ intraOpThreads: threads, flip: preset === 'accurate' });
     const fa = new FaceAnalyzer(detector, embedder, { maxPixels: opts.maxPixels }, preset);
@@ -86,6 +87,7 @@ export class FaceAnalyzer {
 
   /** Faces of several images, in order; each entry is the analysis or the error for that image. */
   async analyzeBatch(inputs: ImageInput[]): Promise<(FaceAnalysis | LikenessError)[]> {
+    list('images', inputs);
     const out: (FaceAnalysis | LikenessError)[] = [];
     for (const input of inputs) {
       try {
@@ -100,13 +102,14 @@ export class FaceAnalyzer {
 
   /** Faces of decoded RGB pixels (video frames), largest first. */
   async analyzeRgb(image: RgbImage): Promise<Face[]> {
+    rgbImage('image', image);
     const faces = await this.describe(image, await this.detect(image));
     return faces.sort((a, b) => b.detection.box.w * b.detection.box.h - a.detection.box.w * a.detection.box.h);
   }
 
   /** Detection alone (boxes, five landmarks, scores): the cheap half of {@link analyzeRgb}, for trackers. */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
-    return this.detector.detect(image);
+    return this.detector.detect(rgbImage('image', image));
   }
 
   /**
@@ -114,7 +117,8 @@ export class FaceAnalyzer {
    * (a video scanner embeds only faces its tracker cannot follow without it).
    */
   async describe(image: RgbImage, detections: FaceDetection[]): Promise<Face[]> {
-    if (detections.length === 0) return [];
+    rgbImage('image', image);
+    if (faceDetections('detections', detections).length === 0) return [];
     const { crops, embeddings } = await this.embedWithCrops(image, detections);
     return detections.map((d, i) => ({
       detection: d,

@@ -5,7 +5,7 @@ import type { Config, FaceResult, Human } from '@vladmandic/human';
 import { LikenessError, toLikenessError } from '../errors';
 import { resolveModelFile } from '../models/registry';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
-import { int, num } from '../validate';
+import { int, num, invalid, rgbImage } from '../validate';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { normaliseInPlace } from '../kernels/vector';
 import { iou } from '../kernels/geometry';
@@ -267,17 +267,9 @@ export function humanRuntime(): Promise<HumanRuntime> {
   return runtime;
 }
 
-/** Throws E_INPUT unless `image` is a non-empty RGB image whose buffer matches its size. */
+/** Throws E_INPUT unless `image` is a decoded RGB image (the validation module's check). */
 export function checkRgbImage(image: RgbImage): void {
-  if (typeof image !== 'object' || image === null) throw new LikenessError('E_INPUT', 'image must be an RgbImage {width, height, data}');
-  int('image.width', image.width, 1, 1 << 16);
-  int('image.height', image.height, 1, 1 << 16);
-  if (!(image.data instanceof Uint8Array) || image.data.length !== image.width * image.height * 3) {
-    throw new LikenessError('E_INPUT', `image.data must be a Uint8Array of width*height*3 = ${image.width * image.height * 3} bytes`, {
-      width: image.width,
-      height: image.height,
-    });
-  }
+  rgbImage('image', image);
 }
 
 function toDetection(f: FaceResult, image: RgbImage): FaceDetection | undefined {
@@ -399,7 +391,7 @@ export class HumanFaceresEmbedder implements FaceEmbedder {
   /** One embedding per face of `faces`, same order. */
   async embed(image: RgbImage, faces: FaceDetection[]): Promise<Float32Array[]> {
     checkRgbImage(image);
-    if (!Array.isArray(faces)) throw new LikenessError('E_INPUT', 'faces must be an array of FaceDetection');
+    if (!Array.isArray(faces)) throw invalid('faces must be an array of FaceDetection');
     if (faces.length === 0) return [];
     const rt = await humanRuntime();
     const found = (await runPadded(rt, image, { describe: true }, DEFAULT_PAD)).filter((f) => f.embedding);

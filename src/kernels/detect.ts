@@ -1,6 +1,6 @@
-import { LikenessError, toLikenessError } from '../errors';
+import { toLikenessError } from '../errors';
 import type { Box } from '../types';
-import { num } from '../validate';
+import { num, invalid } from '../validate';
 import { loadAddon } from './addon';
 import { nms } from './geometry';
 
@@ -58,8 +58,10 @@ export function postprocessDetectionsTs(scores: Float32Array, boxes: Float32Arra
  * `postprocessDetectionsTs` (runDetector's loop + `nms`) without the addon.
  */
 export function postprocessDetections(scores: Float32Array, boxes: Float32Array, p: DetectionParams): ScoredBox[] {
+  if (p === null || typeof p !== 'object') throw invalid('detection parameters must be an object');
+  for (const k of ['minScore', 'detW', 'detH', 'rx', 'ry'] as const) num(k, p[k], -1e9, 1e9);
   if (!(scores instanceof Float32Array) || !(boxes instanceof Float32Array) || scores.length % 2 !== 0 || boxes.length !== scores.length * 2) {
-    throw new LikenessError('E_INPUT', 'detector outputs must be Float32Arrays of n x 2 scores and n x 4 boxes');
+    throw invalid('detector outputs must be Float32Arrays of n x 2 scores and n x 4 boxes');
   }
   num('scale', p.scale, 1e-9, 1e9);
   num('iou', p.iou, 0, 1);

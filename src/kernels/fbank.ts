@@ -1,5 +1,5 @@
-import { LikenessError } from '../errors';
-import { int, num, oneOf } from '../validate';
+
+import { int, num, oneOf, invalid } from '../validate';
 import { loadAddon, defaultThreads, settle, SYNC_FBANK_SAMPLES, type NativeOptions } from './addon';
 import { RealFft } from './fft';
 
@@ -150,7 +150,7 @@ export function melBanks(numBins: number, paddedSize: number, sampleRate: number
   const nyquist = sampleRate / 2;
   const high = highFreq <= 0 ? highFreq + nyquist : highFreq;
   if (!(lowFreq >= 0 && lowFreq < nyquist && high > 0 && high <= nyquist && lowFreq < high)) {
-    throw new LikenessError('E_INPUT', `mel filter range ${lowFreq}..${high} Hz does not fit 0..${nyquist} Hz`);
+    throw invalid(`mel filter range ${lowFreq}..${high} Hz does not fit 0..${nyquist} Hz`);
   }
   // The scalars are float64 (python floats in torchaudio); the per-bin tensors are float32.
   const binWidth = f(sampleRate / paddedSize);
@@ -180,7 +180,7 @@ function makePlan(o: Resolved): FbankPlan {
   // Same integer arithmetic as torchaudio: int(sample_frequency * ms * 0.001).
   const windowShift = Math.trunc(o.sampleRate * o.frameShiftMs * 0.001);
   const windowSize = Math.trunc(o.sampleRate * o.frameLengthMs * 0.001);
-  if (windowSize < 2 || windowShift < 1) throw new LikenessError('E_INPUT', `frame of ${windowSize} samples / shift ${windowShift} is too small`);
+  if (windowSize < 2 || windowShift < 1) throw invalid(`frame of ${windowSize} samples / shift ${windowShift} is too small`);
   let paddedSize = 1;
   while (paddedSize < windowSize) paddedSize <<= 1;
   paddedSize = Math.max(paddedSize, 4);
@@ -240,7 +240,7 @@ function reflectIndex(t: number, n: number): number {
  * with dither 0, use_energy false and the given options. Input shorter than one frame gives 0 frames.
  */
 export function fbank(samples: Float32Array, opts: FbankOptions = {}): Fbank {
-  if (!(samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'fbank samples must be a Float32Array');
+  if (!(samples instanceof Float32Array)) throw invalid('fbank samples must be a Float32Array');
   const p = fbankPlan(opts);
   const { o, windowSize, windowShift, window, fft } = p;
   const n = samples.length;
@@ -368,7 +368,7 @@ export function fbankTables(opts: FbankOptions = {}): FbankTables {
  * addon. Same options and result as `fbank`; the two agree within 1e-4.
  */
 export async function computeFbank(samples: Float32Array, opts: FbankOptions = {}, native: NativeOptions = {}): Promise<Fbank> {
-  if (!(samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'fbank samples must be a Float32Array');
+  if (!(samples instanceof Float32Array)) throw invalid('fbank samples must be a Float32Array');
   const a = loadAddon();
   if (!a) return fbank(samples, opts);
   const t = fbankTables(opts);

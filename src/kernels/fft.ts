@@ -1,4 +1,5 @@
-import { LikenessError } from '../errors';
+
+import { invalid } from '../validate';
 
 // Our own FFT because it sits on the hot path of feature extraction (one 512-point transform per 10 ms of audio) and
 // because the native kernel is checked against this TS twin. A real input of length N is packed into a complex
@@ -20,7 +21,7 @@ export class RealFft {
 
   /** Builds the tables for size `n`; throws E_INPUT unless `n` is a power of two >= 4. */
   constructor(n: number) {
-    if (!Number.isInteger(n) || n < 4 || (n & (n - 1)) !== 0) throw new LikenessError('E_INPUT', `FFT size must be a power of two >= 4, got ${n}`);
+    if (!Number.isInteger(n) || n < 4 || (n & (n - 1)) !== 0) throw invalid(`FFT size must be a power of two >= 4, got ${n}`);
     this.size = n;
     const m = n >> 1;
     this.half = m;

@@ -1,6 +1,6 @@
-import { LikenessError } from '../errors';
+
 import type { RgbImage } from '../types';
-import { int, num } from '../validate';
+import { int, num, invalid, list, rgbImage } from '../validate';
 import { loadAddon, settle, SYNC_CROP_PIXELS, type NativeOptions } from './addon';
 import { Affine, invertAffine } from './geometry';
 
@@ -125,13 +125,14 @@ export function gaussianBlurRgb(img: RgbImage, sigma: number): RgbImage {
 /** Checks crop arguments and returns the inverse (output -> source) transforms, 6 numbers per face. */
 export function cropInverses(image: RgbImage, transforms: readonly Affine[], size: number): Float64Array {
   int('crop size', size, 1, 4096);
-  if (!(image.data instanceof Uint8Array) || image.width < 1 || image.height < 1 || image.data.length < image.width * image.height * 3) {
-    throw new LikenessError('E_INPUT', 'crop source must be a decoded RGB image (width x height x 3 bytes)');
-  }
+  rgbImage('crop source', image);
+  list<Affine>('crop transforms', transforms).forEach((m, i) => {
+    if (!Array.isArray(m) || m.length !== 6) throw invalid(`face ${i}: a crop transform is 6 numbers [a, b, c, d, e, f]`);
+  });
   const inv = new Float64Array(transforms.length * 6);
   transforms.forEach((m, i) => {
     const t = invertAffine(m);
-    if (!t.every(Number.isFinite)) throw new LikenessError('E_INPUT', `face ${i}: the crop transform is singular or not finite`);
+    if (!t.every(Number.isFinite)) throw invalid(`face ${i}: the crop transform is singular or not finite`);
     inv.set(t, i * 6);
   });
   return inv;

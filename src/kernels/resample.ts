@@ -1,5 +1,5 @@
-import { LikenessError } from '../errors';
-import { int } from '../validate';
+
+import { int, invalid } from '../validate';
 import { loadAddon, settle, SYNC_WORK } from './addon';
 
 /** A polyphase windowed-sinc filter bank for one rate pair. */
@@ -126,7 +126,7 @@ export function resampleTs(samples: Float32Array, plan: ResamplePlan): Float32Ar
  * polyphase Kaiser-windowed sinc (about 80 dB stop band). Native kernel, or `resampleTs` without the addon.
  */
 export async function resampleAudio(samples: Float32Array, inRate: number, outRate = 16000): Promise<Float32Array> {
-  if (!(samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'samples must be a Float32Array');
+  if (!(samples instanceof Float32Array)) throw invalid('samples must be a Float32Array');
   const plan = resamplePlan(inRate, outRate);
   if (inRate === outRate) return new Float32Array(samples);
   const a = loadAddon();

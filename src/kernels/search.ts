@@ -1,5 +1,5 @@
 import { LikenessError } from '../errors';
-import { int } from '../validate';
+import { int, invalid } from '../validate';
 import { loadAddon, settle, SYNC_WORK } from './addon';
 import { dot } from './vector';
 
@@ -164,8 +164,8 @@ export function topKInt8Ts(g: QuantizedGallery, queries: Float32Array, k: number
 function checkSearch(gallery: ArrayLike<number>, dim: number, queries: Float32Array, k: number): void {
   int('dim', dim, 1, 1 << 20);
   int('k', k, 0, 1 << 20);
-  if (!(queries instanceof Float32Array) || queries.length % dim !== 0) throw new LikenessError('E_INPUT', `queries must be a Float32Array of rows of ${dim} values`);
-  if (gallery.length % dim !== 0) throw new LikenessError('E_INPUT', `the gallery must hold rows of ${dim} values`);
+  if (!(queries instanceof Float32Array) || queries.length % dim !== 0) throw invalid(`queries must be a Float32Array of rows of ${dim} values`);
+  if (gallery.length % dim !== 0) throw invalid(`the gallery must hold rows of ${dim} values`);
   if (gallery.length / dim > 0x7fffffff) throw new LikenessError('E_TOO_LARGE', 'the gallery has more than 2^31 rows');
 }
 
@@ -175,7 +175,7 @@ function checkSearch(gallery: ArrayLike<number>, dim: number, queries: Float32Ar
  * scores are float32 sums, so they differ from the float64 TS loop by float rounding.
  */
 export async function searchTopK(gallery: Float32Array, dim: number, queries: Float32Array, k: number): Promise<TopK> {
-  if (!(gallery instanceof Float32Array)) throw new LikenessError('E_INPUT', 'the gallery must be a Float32Array');
+  if (!(gallery instanceof Float32Array)) throw invalid('the gallery must be a Float32Array');
   checkSearch(gallery, dim, queries, k);
   const a = loadAddon();
   if (!a) return topK(gallery, dim, queries, k);
@@ -190,7 +190,7 @@ export async function searchTopK(gallery: Float32Array, dim: number, queries: Fl
 /** Quantises unit rows to int8 with one scale per row (4x less memory to stream than float32). */
 export async function quantizeGallery(vectors: Float32Array, dim: number): Promise<QuantizedGallery> {
   int('dim', dim, 1, 1 << 20);
-  if (!(vectors instanceof Float32Array) || vectors.length % dim !== 0) throw new LikenessError('E_INPUT', `vectors must be a Float32Array of rows of ${dim} values`);
+  if (!(vectors instanceof Float32Array) || vectors.length % dim !== 0) throw invalid(`vectors must be a Float32Array of rows of ${dim} values`);
   const a = loadAddon();
   if (!a) return quantizeRowsTs(vectors, dim);
   const rows = vectors.length / dim;
@@ -205,8 +205,11 @@ export async function quantizeGallery(vectors: Float32Array, dim: number): Promi
  * with respect to the float32 gallery, exact with respect to the quantised one. `topKInt8Ts` without the addon.
  */
 export async function searchTopKInt8(g: QuantizedGallery, queries: Float32Array, k: number): Promise<TopK> {
+  if (g === null || typeof g !== 'object' || !(g.data instanceof Int8Array) || !(g.scales instanceof Float32Array)) {
+    throw invalid('the gallery must be a QuantizedGallery from quantizeGallery()');
+  }
   checkSearch(g.data, g.dim, queries, k);
-  if (g.scales.length !== g.rows || g.data.length !== g.rows * g.dim) throw new LikenessError('E_INPUT', 'quantised gallery sizes do not match');
+  if (g.scales.length !== g.rows || g.data.length !== g.rows * g.dim) throw invalid('quantised gallery sizes do not match');
   const a = loadAddon();
   if (!a) return topKInt8Ts(g, queries, k);
   const m = queries.length / g.dim;

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { LikenessError } from '../errors';
+import { invalid } from '../validate';
 
 /**
  * Score calibration per model: a `confidence` mapping (score -> P(same person), at equal priors) and an impostor
@@ -132,9 +133,7 @@ export function fitCalibration(genuineScores: ArrayLike<number>, impostorScores:
   const g = finiteSorted(genuineScores);
   const im = finiteSorted(impostorScores);
   if (g.length < MIN_GENUINE || im.length < MIN_IMPOSTOR) {
-    throw new LikenessError(
-      'E_INPUT',
-      `calibration needs at least ${MIN_GENUINE} genuine and ${MIN_IMPOSTOR} impostor scores, got ${g.length} and ${im.length}`,
+    throw invalid(`calibration needs at least ${MIN_GENUINE} genuine and ${MIN_IMPOSTOR} impostor scores, got ${g.length} and ${im.length}`,
     );
   }
   const heldOutLogLoss = {
@@ -168,7 +167,7 @@ export function perComparisonRate(perSearch: number, comparisons: number): numbe
 
 /** Score above which an impostor comparison falls with probability <= p (per comparison). */
 export function impostorThreshold(tail: ImpostorTail, p: number): number {
-  if (!(p > 0 && p < 1)) throw new LikenessError('E_INPUT', `a false-match rate must be within (0, 1), got ${p}`);
+  if (!(p > 0 && p < 1)) throw invalid(`a false-match rate must be within (0, 1), got ${p}`);
   const emp = empiricalQuantile(tail.empirical, p);
   if (p >= tail.exceedanceRate && emp !== null) return emp;
   const ratio = p / tail.exceedanceRate;
@@ -204,7 +203,7 @@ export function searchThresholds(cal: Calibration, comparisons: number, rates: P
   const r = { ...DEFAULT_RATES, ...rates };
   checkRate('match rate', r.match);
   checkRate('possible rate', r.possible);
-  if (r.possible < r.match) throw new LikenessError('E_INPUT', 'the possible rate must be >= the match rate');
+  if (r.possible < r.match) throw invalid('the possible rate must be >= the match rate');
   const perComparison = { match: perComparisonRate(r.match, comparisons), possible: perComparisonRate(r.possible, comparisons) };
   return {
     match: impostorThreshold(cal.impostorTail, perComparison.match),
@@ -266,7 +265,7 @@ function isFiniteNum(v: unknown): v is number {
 }
 
 function checkRate(name: string, v: number): void {
-  if (!(typeof v === 'number' && v > 0 && v < 1)) throw new LikenessError('E_INPUT', `${name} must be within (0, 1), got ${v}`);
+  if (!(typeof v === 'number' && v > 0 && v < 1)) throw invalid(`${name} must be within (0, 1), got ${v}`);
 }
 
 function finiteSorted(a: ArrayLike<number>): Float64Array {

@@ -1,10 +1,11 @@
-import { LikenessError } from '../errors';
+
 import type { Performer } from '../store/types';
 import { confidence, searchThresholds } from './calibration';
 import type { Calibration, SearchRates, SearchThresholds } from './calibration';
 import { normalise } from '../kernels/vector';
 import { packQueries, searchPerformers, type SearchMode } from './gallery';
 import type { Gallery, PerformerScore } from './gallery';
+import { invalid } from '../validate';
 
 /** A decided candidate, as printed by verify / identify / scan. */
 export interface Candidate {
@@ -122,7 +123,7 @@ export class Cohort {
     vectors: readonly Float32Array[],
     readonly dim: number,
   ) {
-    if (vectors.length < 2) throw new LikenessError('E_INPUT', 'an AS-norm cohort needs at least 2 embeddings');
+    if (vectors.length < 2) throw invalid('an AS-norm cohort needs at least 2 embeddings');
     this.vectors = packQueries(vectors, dim);
     this.size = vectors.length;
   }
@@ -168,7 +169,7 @@ export async function searchPerformersAsNorm(
   opts: { topN?: number; preselect?: number; mode?: SearchMode } = {},
 ): Promise<PerformerScore[][]> {
   if (cohort.dim !== g.dim && g.rows > 0) {
-    throw new LikenessError('E_INPUT', `the cohort has ${cohort.dim} dimensions, the gallery ${g.dim}`);
+    throw invalid(`the cohort has ${cohort.dim} dimensions, the gallery ${g.dim}`);
   }
   const topN = opts.topN ?? 200;
   const raw = await searchPerformers(g, queries, Math.max(k, opts.preselect ?? 4 * k), opts.mode);

@@ -2,6 +2,7 @@ import { LikenessError } from '../errors';
 import { searchTopK, searchTopKInt8, quantizeGallery, topKGroups, type QuantizedGallery, type TopK } from '../kernels/search';
 import { dot, normalise } from '../kernels/vector';
 import type { Modality, Store, Template } from '../store/types';
+import { invalid } from '../validate';
 
 /**
  * One model's templates in memory: L2-normalised rows in one contiguous row-major buffer (`rows x dim`), with the
@@ -99,7 +100,7 @@ export class GalleryCache {
 export function packQueries(queries: readonly Float32Array[], dim: number): Float32Array {
   const out = new Float32Array(queries.length * dim);
   queries.forEach((q, i) => {
-    if (q.length !== dim) throw new LikenessError('E_INPUT', `query ${i} has ${q.length} dimensions, the gallery ${dim}`);
+    if (q.length !== dim) throw invalid(`query ${i} has ${q.length} dimensions, the gallery ${dim}`);
     out.set(normalise(q), i * dim);
   });
   return out;

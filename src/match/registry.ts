@@ -1,5 +1,5 @@
 import { LikenessError } from '../errors';
-import { str, int } from '../validate';
+import { str, int, invalid, options, num } from '../validate';
 import type {
   AuditEntry,
   AuditEvent,
@@ -74,6 +74,20 @@ export interface MatchOptions {
   now?: Date;
 }
 
+/** Checks per-call match options (E_INPUT), so a bad option fails before any media is read. */
+export function checkMatchOptions(opts: MatchOptions | undefined): MatchOptions {
+  const o = options('match options', opts);
+  if (o.topK !== undefined) int('topK', o.topK, 1, 100);
+  if (o.far !== undefined) {
+    const far = options('far', o.far);
+    if (far.match !== undefined) num('far.match', far.match, 1e-9, 0.5);
+    if (far.possible !== undefined) num('far.possible', far.possible, 1e-9, 0.5);
+  }
+  if (o.auditContext !== undefined && typeof o.auditContext !== 'string') throw invalid('auditContext must be a string');
+  if (o.now !== undefined && !(o.now instanceof Date && Number.isFinite(o.now.getTime()))) throw invalid('now must be a valid Date');
+  return o;
+}
+
 /** Candidates for one query vector. */
 export interface QueryResult {
   candidates: Candidate[];
@@ -121,7 +135,7 @@ export class Registry {
    */
   async createPerformer(p: NewPerformer): Promise<Performer> {
     str('performer name', p.name);
-    if (p.consent && p.noConsent) throw new LikenessError('E_INPUT', 'give either a consent record or noConsent, not both');
+    if (p.consent && p.noConsent) throw invalid('give either a consent record or noConsent, not both');
     if (!p.consent && p.noConsent !== true) {
       throw new LikenessError(
         'E_CONSENT',
@@ -197,20 +211,18 @@ export class Registry {
     if (state === 'expired' || state === 'withdrawn') {
       throw new LikenessError('E_CONSENT', `performer ${performerId}'s consent is ${state}: renew it before enrolling`);
     }
-    if (items.length === 0) throw new LikenessError('E_INPUT', 'nothing to enroll: no accepted items');
+    if (items.length === 0) throw invalid('nothing to enroll: no accepted items');
     const dims = new Map((await this.store.models()).map((m) => [m.modelId, { dim: m.dim, modality: m.modality }]));
     const references: NewReference[] = [];
     const newItems: NewTemplate[] = [];
     items.forEach((it, i) => {
-      if (it.templates.length === 0) throw new LikenessError('E_INPUT', `item ${i} has no accepted templates`);
+      if (it.templates.length === 0) throw invalid(`item ${i} has no accepted templates`);
       references.push({ sha256: it.sha256, modality: it.modality, quality: it.quality });
       for (const t of it.templates) {
         str(`item ${i} modelId`, t.modelId);
         const known = dims.get(t.modelId);
         if (known && (known.dim !== t.vector.length || known.modality !== it.modality)) {
-          throw new LikenessError(
-            'E_INPUT',
-            `item ${i}: model ${t.modelId} templates are ${known.modality} with ${known.dim} dimensions, got ${it.modality} with ${t.vector.length}`,
+          throw invalid(`item ${i}: model ${t.modelId} templates are ${known.modality} with ${known.dim} dimensions, got ${it.modality} with ${t.vector.length}`,
           );
         }
         dims.set(t.modelId, { dim: t.vector.length, modality: it.modality });
@@ -398,7 +410,7 @@ export class Registry {
 
 /** Normalised mean of unit vectors: weighted by quality for faces (floored), plain for voices. */
 export function centroidOf(items: ReadonlyArray<Pick<Template, 'vector' | 'quality'>>, modality: Modality): Float32Array {
-  if (items.length === 0) throw new LikenessError('E_INPUT', 'a centroid needs at least one template');
+  if (items.length === 0) throw invalid('a centroid needs at least one template');
   const dim = items[0]!.vector.length;
   const acc = new Float64Array(dim);
   for (const t of items) {

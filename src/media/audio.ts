@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
 import { resampleAudio } from '../kernels/resample';
-import { int, num } from '../validate';
+import { int, num, invalid, options } from '../validate';
 import { ffmpegPath, runFfmpeg, streamFfmpeg } from './ffmpeg';
 import { bufferSource, fileSource, pcmToFloat32, readWavInfo, wavFastPathOk, type ByteSource, type WavInfo } from './wav';
 
@@ -53,14 +53,15 @@ export interface StreamAudioOptions extends DecodeAudioOptions {
  * `channels` > 1 means interleaved samples. Throws E_INPUT for a bad rate, channel count or non-finite samples.
  */
 export async function pcmToSignal(samples: Float32Array, sampleRate: number, opts: { channels?: number; offset?: number } = {}): Promise<AudioSignal> {
-  if (!(samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'samples must be a Float32Array');
+  if (!(samples instanceof Float32Array)) throw invalid('samples must be a Float32Array');
+  options('pcmToSignal options', opts);
   const rate = int('sampleRate', sampleRate, 1000, 768_000);
   const channels = int('channels', opts.channels ?? 1, 1, 64);
   const offset = num('offset', opts.offset ?? 0, 0, 1e9);
-  if (samples.length % channels !== 0) throw new LikenessError('E_INPUT', `${samples.length} samples do not divide into ${channels} channels`);
+  if (samples.length % channels !== 0) throw invalid(`${samples.length} samples do not divide into ${channels} channels`);
   const mono = channels === 1 ? samples : downmix(samples, channels);
   for (let i = 0; i < mono.length; i++) {
-    if (!Number.isFinite(mono[i]!)) throw new LikenessError('E_INPUT', `sample ${i * channels} is not a finite number`);
+    if (!Number.isFinite(mono[i]!)) throw invalid(`sample ${i * channels} is not a finite number`);
   }
   const out = rate === AUDIO_SAMPLE_RATE ? Float32Array.from(mono) : await resampleAudio(mono, rate, AUDIO_SAMPLE_RATE);
   return { sampleRate: AUDIO_SAMPLE_RATE, samples: out, offset };
@@ -87,6 +88,7 @@ const DEFAULT_CHUNK_SECONDS = 10;
  * (no audio track, unknown codec), E_TOO_LARGE (over `maxSeconds`), E_FFMPEG, E_TIMEOUT, E_ABORTED.
  */
 export async function decodeAudio(input: AudioInput, opts: DecodeAudioOptions = {}): Promise<AudioSignal> {
+  options('decode options', opts);
   const maxSeconds = opts.maxSeconds ?? DEFAULT_DECODE_MAX_SECONDS;
   const parts: Float32Array[] = [];
   let total = 0;
@@ -173,11 +175,11 @@ function checkOptions(opts: StreamAudioOptions): CheckedOptions {
 
 function openSource(input: AudioInput, label: string): ByteSource {
   if (typeof input === 'string') {
-    if (input.length === 0) throw new LikenessError('E_INPUT', 'audio path must be a non-empty string');
+    if (input.length === 0) throw invalid('audio path must be a non-empty string');
     return fileSource(input);
   }
   if (input instanceof Uint8Array) return bufferSource(input);
-  throw new LikenessError('E_INPUT', `audio input must be a path or a Buffer, got ${typeof input}`, { file: label });
+  throw invalid(`audio input must be a path or a Buffer, got ${typeof input}`, { file: label });
 }
 
 function tooLong(label: string, seconds: number, maxSeconds: number): LikenessError {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, type ErrorCode } from '../errors';
+import { invalid } from '../validate';
 
 // A small typed wrapper over ffmpeg/ffprobe. Processes are spawned with argument arrays (never a shell), every run
 // has a time limit and honours an AbortSignal, and ffmpeg's stderr is turned into a LikenessError with a stable code.
@@ -358,7 +359,7 @@ export async function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions 
  */
 export async function* streamFfmpeg(args: readonly string[], opts: StreamFfmpegOptions & { stdin?: Buffer }): AsyncGenerator<Buffer, void, undefined> {
   const chunkBytes = opts.chunkBytes;
-  if (!Number.isInteger(chunkBytes) || chunkBytes <= 0) throw new LikenessError('E_INPUT', `chunkBytes must be a positive integer, got ${chunkBytes}`);
+  if (!Number.isInteger(chunkBytes) || chunkBytes <= 0) throw invalid(`chunkBytes must be a positive integer, got ${chunkBytes}`);
   const p = spawnTool('ffmpeg', ['-hide_banner', '-nostdin', ...args], opts, DEFAULT_FFMPEG_TIMEOUT_MS, opts.stdin);
   let finished = false;
   try {
@@ -462,7 +463,7 @@ export async function probeMedia(file: string, opts: RunOptions = {}): Promise<M
   } catch {
     throw new LikenessError('E_NOT_FOUND', `file not found: ${file}`, { file });
   }
-  if (!st.isFile()) throw new LikenessError('E_INPUT', `${file} is not a regular file`, { file });
+  if (!st.isFile()) throw invalid(`${file} is not a regular file`, { file });
   if (st.size === 0) throw new LikenessError('E_DECODE', `${label} is empty (0 bytes)`, { file: label });
   // `file:` keeps a name such as `-x.wav` or `http:...` from being read as an option or a protocol.
   const text = await runFfprobe(['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${path.resolve(file)}`], {

@@ -2,6 +2,7 @@ import type { Sharp } from 'sharp';
 import { LikenessError, isLikenessError } from '../errors';
 import type { RgbImage } from '../types';
 import { fileSource } from './wav';
+import { invalid, rgbImage, str } from '../validate';
 
 /** Default pixel limit, checked from the header before any pixel is decoded. */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -63,13 +64,13 @@ export function readHead(file: string, n = 64): Buffer {
  * metadata without decoding), so a file claiming 40000x40000 is refused before any allocation.
  */
 export async function decodeImage(input: ImageInput, opts: DecodeImageOptions = {}): Promise<RgbImage> {
-  if (isRgbImage(input)) return validateRgb(input);
+  if (isRgbImage(input)) return rgbImage('image', input);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const label = typeof input === 'string' ? input : '<buffer>';
   let head: Buffer;
-  if (typeof input === 'string') head = readHead(input);
+  if (typeof input === 'string') head = readHead(str('image path', input));
   else if (input instanceof Uint8Array) head = Buffer.from(input.buffer, input.byteOffset, Math.min(64, input.byteLength));
-  else throw new LikenessError('E_INPUT', 'image input must be a path, a Buffer or an RgbImage');
+  else throw invalid('image input must be a path, a Buffer or an RgbImage');
   if (head.length === 0) throw new LikenessError('E_DECODE', `${label} is empty (0 bytes)`, { file: label });
   const format = sniffImageFormat(head);
   if (!format) {
@@ -119,13 +120,3 @@ function classifySharpError(e: unknown, label: string, maxPixels: number): Liken
   return new LikenessError('E_DECODE', `${label} could not be decoded (${msg}); the file is truncated or corrupt`, { file: label });
 }
 
-function validateRgb(img: RgbImage): RgbImage {
-  const { width, height, data } = img;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new LikenessError('E_INPUT', `RGB image needs positive integer width and height, got ${width}x${height}`);
-  }
-  if (data.length !== width * height * 3) {
-    throw new LikenessError('E_INPUT', `RGB image ${width}x${height} needs ${width * height * 3} bytes, got ${data.length}`);
-  }
-  return img;
-}

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { LikenessError } from '../errors';
 import type { RgbImage } from '../types';
-import { num, int } from '../validate';
+import { num, int, invalid } from '../validate';
 import { probeMedia, streamFfmpeg, type MediaInfo, type MediaStreamInfo } from './ffmpeg';
 
 /** One sampled video frame. */
@@ -93,7 +93,7 @@ class ShowinfoTimes {
 export async function* streamVideoFrames(file: string, opts: VideoFrameOptions = {}, plan?: VideoFramePlan): AsyncGenerator<VideoFrame, void, undefined> {
   const fps = num('fps', opts.fps ?? DEFAULT_FPS, 0.01, 120);
   const mode = opts.mode ?? 'interval';
-  if (mode !== 'interval' && mode !== 'scene') throw new LikenessError('E_INPUT', `unknown frame mode "${String(mode)}"; use "interval" or "scene"`);
+  if (mode !== 'interval' && mode !== 'scene') throw invalid(`unknown frame mode "${String(mode)}"; use "interval" or "scene"`);
   const threshold = num('sceneThreshold', opts.sceneThreshold ?? 0.3, 0.001, 0.999);
   const p = plan ?? (await planVideoFrames(file, opts));
   const scale = `scale=${p.width}:${p.height}:flags=bilinear`;

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { LikenessError } from '../errors';
+import { invalid } from '../validate';
 
 // Our own small RIFF/WAVE reader. It exists for two reasons: the fast path (16 kHz mono PCM/float WAV needs no
 // ffmpeg process), and safety: every chunk size is checked against the real number of bytes, so a header that claims
@@ -28,7 +29,7 @@ export function fileSource(file: string): ByteSource {
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {
     fs.closeSync(fd);
-    throw new LikenessError('E_INPUT', `${file} is not a regular file`, { file });
+    throw invalid(`${file} is not a regular file`, { file });
   }
   let open = true;
   return {

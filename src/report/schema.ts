@@ -1,4 +1,5 @@
 import type { Box } from '../types';
+import { invalid } from '../validate';
 
 /** Version of the scan result JSON schema; bumped on any incompatible change. */
 export const SCAN_SCHEMA_VERSION = 1;
@@ -119,5 +120,6 @@ export interface ScanReportFile {
 
 /** True when a result is a failure entry. */
 export function isScanFailure(r: ScanResult | ScanFailure): r is ScanFailure {
+  if (r === null || typeof r !== 'object') throw invalid('isScanFailure needs a scan result object');
   return 'error' in r;
 }

@@ -13,7 +13,7 @@ import type { SearchRates } from '../match/calibration';
 import type { Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, RgbImage } from '../types';
-import { num } from '../validate';
+import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { detectMediaKind, type MediaKind } from '../media/kind';
@@ -436,15 +436,45 @@ async function imageSize(file: string): Promise<{ width?: number; height?: numbe
  * timings and warnings. An input that cannot be scanned gives a {@link ScanFailure} entry; only failures that stop
  * every scan (store, key, models, abort) are thrown.
  */
+/** Checks a scan input's type (E_INPUT): a path, bytes, or an async iterable of byte chunks. */
+function checkScanInput(input: ScanInput, name = 'scan input'): void {
+  if (typeof input === 'string' || input instanceof Uint8Array) return;
+  if (input !== null && typeof input === 'object' && typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') return;
+  throw invalid(`${name} must be a file path, a Buffer / Uint8Array, or an async iterable of byte chunks`);
+}
+
+/** Checks {@link ScanOptions} (E_INPUT) before any input is read. */
+export function checkScanOptions(opts: ScanOptions | undefined): ScanOptions {
+  const o = options('scan options', opts);
+  if (o.fps !== undefined) num('fps', o.fps, 0.01, 60);
+  if (o.frameMode !== undefined) oneOf('frameMode', o.frameMode, ['interval', 'scene'] as const);
+  if (typeof o.far === 'number') num('far', o.far, 1e-9, 0.5);
+  else if (o.far !== undefined) {
+    const far = options('far', o.far);
+    if (far.match !== undefined) num('far.match', far.match, 1e-9, 0.5);
+    if (far.possible !== undefined) num('far.possible', far.possible, 1e-9, 0.5);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
+  if (o.onProgress !== undefined) fn('onProgress', o.onProgress);
+  if (o.label !== undefined) str('label', o.label);
+  if (o.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(String(o.sha256))) throw invalid('sha256 must be 64 lowercase hex characters');
+  if (o.maxWidth !== undefined) int('maxWidth', o.maxWidth, 64, 16384);
+  if (o.faces !== undefined) bool('faces', o.faces);
+  if (o.voices !== undefined) bool('voices', o.voices);
+  return o;
+}
+
 export async function scanFile(engines: ScanEngines, input: ScanInput, opts: ScanOptions = {}): Promise<ScanResult | ScanFailure> {
+  checkScanInput(input);
+  checkScanOptions(opts);
   const label = typeof input === 'string' ? input : opts.label ?? (input instanceof Uint8Array ? '<buffer>' : '<stream>');
   let tmp: { file: string; sha256: string; cleanup: () => void } | undefined;
   try {
     if (opts.signal?.aborted) throw new LikenessError('E_ABORTED', `scanning ${label} was aborted before it started`);
     if (typeof input === 'string') {
-      if (input.length === 0) throw new LikenessError('E_INPUT', 'the input path is empty');
+      if (input.length === 0) throw invalid('the input path is empty');
       if (!fs.existsSync(input)) throw new LikenessError('E_NOT_FOUND', `file not found: ${input}`, { file: input });
-      if (!fs.statSync(input).isFile()) throw new LikenessError('E_INPUT', `${input} is not a regular file`, { file: input });
+      if (!fs.statSync(input).isFile()) throw invalid(`${input} is not a regular file`, { file: input });
       return await scanPath(engines, input, label, opts.sha256, opts);
     }
     tmp = await materialise(input);
@@ -480,6 +510,9 @@ export type ScanEvent =
  * models, abort) end the iteration by throwing once the inputs in flight have stopped.
  */
 export async function* scanMany(engines: ScanEngines, inputs: readonly ScanInput[], opts: ScanManyOptions = {}): AsyncGenerator<ScanEvent, void, undefined> {
+  list<ScanInput>('scan inputs', inputs).forEach((x, i) => checkScanInput(x, `scan input ${i}`));
+  checkScanOptions(opts);
+  if (opts.skip !== undefined) fn('skip', opts.skip);
   const concurrency = Math.round(num('concurrency', opts.concurrency ?? 1, 1, 64));
   const total = inputs.length;
   const queue: ScanEvent[] = [];

@@ -1,9 +1,9 @@
-import { LikenessError } from '../errors';
+
 import type { Box, Face, RgbImage } from '../types';
 import { iou } from '../kernels/geometry';
 import { cropRgb, resizeRgb } from '../kernels/image';
 import { dot } from '../kernels/vector';
-import { num } from '../validate';
+import { num, invalid } from '../validate';
 
 /** One sighting of a face in one sampled frame. */
 export interface FaceObservation {
@@ -114,7 +114,7 @@ export function signatureCorrelation(a: Float32Array, b: Float32Array): number {
  * few good views cancels per-frame noise (compression, motion) while low-quality frames are left out entirely.
  */
 export function trackEmbedding(best: readonly FaceObservation[]): Float32Array {
-  if (best.length === 0) throw new LikenessError('E_INPUT', 'a track needs at least one observation');
+  if (best.length === 0) throw invalid('a track needs at least one observation');
   const dim = best[0]!.embedding.length;
   const acc = new Float64Array(dim);
   for (const o of best) {

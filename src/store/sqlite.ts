@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
 import { dataHome } from '../paths';
-import { str } from '../validate';
+import { str, invalid } from '../validate';
 import { chainKeyProviders, envKeyProvider, envOldKeys, open as openSealed, seal, staticKeyProvider } from './crypto';
 import { normaliseConsent } from './consent';
 import { migrate, SCHEMA_VERSION } from './migrations';
@@ -464,7 +464,7 @@ export class SqliteStore implements Store {
     for (const t of templates) {
       if (t.kind !== 'item' || added.includes(t.referenceHash!)) continue;
       if (!refExists.get(performerId, t.referenceHash)) {
-        throw new LikenessError('E_INPUT', `template references media ${t.referenceHash} that is not enrolled`);
+        throw invalid(`template references media ${t.referenceHash} that is not enrolled`);
       }
       if (hasItems.get(performerId, t.modelId, t.referenceHash)) skip.add(`${t.modelId}\0${t.referenceHash}`);
     }
@@ -823,39 +823,39 @@ function consentAuditDetails(c: Consent | null): Record<string, AuditValue> {
 
 function checkReference(r: NewReference, i: number): void {
   if (typeof r.sha256 !== 'string' || !SHA256_RE.test(r.sha256)) {
-    throw new LikenessError('E_INPUT', `reference ${i}: sha256 must be 64 lowercase hex characters`);
+    throw invalid(`reference ${i}: sha256 must be 64 lowercase hex characters`);
   }
   if (r.modality !== 'face' && r.modality !== 'voice') {
-    throw new LikenessError('E_INPUT', `reference ${i}: modality must be face or voice`);
+    throw invalid(`reference ${i}: modality must be face or voice`);
   }
 }
 
 function checkTemplate(t: NewTemplate, i: number): void {
   str(`template ${i} modelId`, t.modelId);
   if (!(t.vector instanceof Float32Array) || t.vector.length === 0) {
-    throw new LikenessError('E_INPUT', `template ${i}: vector must be a non-empty Float32Array`);
+    throw invalid(`template ${i}: vector must be a non-empty Float32Array`);
   }
   for (let j = 0; j < t.vector.length; j++) {
-    if (!Number.isFinite(t.vector[j]!)) throw new LikenessError('E_INPUT', `template ${i}: vector has a non-finite value`);
+    if (!Number.isFinite(t.vector[j]!)) throw invalid(`template ${i}: vector has a non-finite value`);
   }
-  if (t.kind !== 'item' && t.kind !== 'centroid') throw new LikenessError('E_INPUT', `template ${i}: kind must be item or centroid`);
-  if (t.modality !== 'face' && t.modality !== 'voice') throw new LikenessError('E_INPUT', `template ${i}: bad modality`);
+  if (t.kind !== 'item' && t.kind !== 'centroid') throw invalid(`template ${i}: kind must be item or centroid`);
+  if (t.modality !== 'face' && t.modality !== 'voice') throw invalid(`template ${i}: bad modality`);
   if ((t.kind === 'item') !== (typeof t.referenceHash === 'string')) {
-    throw new LikenessError('E_INPUT', `template ${i}: items need a referenceHash, centroids must have none`);
+    throw invalid(`template ${i}: items need a referenceHash, centroids must have none`);
   }
   if (!Number.isFinite(t.quality) || t.quality < 0 || t.quality > 1) {
-    throw new LikenessError('E_INPUT', `template ${i}: quality must be within [0, 1]`);
+    throw invalid(`template ${i}: quality must be within [0, 1]`);
   }
 }
 
 function checkAudit(e: AuditEvent): void {
-  if (!AUDIT_TYPES.includes(e.type)) throw new LikenessError('E_INPUT', `unknown audit event type ${String(e.type)}`);
+  if (!AUDIT_TYPES.includes(e.type)) throw invalid(`unknown audit event type ${String(e.type)}`);
   for (const [k, v] of Object.entries(e.details ?? {})) {
-    if (FORBIDDEN_AUDIT_KEYS.test(k)) throw new LikenessError('E_INPUT', `audit detail "${k}" looks biometric; audit holds none`);
+    if (FORBIDDEN_AUDIT_KEYS.test(k)) throw invalid(`audit detail "${k}" looks biometric; audit holds none`);
     if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw new LikenessError('E_INPUT', `audit detail "${k}" must be a string, number, boolean or null`);
+      throw invalid(`audit detail "${k}" must be a string, number, boolean or null`);
     }
-    if (typeof v === 'string' && v.length > 1024) throw new LikenessError('E_INPUT', `audit detail "${k}" is too long`);
+    if (typeof v === 'string' && v.length > 1024) throw invalid(`audit detail "${k}" is too long`);
   }
 }
 

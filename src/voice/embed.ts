@@ -3,7 +3,7 @@ import { LikenessError } from '../errors';
 import type { AudioSignal } from '../media/audio';
 import { loadManifest } from '../models/manifest';
 import { modelFilePath } from '../models/registry';
-import { num } from '../validate';
+import { num, invalid, audioSignal, float32, list, oneOf, options, str } from '../validate';
 import { computeFbank } from '../kernels/fbank';
 import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStatsAsync } from './baseline';
 import { normaliseInPlace } from '../kernels/vector';
@@ -49,6 +49,17 @@ export interface VoiceEmbedderOptions {
   hopSeconds?: number;
   /** Speech shorter than this gives no window (seconds, default 0.2). */
   minSpeechSeconds?: number;
+}
+
+/** Checks {@link VoiceEmbedderOptions} (E_INPUT) before a model is loaded. */
+function checkEmbedderOptions(opts: VoiceEmbedderOptions): void {
+  options('VoiceEmbedder options', opts);
+  if (opts.model !== undefined) str('model', opts.model);
+  if (opts.modelFile !== undefined) str('modelFile', opts.modelFile);
+  if (opts.vad !== undefined) oneOf('vad', opts.vad, ['silero', 'energy'] as const);
+  const win = num('windowSeconds', opts.windowSeconds ?? 3, 0.5, 60);
+  num('hopSeconds', opts.hopSeconds ?? 1.5, 0.1, win);
+  num('minSpeechSeconds', opts.minSpeechSeconds ?? 0.2, 0.1, win);
 }
 
 /** The line callers print (once) when the baseline is in use. */
@@ -105,6 +116,7 @@ export class VoiceEmbedder {
 
   /** Chooses and loads the model. E_MODEL when a named model is missing or broken (with the command that fixes it). */
   static async create(opts: VoiceEmbedderOptions = {}): Promise<VoiceEmbedder> {
+    checkEmbedderOptions(opts);
     if (opts.modelFile) return VoiceEmbedder.neural(await OnnxSpeakerModel.fromFile(opts.modelFile), opts);
     const id = opts.model ?? neuralVoiceModels().find(isInstalled) ?? BASELINE_MODEL_ID;
     if (id === BASELINE_MODEL_ID) {
@@ -127,11 +139,20 @@ export class VoiceEmbedder {
 
   /** The embedding of a whole clip of speech, without speech detection or windows (the caller chose the samples). */
   async embedSamples(samples: Float32Array): Promise<Float32Array> {
+    float32('samples', samples, { finite: true });
     return normaliseInPlace(await this.run(samples));
   }
 
   /** Speech, windows and the per-signal embedding of a 16 kHz mono signal. */
   async embed(signal: AudioSignal, speech?: SpeechSegment[]): Promise<VoiceEmbedding> {
+    audioSignal('signal', signal);
+    if (speech !== undefined) {
+      list<SpeechSegment>('speech', speech).forEach((s, i) => {
+        if (!s || typeof s !== 'object') throw invalid(`speech[${i}] must be {start, end}`);
+        num(`speech[${i}].start`, s.start, 0, Number.MAX_SAFE_INTEGER);
+        num(`speech[${i}].end`, s.end, s.start, Number.MAX_SAFE_INTEGER);
+      });
+    }
     const acc = new Accumulator(this);
     await this.addSignal(acc, signal, speech);
     return acc.result();
@@ -143,15 +164,16 @@ export class VoiceEmbedder {
    * use chunks of a minute or more.
    */
   async embedStream(chunks: AsyncIterable<AudioSignal>): Promise<VoiceEmbedding> {
+    if (chunks === null || typeof chunks !== 'object' || typeof chunks[Symbol.asyncIterator] !== 'function') {
+      throw invalid('embedStream needs an async iterable of AudioSignal chunks (e.g. streamAudio(file))');
+    }
     const acc = new Accumulator(this);
     for await (const chunk of chunks) await this.addSignal(acc, chunk);
     return acc.result();
   }
 
   private async addSignal(acc: Accumulator, signal: AudioSignal, speech?: SpeechSegment[]): Promise<void> {
-    if (!signal || !(signal.samples instanceof Float32Array) || signal.sampleRate !== 16000) {
-      throw new LikenessError('E_INPUT', 'embed needs a 16 kHz mono AudioSignal (use decodeAudio)');
-    }
+    audioSignal('signal', signal);
     const segs = speech ?? (await detectSpeech(signal, { method: this.vad }));
     const offset = signal.offset ?? 0;
     acc.speech.push(...segs);

@@ -3,6 +3,7 @@ import { LikenessError } from '../errors';
 import { readOnnxMetadata } from '../models/onnx-meta';
 import { ort, ortSessionFromFile } from '../models/ort';
 import { resolveModelFile } from '../models/registry';
+import { invalid } from '../validate';
 
 /** A feature matrix: `frames` rows of `bins` values, row-major. */
 export interface FeatureMatrix {
@@ -182,7 +183,7 @@ export class OnnxSpeakerModel {
    */
   async embedFeatures(f: FeatureMatrix): Promise<Float32Array> {
     if (f.bins !== this.info.features.bins) {
-      throw new LikenessError('E_INPUT', `${this.id} expects ${this.info.features.bins} feature bins, got ${f.bins}`);
+      throw invalid(`${this.id} expects ${this.info.features.bins} feature bins, got ${f.bins}`);
     }
     if (f.frames < 1) throw new LikenessError('E_NO_SPEECH', `${this.id}: no feature frames to embed`);
     normalizeFeatures(f, this.info.features.normalize);

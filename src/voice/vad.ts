@@ -4,7 +4,7 @@ import type { ModelEntry } from '../models/manifest';
 import { loadManifest } from '../models/manifest';
 import { ort, ortSessionFromFile } from '../models/ort';
 import { modelFilePath, verifyFile } from '../models/registry';
-import { num, oneOf } from '../validate';
+import { num, oneOf, invalid } from '../validate';
 import { RealFft } from '../kernels/fft';
 
 /** A stretch of speech, in seconds from the start of the signal's timeline (the signal's `offset` included). */
@@ -98,8 +98,8 @@ export async function detectSpeech(signal: MonoSignal, opts: VadOptions = {}): P
 }
 
 function checkSignal(s: MonoSignal): void {
-  if (!s || !(s.samples instanceof Float32Array)) throw new LikenessError('E_INPUT', 'signal.samples must be a Float32Array');
-  if (s.sampleRate !== 16000) throw new LikenessError('E_INPUT', `speech detection needs 16000 Hz audio, got ${s.sampleRate}`);
+  if (!s || !(s.samples instanceof Float32Array)) throw invalid('signal.samples must be a Float32Array');
+  if (s.sampleRate !== 16000) throw invalid(`speech detection needs 16000 Hz audio, got ${s.sampleRate}`);
 }
 
 /**
