@@ -1,7 +1,7 @@
 import type { FivePoints, Point, RgbImage } from '../src/types';
 import { int, num } from '../src/validate';
-import { Affine, similarityTransform } from '../src/face/geometry';
-import { warpAffineRgb } from '../src/face/warp';
+import { Affine, similarityTransform } from '../src/kernels/geometry';
+import { warpAffineRgb } from '../src/kernels/image';
 
 // dlib's face descriptor (dlib_face_recognition_resnet_model_v1, also face-api's faceRecognitionNet) was trained on
 // chips cut by get_face_chip_details(shape, 150, 0.25). dlib maps its own landmarks onto its mean face shape (points

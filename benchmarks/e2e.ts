@@ -16,7 +16,7 @@ import type { RgbImage } from '../src/types';
 import type * as AnalyzerModule from '../src/face/analyzer';
 import type * as EmbedModule from '../src/voice/embed';
 import type * as VadModule from '../src/voice/vad';
-import { nativeInfo } from '../src/native';
+import { nativeInfo } from '../src/kernels/addon';
 
 /** Main when issue 5 (scanning) was resolved: every kernel existed but no pipeline called them. */
 const DEFAULT_BEFORE_REF = '8918347';

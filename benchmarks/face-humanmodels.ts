@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ARCFACE_112, similarityTransform } from '../src/face/geometry';
-import { gaussianBlurRgb, warpAffineRgb } from '../src/face/warp';
+import { ARCFACE_112, similarityTransform } from '../src/kernels/geometry';
+import { gaussianBlurRgb, warpAffineRgb } from '../src/kernels/image';
 import { l2normalize } from '../src/face/faceplugin';
 import { decodeImage } from '../src/media/image';
 import { parseCsv } from '../src/eval/csv';

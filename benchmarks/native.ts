@@ -11,22 +11,20 @@ import * as fs from 'fs';
 import { existsSync } from 'fs';
 import * as path from 'path';
 import * as os from 'os';
-import { ARCFACE_112, similarityTransform, type Affine } from '../src/face/geometry';
-import { topK, type TopK } from '../src/match/gallery';
+import { ARCFACE_112, similarityTransform, type Affine } from '../src/kernels/geometry';
+import { topK, type TopK } from '../src/kernels/search';
 import { decodeImage } from '../src/media/image';
-import {
-  computeFbank,
-  cropFacesNchw,
-  nativeInfo,
-  postprocessDetections,
-  quantizeGallery,
-  resampleAudio,
-  searchTopK,
-  searchTopKInt8,
-} from '../src/native';
-import { cropsToNchwTs, postprocessDetectionsTs, resamplePlan, resampleTs, type DetectionParams } from '../src/native/reference';
+import { computeFbank } from '../src/kernels/fbank';
+import { cropFacesNchw } from '../src/kernels/image';
+import { nativeInfo } from '../src/kernels/addon';
+import { postprocessDetections } from '../src/kernels/detect';
+import { quantizeGallery, searchTopK, searchTopKInt8 } from '../src/kernels/search';
+import { resampleAudio } from '../src/kernels/resample';
+import { cropsToNchwTs } from '../src/kernels/image';
+import { postprocessDetectionsTs, type DetectionParams } from '../src/kernels/detect';
+import { resamplePlan, resampleTs } from '../src/kernels/resample';
 import type { FivePoints, RgbImage } from '../src/types';
-import { fbank } from '../src/voice/fbank';
+import { fbank } from '../src/kernels/fbank';
 import { sampleImage } from '../test/helpers/images';
 
 const argv = process.argv.slice(2);

@@ -17,7 +17,7 @@ import { tinySpeakerModel } from '../test/helpers/tiny-speaker-onnx';
 import { decodeAudio, streamAudio } from '../src/media/audio';
 import { l2Normalize } from '../src/voice/baseline';
 import { VoiceEmbedder, fbankOptionsFor, planWindows } from '../src/voice/embed';
-import { fbank } from '../src/voice/fbank';
+import { fbank } from '../src/kernels/fbank';
 import { OnnxSpeakerModel } from '../src/voice/onnx-speaker';
 import { detectSpeech } from '../src/voice/vad';
 import { FFMPEG, SENTENCES, VOICES, rng, speak, trimBounds } from './voice-synth';

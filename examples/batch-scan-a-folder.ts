@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { renderHtmlReport } from '../src/report/html';
-import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../src/scan/result';
+import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../src/report/schema';
 import { enrollSamplePerformer, exampleMedia, exampleOut, fail, openGuard } from './common';
 
 /** Every regular file under `dir`, sorted (hidden files skipped). */

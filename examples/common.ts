@@ -2,7 +2,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Guard, type EnrollReport } from '../src/scan/guard';
+import { Guard, type EnrollReport } from '../src/guard';
 import { buildDemoMedia, type DemoMedia } from './media';
 
 /** Output folder of one example: $EXAMPLE_OUT, else examples-output/NAME (created). */

@@ -12,8 +12,8 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { renderHtmlReport } from '../src/report/html';
-import { Guard } from '../src/scan/guard';
-import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../src/scan/result';
+import { Guard } from '../src/guard';
+import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../src/report/schema';
 import { buildDemoMedia, formatIntervals } from './media';
 
 const outDir = path.resolve(process.env.DEMO_OUT ?? 'demo-output');

@@ -5,7 +5,7 @@
 // scans the example ad video. Prints one line per match and the full result (face crops shortened) as JSON.
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { isScanFailure } from '../src/scan/result';
+import { isScanFailure } from '../src/report/schema';
 import { enrollSamplePerformer, exampleMedia, exampleOut, fail, openGuard } from './common';
 
 async function main(): Promise<void> {

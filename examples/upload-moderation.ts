@@ -11,8 +11,8 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import type { Guard } from '../src/scan/guard';
-import { isScanFailure, type ScanMatch } from '../src/scan/result';
+import type { Guard } from '../src/guard';
+import { isScanFailure, type ScanMatch } from '../src/report/schema';
 import { enrollSamplePerformer, exampleMedia, exampleOut, fail, openGuard } from './common';
 
 /** Largest upload accepted; bigger bodies get 413 without being buffered. */

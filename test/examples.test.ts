@@ -6,8 +6,8 @@ import type { DemoMedia, Interval } from '../examples/media';
 import type { AddressInfo } from 'net';
 import { createServer } from '../examples/upload-moderation';
 import { probeMedia } from '../src/media/ffmpeg';
-import { Guard } from '../src/scan/guard';
-import { isScanFailure, type ScanReportFile, type ScanResult } from '../src/scan/result';
+import { Guard } from '../src/guard';
+import { isScanFailure, type ScanReportFile, type ScanResult } from '../src/report/schema';
 import { hasEspeak, makeTmpDir } from './helpers/media';
 import { CHROMIUM, viewInChromium } from './report-browser';
 

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { SCAN_SCHEMA_VERSION, type ScanReportFile } from '../src/scan/result';
+import { SCAN_SCHEMA_VERSION, type ScanReportFile } from '../src/report/schema';
 
 // Scan report fixtures built from the schema (src/scan/result.ts), independent of the scanner: two performers (one
 // with a hostile name), a video with face + voice segments and a fused verdict, an image, a clean file and failures.

@@ -1,7 +1,7 @@
 import { decodeAudio } from '../media/audio';
 import { LikenessError } from '../errors';
 import { int, num, oneOf } from '../validate';
-import { fbank, type FbankWindow } from '../voice/fbank';
+import { fbank, type FbankWindow } from '../kernels/fbank';
 import { parseCommandArgs } from './args';
 import type { CommandHandler, CommandIO } from './command';
 

@@ -2,9 +2,10 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { ort, ortSession } from '../models/ort';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import type { FaceDetector, FaceEmbedder } from './detector';
-import { ARCFACE_112, nms, similarityTransform } from './geometry';
-import { cropFacesNchw, letterboxNchw, postprocessDetections } from '../native';
-import { cropRgb, gaussianBlurRgb, resizeRgb, resizeTransform, toGrey, toNchw, warpAffineRgb } from './warp';
+import { ARCFACE_112, nms, similarityTransform } from '../kernels/geometry';
+import { cropFacesNchw, letterboxNchw } from '../kernels/image';
+import { postprocessDetections } from '../kernels/detect';
+import { cropRgb, gaussianBlurRgb, resizeRgb, resizeTransform, toGrey, toNchw, warpAffineRgb } from '../kernels/image';
 
 const DET_W = 320;
 const RETRY_MAX_SIDE = 800;

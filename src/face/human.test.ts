@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { FaceDetection, Point, RgbImage } from '../types';
 import { HumanDetector, HumanFaceresEmbedder, humanMemory } from './human';
-import { iou } from './geometry';
+import { iou } from '../kernels/geometry';
 import { optionalSampleImage } from '../../test/helpers/images';
 
 // Test photo: demo/sample1.jpg shipped in @vladmandic/face-api (MIT), read from node_modules, never copied.

@@ -8,7 +8,7 @@ import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import { int, num } from '../validate';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { l2normalize } from './faceplugin';
-import { iou } from './geometry';
+import { iou } from '../kernels/geometry';
 
 // @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline):
 // BlazeFace + FaceMesh as a detector with mesh-accurate five points, faceres as a selectable 1024-d embedder, and

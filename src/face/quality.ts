@@ -1,5 +1,5 @@
 import type { FaceDetection, FaceQuality, QualityReason, RgbImage } from '../types';
-import { toGrey } from './warp';
+import { toGrey } from '../kernels/image';
 
 /** Thresholds below which a quality reason is raised. Enrollment gates on these; scanning only reports them. */
 export const QUALITY_LIMITS = {

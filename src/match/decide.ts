@@ -2,7 +2,8 @@ import { LikenessError } from '../errors';
 import type { Performer } from '../store/types';
 import { confidence, searchThresholds } from './calibration';
 import type { Calibration, SearchRates, SearchThresholds } from './calibration';
-import { normalise, packQueries, searchPerformers } from './gallery';
+import { normalise } from '../kernels/vector';
+import { packQueries, searchPerformers } from './gallery';
 import type { Gallery, PerformerScore } from './gallery';
 
 /** A decided candidate, as printed by verify / identify / scan. */

@@ -4,7 +4,9 @@ import * as path from 'path';
 import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
 import { openSqliteStore } from '../store/sqlite';
 import type { Template } from '../store/types';
-import { buildGallery, GalleryCache, normalise, searchPerformers, topK, topKGroups } from './gallery';
+import { buildGallery, GalleryCache, searchPerformers } from './gallery';
+import { normalise } from '../kernels/vector';
+import { topK, topKGroups } from '../kernels/search';
 
 function matrix(r: () => number, n: number, dim: number): Float32Array {
   const out = new Float32Array(n * dim);

@@ -1,4 +1,6 @@
 import { LikenessError } from '../errors';
+import { topKGroups } from '../kernels/search';
+import { normalise } from '../kernels/vector';
 import type { Modality, Store, Template } from '../store/types';
 
 /**
@@ -21,31 +23,11 @@ export interface Gallery {
   version: number;
 }
 
-/** A top-k result: for each query, `k` entries (fewer when there are fewer rows or groups), best first. */
-export interface TopK {
-  /** `queries x k` row (or group) indices; -1 pads. */
-  indices: Int32Array;
-  /** `queries x k` scores; -Infinity pads. */
-  scores: Float32Array;
-  k: number;
-}
-
 /** A performer's best score against one query. */
 export interface PerformerScore {
   performerId: string;
   /** Highest cosine over the performer's templates (items and centroid). */
   score: number;
-}
-
-/** Returns a unit-length copy of `v`. @throws LikenessError E_INPUT for zero or non-finite vectors. */
-export function normalise(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  if (!Number.isFinite(s) || s === 0) throw new LikenessError('E_INPUT', 'an embedding is zero or not finite');
-  const inv = 1 / Math.sqrt(s);
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
-  return out;
 }
 
 /** Builds a gallery from templates (normalising each row). */
@@ -111,89 +93,6 @@ export class GalleryCache {
   clear(): void {
     this.galleries.clear();
   }
-}
-
-/**
- * Exact top-k rows by dot product for each query. TS reference of the search kernel: a native kernel may replace it
- * and must return the same indices (ties: lower index first) and scores within float rounding.
- * @param gallery row-major `n x dim`
- * @param queries row-major `m x dim`
- */
-export function topK(gallery: Float32Array, dim: number, queries: Float32Array, k: number): TopK {
-  const n = dim > 0 ? gallery.length / dim : 0;
-  const m = dim > 0 ? queries.length / dim : 0;
-  const kk = Math.max(0, Math.min(k, n));
-  const indices = new Int32Array(m * kk).fill(-1);
-  const scores = new Float32Array(m * kk).fill(-Infinity);
-  for (let q = 0; q < m; q++) {
-    const qo = q * dim;
-    for (let r = 0; r < n; r++) {
-      insertTop(indices, scores, q * kk, kk, r, dot(gallery, r * dim, queries, qo, dim));
-    }
-  }
-  return { indices, scores, k: kk };
-}
-
-/**
- * Per-group (performer) best score for each query, then the top-k groups. TS reference kernel like {@link topK}.
- * @param groupOf group index of each gallery row, in [0, groups)
- */
-export function topKGroups(
-  gallery: Float32Array,
-  dim: number,
-  groupOf: Int32Array,
-  groups: number,
-  queries: Float32Array,
-  k: number,
-): TopK {
-  const n = dim > 0 ? gallery.length / dim : 0;
-  const m = dim > 0 ? queries.length / dim : 0;
-  const kk = Math.max(0, Math.min(k, groups));
-  const indices = new Int32Array(m * kk).fill(-1);
-  const scores = new Float32Array(m * kk).fill(-Infinity);
-  const best = new Float32Array(groups);
-  for (let q = 0; q < m; q++) {
-    best.fill(-Infinity);
-    const qo = q * dim;
-    for (let r = 0; r < n; r++) {
-      const s = dot(gallery, r * dim, queries, qo, dim);
-      const g = groupOf[r]!;
-      if (s > best[g]!) best[g] = s;
-    }
-    for (let g = 0; g < groups; g++) insertTop(indices, scores, q * kk, kk, g, best[g]!);
-  }
-  return { indices, scores, k: kk };
-}
-
-// The hot loop: 4 accumulators let the JIT overlap multiplies; a native kernel replaces this for large galleries.
-function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 3 < dim; i += 4) {
-    s0 += a[ao + i]! * b[bo + i]!;
-    s1 += a[ao + i + 1]! * b[bo + i + 1]!;
-    s2 += a[ao + i + 2]! * b[bo + i + 2]!;
-    s3 += a[ao + i + 3]! * b[bo + i + 3]!;
-  }
-  for (; i < dim; i++) s0 += a[ao + i]! * b[bo + i]!;
-  return s0 + s1 + s2 + s3;
-}
-
-/** Inserts (idx, s) into the sorted top list at `off..off+k` if it beats the last; ties keep the earlier index. */
-export function insertTop(indices: Int32Array, scores: Float32Array, off: number, k: number, idx: number, s: number): void {
-  if (k === 0 || Number.isNaN(s)) return;
-  if (indices[off + k - 1]! !== -1 && !(s > scores[off + k - 1]!)) return;
-  let j = k - 1;
-  while (j > 0 && (indices[off + j - 1]! === -1 || s > scores[off + j - 1]!)) {
-    indices[off + j] = indices[off + j - 1]!;
-    scores[off + j] = scores[off + j - 1]!;
-    j--;
-  }
-  indices[off + j] = idx;
-  scores[off + j] = s;
 }
 
 /** Packs query vectors into one row-major buffer, normalising each. @throws E_INPUT on a dimension mismatch. */

@@ -19,7 +19,8 @@ import { normaliseConsent } from '../store/consent';
 import type { Calibration, SearchRates } from './calibration';
 import { Cohort, consentState, decide, galleryComparisons, searchPerformersAsNorm } from './decide';
 import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
-import { GalleryCache, buildGallery, normalise, searchPerformers } from './gallery';
+import { GalleryCache, buildGallery, searchPerformers } from './gallery';
+import { normalise } from '../kernels/vector';
 import type { PerformerScore } from './gallery';
 
 /** Input of {@link Registry.createPerformer}: a consent record, or `noConsent: true` to record its absence. */

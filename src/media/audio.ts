@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
-import { resampleAudio } from '../native';
+import { resampleAudio } from '../kernels/resample';
 import { int, num } from '../validate';
 import { ffmpegPath, runFfmpeg, streamFfmpeg } from './ffmpeg';
 import { bufferSource, fileSource, pcmToFloat32, readWavInfo, wavFastPathOk, type ByteSource, type WavInfo } from './wav';
@@ -49,7 +49,7 @@ export interface StreamAudioOptions extends DecodeAudioOptions {
 /**
  * Raw samples captured at any rate (a microphone or WebRTC track at 48 kHz, a 44.1 kHz buffer) as the 16 kHz
  * AudioSignal the voice pipeline takes, without ffmpeg: several channels are averaged to mono and the native
- * polyphase resampler (src/native, about 80 dB stop band; its TS twin without the addon) converts the rate.
+ * polyphase resampler (src/kernels/resample.ts, about 80 dB stop band; its TS twin without the addon) converts the rate.
  * `channels` > 1 means interleaved samples. Throws E_INPUT for a bad rate, channel count or non-finite samples.
  */
 export async function pcmToSignal(samples: Float32Array, sampleRate: number, opts: { channels?: number; offset?: number } = {}): Promise<AudioSignal> {

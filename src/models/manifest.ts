@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError } from '../errors';
+import { PACKAGE_ROOT } from '../paths';
 
 /** Where a model file comes from. */
 export type ModelSource =
@@ -31,19 +32,6 @@ export interface ModelEntry {
 export interface Manifest {
   version: number;
   models: ModelEntry[];
-}
-
-/** Root of the installed package (where models/ and package.json live). */
-export const PACKAGE_ROOT = findPackageRoot(__dirname);
-
-function findPackageRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'models', 'manifest.json')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(start, '..', '..');
-    dir = up;
-  }
 }
 
 let cached: Manifest | undefined;

@@ -1,20 +1,13 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { LikenessError } from '../errors';
-import { ModelEntry, PACKAGE_ROOT, modelEntry } from './manifest';
+import { dataHome, PACKAGE_ROOT } from '../paths';
+import { ModelEntry, modelEntry } from './manifest';
 
 /** Folder for downloaded or hand-imported models: $LIKENESS_HOME/models, else the user's data directory. */
 export function userModelDir(): string {
   return path.join(dataHome(), 'models');
-}
-
-/** The user's data directory for likeness-guard ($LIKENESS_HOME, else XDG data home). */
-export function dataHome(): string {
-  if (process.env.LIKENESS_HOME) return process.env.LIKENESS_HOME;
-  const xdg = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
-  return path.join(xdg, 'likeness-guard');
 }
 
 /** Absolute path where the file of `entry` lives (or would live, for downloads). */

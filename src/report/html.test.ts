@@ -1,5 +1,5 @@
 import { isLikenessError } from '../errors';
-import type { ScanReportFile } from '../scan/result';
+import type { ScanReportFile } from './schema';
 import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, jpegDataUrl, sampleReport } from '../../test/report-fixtures';
 import { escapeHtml, renderHtmlReport, safeJpegDataUrl } from './html';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
-import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from '../scan/result';
+import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from './schema';
 
 // The HTML evidence page: one self-contained file (inline CSS, inline SVG, embedded JPEG crops) that a reviewer can
 // open offline or attach to a takedown request. Everything that comes from media or the store (names, paths, ids,

@@ -1,4 +1,4 @@
-import type { Decision, MatchSegment, ScanMatch, ScanVerdict } from './result';
+import type { Decision, MatchSegment, ScanMatch, ScanVerdict } from '../report/schema';
 
 /** Decision rank, higher is stronger. */
 export function decisionRank(d: Decision): number {

@@ -16,8 +16,8 @@ import type { Box, Face, RgbImage } from '../types';
 import { num } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
-import { detectMediaKind, type MediaKind } from './media-kind';
-import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from './result';
+import { detectMediaKind, type MediaKind } from '../media/kind';
+import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */

@@ -1,6 +1,6 @@
 import type { Face, RgbImage } from '../types';
 import { fuseConfidence, intersectSpans, mergeSegments, verdicts } from './fuse';
-import type { ScanMatch } from './result';
+import type { ScanMatch } from '../report/schema';
 import { FaceTracker, iou, patchSignature, signatureCorrelation, trackEmbedding } from './track';
 
 function unit(dim: number, hot: number, noise = 0, seed = 1): Float32Array {

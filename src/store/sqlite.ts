@@ -3,7 +3,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
-import { dataHome } from '../models/registry';
+import { dataHome } from '../paths';
 import { str } from '../validate';
 import { chainKeyProviders, envKeyProvider, open as openSealed, seal, staticKeyProvider } from './crypto';
 import { normaliseConsent } from './consent';

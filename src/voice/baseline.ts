@@ -1,6 +1,6 @@
 import { LikenessError } from '../errors';
-import { computeFbank } from '../native';
-import { fbank, type Fbank, type FbankOptions } from './fbank';
+import { computeFbank } from '../kernels/fbank';
+import { fbank, type Fbank, type FbankOptions } from '../kernels/fbank';
 import type { SpeechSegment } from './vad';
 
 // The weight-free speaker embedder: liftered cepstral statistics of speech frames. Nothing is learned. (A background

@@ -5,7 +5,7 @@ import { tinySpeakerModel } from '../../test/helpers/tiny-speaker-onnx';
 import { AudioSignal, decodeAudio } from '../media/audio';
 import { BASELINE_MODEL_ID } from './baseline';
 import { VoiceEmbedder, fbankOptionsFor, planWindows } from './embed';
-import { applyCmn, fbank } from './fbank';
+import { applyCmn, fbank } from '../kernels/fbank';
 import { speakerModelInfo } from './onnx-speaker';
 
 const tmp = makeTmpDir('lk-embed-');

@@ -4,9 +4,9 @@ import type { AudioSignal } from '../media/audio';
 import { loadManifest } from '../models/manifest';
 import { modelFilePath } from '../models/registry';
 import { num } from '../validate';
-import { computeFbank } from '../native';
+import { computeFbank } from '../kernels/fbank';
 import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStatsAsync, l2Normalize } from './baseline';
-import { FbankOptions, FbankWindow } from './fbank';
+import { FbankOptions, FbankWindow } from '../kernels/fbank';
 import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
 

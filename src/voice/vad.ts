@@ -5,7 +5,7 @@ import { loadManifest } from '../models/manifest';
 import { ort, ortSessionFromFile } from '../models/ort';
 import { modelFilePath, verifyFile } from '../models/registry';
 import { num, oneOf } from '../validate';
-import { RealFft } from './fft';
+import { RealFft } from '../kernels/fft';
 
 /** A stretch of speech, in seconds from the start of the signal's timeline (the signal's `offset` included). */
 export interface SpeechSegment {

@@ -1,5 +1,5 @@
 import { alignDlibChip, dlibChipTemplate, DLIB_MEAN_FIVE } from '../../benchmarks/dlib-chip';
-import { applyAffine, similarityTransform } from '../../src/face/geometry';
+import { applyAffine, similarityTransform } from '../../src/kernels/geometry';
 import type { FivePoints, RgbImage } from '../../src/types';
 
 describe('dlib chip template', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeAudio } from '../../src/media/audio';
-import { fbank } from '../../src/voice/fbank';
+import { fbank } from '../../src/kernels/fbank';
 import { makeTmpDir } from '../helpers/media';
 
 // Runs the real CLI (bin/likeness.js, which uses dist/ when built and swc on the fly otherwise).

@@ -1,5 +1,5 @@
-import { applyAffine, invertAffine, iou, nms, similarityTransform, ARCFACE_112 } from '../../src/face/geometry';
-import { resizeRgb, warpAffineRgb } from '../../src/face/warp';
+import { applyAffine, invertAffine, iou, nms, similarityTransform, ARCFACE_112 } from '../../src/kernels/geometry';
+import { resizeRgb, warpAffineRgb } from '../../src/kernels/image';
 import { l2normalize } from '../../src/face/faceplugin';
 import type { Point } from '../../src/types';
 

@@ -1,4 +1,4 @@
-import type * as NativeModule from '../../src/native';
+import type * as NativeModule from '../../src/kernels';
 
 /**
  * A fresh copy of src/native loaded with LIKENESS_NO_NATIVE=1 (the TS fallback a failed build leaves), handed to
@@ -10,7 +10,7 @@ export async function withoutNative<T>(fn: (mod: typeof NativeModule) => Promise
   try {
     let mod!: typeof NativeModule;
     jest.isolateModules(() => {
-      mod = require('../../src/native') as typeof NativeModule;
+      mod = require('../../src/kernels') as typeof NativeModule;
     });
     return await fn(mod);
   } finally {

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { Guard } from '../../src/scan/guard';
-import { isScanFailure, type ScanResult } from '../../src/scan/result';
+import { Guard } from '../../src/guard';
+import { isScanFailure, type ScanResult } from '../../src/report/schema';
 import { makeTmpDir } from '../helpers/media';
 import { composeVideo, type Appearance } from '../helpers/scan-media';
 

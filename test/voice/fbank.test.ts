@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeAudio } from '../../src/media/audio';
-import { applyCmn, fbank, fbankFrameCount, fbankRows, melBanks, windowFunction, type FbankOptions } from '../../src/voice/fbank';
-import { RealFft } from '../../src/voice/fft';
+import { applyCmn, fbank, fbankFrameCount, fbankRows, melBanks, windowFunction, type FbankOptions } from '../../src/kernels/fbank';
+import { RealFft } from '../../src/kernels/fft';
 import { readF32 } from '../helpers/media';
 
 // Goldens come from torchaudio.compliance.kaldi.fbank (scripts/make-fbank-goldens.py); see goldens.json.

@@ -4,8 +4,9 @@ import { decodeAudio } from '../media/audio';
 import { bufferSource, pcmToFloat32, readWavInfo } from '../media/wav';
 import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { gauss, rng } from '../../test/helpers/vectors';
-import { nativeAvailable, nativeInfo, resampleAudio } from './index';
-import { resamplePlan, resampledLength, resampleTs } from './reference';
+import { nativeAvailable, nativeInfo } from './addon';
+import { resampleAudio } from './resample';
+import { resamplePlan, resampledLength, resampleTs } from './resample';
 
 // Native polyphase resampler vs its TS twin (same filter bank), plus checks that the filter itself is right: a
 // pass-band tone keeps its amplitude, a tone above the new Nyquist frequency is removed, and espeak speech resampled

@@ -1,6 +1,6 @@
 import { LikenessError } from '../errors';
-import { probeMedia } from '../media/ffmpeg';
-import { readHead, sniffImageFormat } from '../media/image';
+import { probeMedia } from './ffmpeg';
+import { readHead, sniffImageFormat } from './image';
 
 /** What a media input holds, decided from its content (magic bytes, then ffprobe), never from its name. */
 export type MediaKind = 'image' | 'audio' | 'video';

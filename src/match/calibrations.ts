@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Calibration, loadCalibrationFile } from '../match/calibration';
-import { PACKAGE_ROOT } from '../models/manifest';
-import { dataHome } from '../models/registry';
+import { Calibration, loadCalibrationFile } from './calibration';
+import { PACKAGE_ROOT } from '../paths';
+import { dataHome } from '../paths';
 
 /** Where `likeness calibrate` writes a deployment's own calibration (it wins over the shipped one). */
 export function userCalibrationFile(modelId: string): string {

@@ -1,10 +1,11 @@
-import { topK, type TopK } from '../match/gallery';
+import { topK, type TopK } from './search';
 import { nearVector, rng, unitVector } from '../../test/helpers/vectors';
-import { nativeAvailable, nativeInfo, quantizeGallery, searchTopK, searchTopKInt8 } from './index';
-import { quantizeRowsTs, topKInt8Ts } from './reference';
+import { nativeAvailable, nativeInfo } from './addon';
+import { quantizeGallery, searchTopK, searchTopKInt8 } from './search';
+import { quantizeRowsTs, topKInt8Ts } from './search';
 import { withoutNative } from '../../test/helpers/native';
 
-// Native gallery search vs the TS references: float32 vs `topK` (src/match/gallery.ts), int8 vs its TS twin
+// Native gallery search vs the TS references: float32 vs `topK` (src/kernels/search.ts), int8 vs its TS twin
 // (bit-identical integer arithmetic), and the recall of int8 against exact float32 results.
 
 const native = nativeAvailable();

@@ -1,13 +1,14 @@
-import { ARCFACE_112, similarityTransform, type Affine } from '../face/geometry';
+import { ARCFACE_112, similarityTransform, type Affine } from './geometry';
 import { decodeImage } from '../media/image';
 import type { FivePoints, RgbImage } from '../types';
 import { sampleImage } from '../../test/helpers/images';
 import { rng } from '../../test/helpers/vectors';
 import { padImage } from '../face/faceplugin';
-import { resizeRgb, resizeTransform, toNchw } from '../face/warp';
+import { resizeRgb, resizeTransform, toNchw } from './image';
 import { withoutNative } from '../../test/helpers/native';
-import { cropFacesNchw, letterboxNchw, nativeAvailable, nativeInfo } from './index';
-import { cropsToNchwTs } from './reference';
+import { cropFacesNchw, letterboxNchw } from './image';
+import { nativeAvailable, nativeInfo } from './addon';
+import { cropsToNchwTs } from './image';
 
 // Native batched face crops vs their TS twin (warpAffineRgb + toNchw per face) on random and real images.
 

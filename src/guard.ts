@@ -1,19 +1,19 @@
 import * as path from 'path';
-import { LikenessError } from '../errors';
-import { FaceAnalyzer, FacePreset } from '../face/analyzer';
-import { decodeAudio } from '../media/audio';
-import type { Candidate } from '../match/decide';
-import { MatchOptions, Registry } from '../match/registry';
-import { dataHome } from '../models/registry';
-import { openStore } from '../store/open';
-import type { Consent, KeyProvider, Performer, Store } from '../store/types';
-import type { Box } from '../types';
-import { VoiceEmbedder } from '../voice/embed';
-import { findCalibration } from './calibrations';
-import { AcceptedItem, RejectedItem, gateReferences } from './enroll';
-import { detectMediaKind } from './media-kind';
-import type { ScanFailure, ScanResult } from './result';
-import { ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scanner';
+import { LikenessError } from './errors';
+import { FaceAnalyzer, FacePreset } from './face/analyzer';
+import { decodeAudio } from './media/audio';
+import type { Candidate } from './match/decide';
+import { MatchOptions, Registry } from './match/registry';
+import { dataHome } from './paths';
+import { openStore } from './store/open';
+import type { Consent, KeyProvider, Performer, Store } from './store/types';
+import type { Box } from './types';
+import { VoiceEmbedder } from './voice/embed';
+import { findCalibration } from './match/calibrations';
+import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
+import { detectMediaKind } from './media/kind';
+import type { ScanFailure, ScanResult } from './report/schema';
+import { ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
 
 /** Options of {@link Guard.open}. */
 export interface GuardOptions {

@@ -1,12 +1,13 @@
 import { padImage } from '../face/faceplugin';
-import { resizeRgb, toNchw } from '../face/warp';
+import { resizeRgb, toNchw } from './image';
 import { decodeImage } from '../media/image';
 import { isModelPresent } from '../models/registry';
 import { ort, ortSession } from '../models/ort';
 import { sampleImage } from '../../test/helpers/images';
 import { rng } from '../../test/helpers/vectors';
-import { nativeAvailable, nativeInfo, postprocessDetections } from './index';
-import { postprocessDetectionsTs, type DetectionParams, type ScoredBox } from './reference';
+import { nativeAvailable, nativeInfo } from './addon';
+import { postprocessDetections } from './detect';
+import { postprocessDetectionsTs, type DetectionParams, type ScoredBox } from './detect';
 
 // Native detector post-processing (score filter + scaling + NMS in one call) vs runDetector's loop + nms, on random
 // anchors and on the real UltraFace output for a photo (when the model is installed).

@@ -8,7 +8,7 @@ import type { EnrollItem } from '../match/registry';
 import type { JsonValue } from '../store/types';
 import type { Face, QualityReason } from '../types';
 import type { VoiceEmbedder } from '../voice/embed';
-import { MediaKind, detectMediaKind } from './media-kind';
+import { MediaKind, detectMediaKind } from '../media/kind';
 
 /** Least net speech a voice reference must hold, in seconds. */
 export const MIN_ENROLL_SPEECH_SECONDS = 3;

@@ -1,12 +1,13 @@
 import * as path from 'path';
 import { decodeAudio } from '../media/audio';
-import { fbank, type FbankOptions } from '../voice/fbank';
+import { fbank, type FbankOptions } from './fbank';
 import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { rng, gauss } from '../../test/helpers/vectors';
-import { computeFbank, nativeAvailable, nativeInfo } from './index';
+import { computeFbank } from './fbank';
+import { nativeAvailable, nativeInfo } from './addon';
 import { withoutNative } from '../../test/helpers/native';
 
-// Native fbank vs the TS reference (src/voice/fbank.ts) on random and real (espeak speech) signals. Without the
+// Native fbank vs the TS reference (fbank.ts) on random and real (espeak speech) signals. Without the
 // addon only the fallback path is checked: computeFbank must then be the reference itself.
 
 const native = nativeAvailable();
