@@ -10,7 +10,7 @@ import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
 import { FacepluginDetector, FacepluginEmbedder, l2normalize } from '../src/face/faceplugin';
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, applyAffine, largestFace, similarityTransform } from '../src/kernels/geometry';
-import { HumanDetector } from '../src/face/human';
+import { HumanDetector } from './human-peer';
 import { alignDlibChip, dlibChipTemplate } from './dlib-chip';
 import { gaussianBlurRgb, warpAffineRgb } from '../src/kernels/image';
 import { decodeImage } from '../src/media/image';

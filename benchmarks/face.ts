@@ -8,7 +8,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { FaceAnalyzer } from '../src/face/analyzer';
-import { HumanDetector, humanDetectAndDescribe } from '../src/face/human';
+import { HumanDetector, humanDetectAndDescribe } from './human-peer';
 import { decodeImage } from '../src/media/image';
 import type { RgbImage } from '../src/types';
 import { faceApiPeer } from './faceapi';

@@ -3,7 +3,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
 import { LikenessError, toLikenessError } from '../src/errors';
 import { padImage } from '../src/face/faceplugin';
-import { checkRgbImage } from '../src/face/human';
+import { checkRgbImage } from '../src/validate';
 import { l2normalize } from '../src/face/faceplugin';
 import type { FaceDetector } from '../src/face/detector';
 import type { FaceDetection, FivePoints, Point, RgbImage } from '../src/types';

@@ -1,4 +1,5 @@
 import { LikenessError } from './errors';
+import type { RgbImage } from './types';
 
 // Every argument error comes from here, so messages and codes stay uniform (the edge validates, the core trusts).
 
@@ -29,4 +30,17 @@ export function oneOf<T extends string>(name: string, v: unknown, allowed: reado
     throw new LikenessError('E_INPUT', `${name} must be one of ${allowed.join(', ')}, got ${String(v)}`);
   }
   return v as T;
+}
+
+/** Throws E_INPUT unless `image` is a non-empty RGB image whose buffer matches its size. */
+export function checkRgbImage(image: RgbImage): void {
+  if (typeof image !== 'object' || image === null) throw new LikenessError('E_INPUT', 'image must be an RgbImage {width, height, data}');
+  int('image.width', image.width, 1, 1 << 16);
+  int('image.height', image.height, 1, 1 << 16);
+  if (!(image.data instanceof Uint8Array) || image.data.length !== image.width * image.height * 3) {
+    throw new LikenessError('E_INPUT', `image.data must be a Uint8Array of width*height*3 = ${image.width * image.height * 3} bytes`, {
+      width: image.width,
+      height: image.height,
+    });
+  }
 }

@@ -16,7 +16,7 @@ import * as path from 'path';
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type * as tfConverter from '@tensorflow/tfjs-converter';
 import type { Config, Human } from '@vladmandic/human';
-import { humanConfig } from '../../src/face/human';
+import { humanConfig } from '../../benchmarks/human-peer';
 import { decodeImage } from '../../src/media/image';
 import { ort, ortSessionFromFile } from '../../src/models/ort';
 import { resolveModelFile } from '../../src/models/registry';

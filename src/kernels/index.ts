@@ -1,8 +1,29 @@
 // The kernels' public face in one place: each entry runs the native addon when it loaded and its TS twin otherwise.
 export { nativeAvailable, nativeInfo, type NativeInfo, type NativeOptions } from './addon';
 export { computeFbank, fbank, fbankFrameCount, fbankTables, applyCmn, type Fbank, type FbankOptions, type FbankTables } from './fbank';
-export { cropFacesNchw, letterboxNchw, cropInverses, cropsToNchwTs, letterboxToNchwTs, type CropOptions, type LetterboxOptions } from './image';
-export { postprocessDetections, postprocessDetectionsTs, type DetectionParams, type ScoredBox } from './detect';
+export {
+  cropFacesNchw,
+  letterboxNchw,
+  meshCropsNchw,
+  cropInverses,
+  cropsToNchwTs,
+  letterboxToNchwTs,
+  meshCropsToNchwTs,
+  type CropOptions,
+  type LetterboxOptions,
+  type MeshCrop,
+} from './image';
+export {
+  postprocessDetections,
+  postprocessDetectionsTs,
+  blazeFaceAnchors,
+  decodeBlazeFace,
+  decodeBlazeFaceTs,
+  type BlazeFaceBox,
+  type BlazeFaceParams,
+  type DetectionParams,
+  type ScoredBox,
+} from './detect';
 export {
   searchTopK,
   searchTopKInt8,

@@ -2,13 +2,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Config, FaceResult, Human } from '@vladmandic/human';
-import { LikenessError, toLikenessError } from '../errors';
-import { resolveModelFile } from '../models/registry';
-import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
-import { int, num } from '../validate';
-import type { FaceDetector, FaceEmbedder } from './detector';
-import { l2normalize } from './faceplugin';
-import { iou } from '../kernels/geometry';
+import { LikenessError, toLikenessError } from '../src/errors';
+import { resolveModelFile } from '../src/models/registry';
+import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
+import { checkRgbImage, int, num } from '../src/validate';
+import type { FaceDetector, FaceEmbedder } from '../src/face/detector';
+import { l2normalize } from '../src/face/faceplugin';
+import { iou } from '../src/kernels/geometry';
 
 // @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline):
 // BlazeFace + FaceMesh as a detector with mesh-accurate five points, faceres as a selectable 1024-d embedder, and
@@ -265,19 +265,6 @@ export function humanRuntime(): Promise<HumanRuntime> {
     });
   }
   return runtime;
-}
-
-/** Throws E_INPUT unless `image` is a non-empty RGB image whose buffer matches its size. */
-export function checkRgbImage(image: RgbImage): void {
-  if (typeof image !== 'object' || image === null) throw new LikenessError('E_INPUT', 'image must be an RgbImage {width, height, data}');
-  int('image.width', image.width, 1, 1 << 16);
-  int('image.height', image.height, 1, 1 << 16);
-  if (!(image.data instanceof Uint8Array) || image.data.length !== image.width * image.height * 3) {
-    throw new LikenessError('E_INPUT', `image.data must be a Uint8Array of width*height*3 = ${image.width * image.height * 3} bytes`, {
-      width: image.width,
-      height: image.height,
-    });
-  }
 }
 
 function toDetection(f: FaceResult, image: RgbImage): FaceDetection | undefined {
