@@ -7,7 +7,7 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { FaceAnalyzer } from '../src/face/analyzer';
+import { DEFAULT_FACE_PRESET, FaceAnalyzer } from '../src/face/analyzer';
 import { HumanDetector, humanDetectAndDescribe } from './human-peer';
 import { decodeImage } from '../src/media/image';
 import type { RgbImage } from '../src/types';
@@ -40,6 +40,8 @@ export interface FaceBenchResult {
   pipelines: Record<string, PipelineTiming>;
   /** Pipelines that could not run, with the reason. */
   unavailable?: Record<string, string>;
+  /** The preset FaceAnalyzer.create() uses by default. */
+  defaultPreset: string;
   /** Human ms / ours, per preset. */
   ratioVsHuman: Record<string, number>;
   /** face-api ms / ours, per preset. */
@@ -148,6 +150,7 @@ export async function runFaceBench(argv: string[]): Promise<FaceBenchResult | { 
     meanPixels: Math.round(images.reduce((s, i) => s + i.width * i.height, 0) / images.length),
     pipelines,
     ...(Object.keys(unavailable).length ? { unavailable } : {}),
+    defaultPreset: DEFAULT_FACE_PRESET,
     ratioVsHuman: ratio('human'),
     ratioVsFaceApi: ratio('faceapi'),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version },

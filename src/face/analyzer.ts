@@ -7,6 +7,9 @@ import { faceQuality } from './quality';
 import { FallbackDetector } from './fallback';
 import { MeshDetector } from './mesh';
 
+/** The preset {@link FaceAnalyzer.create} uses when none is given. */
+export const DEFAULT_FACE_PRESET: FacePreset = 'accurate';
+
 /** Named pipelines. `accurate` spends more time for recall and robustness; `fast` is for high-volume scanning. */
 export type FacePreset = 'accurate' | 'fast';
 
@@ -66,7 +69,7 @@ export class FaceAnalyzer {
 
   /** Builds an analyzer for a preset (models load lazily and are verified by sha256 on first use). */
   static async create(opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer> {
-    const preset = opts.preset ?? 'accurate';
+    const preset = opts.preset ?? DEFAULT_FACE_PRESET;
     if (preset !== 'accurate' && preset !== 'fast') {
       throw new LikenessError('E_INPUT', `unknown face preset "${String(preset)}"; use "accurate" or "fast"`);
     }
