@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { FaceDetector } from '../src/face/detector';
 import { FacepluginDetector } from '../src/face/faceplugin';
-import { HumanDetector } from '../src/face/human';
+import { HumanDetector } from './human-peer';
 import { decodeImage } from '../src/media/image';
 import type { RgbImage } from '../src/types';
 import { FaceApiDetector } from './faceapi';

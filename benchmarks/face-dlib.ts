@@ -11,7 +11,7 @@ import { FacepluginDetector, FacepluginEmbedder } from '../src/face/faceplugin';
 import { normaliseInPlace } from '../src/kernels/vector';
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, applyAffine, largestFace, similarityTransform } from '../src/kernels/geometry';
-import { HumanDetector } from '../src/face/human';
+import { HumanDetector } from './human-peer';
 import { alignDlibChip, dlibChipTemplate } from './dlib-chip';
 import { gaussianBlurRgb, warpAffineRgb } from '../src/kernels/image';
 import { decodeImage } from '../src/media/image';

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { FacepluginDetector } from '../src/face/faceplugin';
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, largestFace, similarityTransform } from '../src/kernels/geometry';
-import { HumanDetector, HumanFaceresEmbedder } from '../src/face/human';
+import { HumanDetector, HumanFaceresEmbedder } from './human-peer';
 import { gaussianBlurRgb, toGrey, toNchw, warpAffineRgb } from '../src/kernels/image';
 import { decodeImage } from '../src/media/image';
 import { parseCsv } from '../src/eval/csv';

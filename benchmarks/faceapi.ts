@@ -3,7 +3,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm';
 import { LikenessError, toLikenessError } from '../src/errors';
 import { padImage } from '../src/face/faceplugin';
-import { checkRgbImage } from '../src/face/human';
+import { rgbImage } from '../src/validate';
 
 import type { FaceDetector } from '../src/face/detector';
 import type { FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
@@ -94,7 +94,7 @@ export class FaceApiPeer {
   }
 
   private async runNow(image: RgbImage, kind: FaceApiDetectorKind, describe: boolean): Promise<FaceApiFace[]> {
-    checkRgbImage(image);
+    rgbImage('image', image);
     const api = this.api;
     const input = tfOf(api).tensor3d(image.data, [image.height, image.width, 3], 'int32');
     const options =
@@ -166,7 +166,7 @@ export class FaceApiDetector implements FaceDetector {
 
   /** Every face, best score first. */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
-    checkRgbImage(image);
+    rgbImage('image', image);
     const p = await faceApiPeer();
     if (this.padSmall <= 0 || (image.width > this.padSmall && image.height > this.padSmall)) {
       return (await p.run(image, this.kind, false)).map((f) => f.detection);

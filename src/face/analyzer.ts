@@ -6,6 +6,10 @@ import { FacepluginDetector, FacepluginEmbedder, alignArcFace } from './faceplug
 import { faceQuality } from './quality';
 import { FallbackDetector } from './fallback';
 import { invalid, faceDetections, int, list, oneOf, options, rgbImage } from '../validate';
+import { MeshDetector } from './mesh';
+
+/** The preset {@link FaceAnalyzer.create} uses when none is given. */
+export const DEFAULT_FACE_PRESET: FacePreset = 'accurate';
 
 /** Named pipelines. `accurate` spends more time for recall and robustness; `fast` is for high-volume scanning. */
 export type FacePreset = 'accurate' | 'fast';
@@ -25,16 +29,14 @@ export interface FaceAnalyzerOptions {
 }
 
 /**
- * `accurate`: Human's BlazeFace + FaceMesh landmarks (better alignment on tilted, compressed and small faces), with the
- * ONNX detector as fallback when Human finds nothing. `fast`: the ONNX detector and landmarks alone.
+ * `accurate`: MediaPipe BlazeFace + FaceMesh landmarks on onnxruntime (better alignment on tilted, compressed and
+ * small faces; the same results Human gave on tfjs), with the ONNX UltraFace detector as fallback when it finds
+ * nothing. `fast`: the UltraFace detector and 68-point landmarks alone.
  */
 function presetDetector(preset: FacePreset, threads: number): FaceDetector {
   const onnx = new FacepluginDetector({ intraOpThreads: threads, tiles: preset === 'accurate', retry: true });
   if (preset === 'fast') return onnx;
-  // Loaded lazily: Human pulls in tfjs, which the fast preset never needs.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { HumanDetector } = require('./human') as typeof import('./human');
-  return new FallbackDetector([new HumanDetector(), onnx]);
+  return new FallbackDetector([new MeshDetector({ intraOpThreads: threads }), onnx]);
 }
 
 /** The faces found in one image, with the image's decoded size. */
@@ -69,7 +71,7 @@ export class FaceAnalyzer {
   /** Builds an analyzer for a preset (models load lazily and are verified by sha256 on first use). */
   static async create(opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer> {
     options('FaceAnalyzer options', opts);
-    const preset = oneOf('preset', opts.preset ?? 'accurate', ['accurate', 'fast'] as const);
+    const preset = oneOf('preset', opts.preset ?? DEFAULT_FACE_PRESET, ['accurate', 'fast'] as const);
     const threads = int('intraOpThreads', opts.intraOpThreads ?? 1, 1, 64);
     if (opts.maxPixels !== undefined) int('maxPixels', opts.maxPixels, 1, Number.MAX_SAFE_INTEGER);
     for (const k of ['detector', 'embedder'] as const) if (opts[k] !== undefined && (opts[k] === null || typeof opts[k] !== 'object')) throw invalid(`${k} must be an object`);

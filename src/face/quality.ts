@@ -1,5 +1,6 @@
 import type { FaceDetection, FaceQuality, QualityReason, RgbImage } from '../types';
 import { toGrey } from '../kernels/image';
+import { MESH_DETECTOR_ID } from './mesh';
 
 /** Thresholds below which a quality reason is raised. Enrollment gates on these; scanning only reports them. */
 export const QUALITY_LIMITS = {
@@ -70,7 +71,7 @@ export function poseFromLandmarks(det: FaceDetection): { yaw: number; pitch: num
   const m = rot(mouthMid);
   // FaceMesh's nose tip (Human) is the protruding tip, which moves about twice as far sideways per degree of yaw as
   // the 68-point model's nose point; scaled so both detectors give similar angles on the same faces.
-  const k = det.source?.startsWith('human') ? 0.47 : 1;
+  const k = det.source === MESH_DETECTOR_ID || det.source?.startsWith('human') ? 0.47 : 1;
   const yaw = Math.asin(Math.max(-1, Math.min(1, (2 * k * n[0]) / iod))) * (180 / Math.PI);
   // With the 68-point model's nose tip, frontal faces have it about 0.58 of the way from the eye line to the mouth.
   const ratio = m[1] > 1e-6 ? n[1] / m[1] : 0.58;

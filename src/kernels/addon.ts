@@ -14,6 +14,8 @@ export interface Addon {
   fbank(s: Float32Array, w: Float64Array, ms: Int32Array, ml: Int32Array, mo: Int32Array, mw: Float64Array, p: Float64Array, out: Float32Array, async: boolean, threads: number): Promise<void> | undefined;
   crops(img: Uint8Array, w: number, h: number, inv: Float64Array, geometry: Float64Array, flip: boolean, out: Float32Array, async: boolean, threads: number): Promise<void> | undefined;
   detect(scores: Float32Array, boxes: Float32Array, params: Float64Array): Float64Array;
+  blazeface(logits: Float32Array, regressors: Float32Array, anchors: Float32Array, params: Float64Array): Float64Array;
+  meshCrops(img: Uint8Array, w: number, h: number, params: Float64Array, size: number, divisor: number, out: Float32Array, async: boolean): Promise<void> | undefined;
   searchF32(g: Float32Array, dim: number, q: Float32Array, k: number, idx: Int32Array, sc: Float32Array, async: boolean): Promise<void> | undefined;
   quantizeRows(v: Float32Array, dim: number, q: Int8Array, s: Float32Array, async: boolean): Promise<void> | undefined;
   searchI8(g: Int8Array, s: Float32Array, dim: number, q: Float32Array, k: number, idx: Int32Array, sc: Float32Array, async: boolean): Promise<void> | undefined;

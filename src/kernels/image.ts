@@ -165,8 +165,10 @@ export function letterboxToNchwTs(
   pad: number,
   mean: number,
   std: number,
+  round = true,
 ): Float32Array {
   cropInverses(image, [transform], 1);
+  if (!round) return letterboxFloatTs(image, transform, width, height, validW, validH, pad, mean, std);
   const canvas = new Uint8Array(width * height * 3).fill(pad);
   if (validW > 0 && validH > 0) {
     const warped = warpAffineRgb(image, transform, validW, validH);
@@ -174,6 +176,36 @@ export function letterboxToNchwTs(
   }
   const out = new Float32Array(3 * width * height);
   toNchw({ width, height, data: canvas }, mean, std, out);
+  return out;
+}
+
+/**
+ * The unrounded letterbox: each sample keeps its bilinear value (what tf.image.resizeBilinear computes) instead of
+ * being rounded to a byte. Same sampling, clamping and operation order as `warpAffineRgb`.
+ */
+function letterboxFloatTs(image: RgbImage, transform: Affine, width: number, height: number, validW: number, validH: number, pad: number, mean: number, std: number): Float32Array {
+  const inv = invertAffine(transform);
+  const { width: W, height: H, data } = image;
+  const plane = width * height;
+  const invStd = 1 / std;
+  const out = new Float32Array(3 * plane).fill((pad - mean) * invStd);
+  for (let y = 0; y < validH; y++) {
+    for (let x = 0; x < validW; x++) {
+      const sx = inv[0] * x + inv[1] * y + inv[2];
+      const sy = inv[3] * x + inv[4] * y + inv[5];
+      const cx = Math.min(Math.max(sx, 0), W - 1);
+      const cy = Math.min(Math.max(sy, 0), H - 1);
+      const x0 = Math.floor(cx), y0 = Math.floor(cy);
+      const x1 = Math.min(x0 + 1, W - 1), y1 = Math.min(y0 + 1, H - 1);
+      const fx = cx - x0, fy = cy - y0;
+      const i00 = (y0 * W + x0) * 3, i01 = (y0 * W + x1) * 3, i10 = (y1 * W + x0) * 3, i11 = (y1 * W + x1) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[i00 + c]! + (data[i01 + c]! - data[i00 + c]!) * fx;
+        const bot = data[i10 + c]! + (data[i11 + c]! - data[i10 + c]!) * fx;
+        out[c * plane + y * width + x] = (top + (bot - top) * fy - mean) * invStd;
+      }
+    }
+  }
   return out;
 }
 
@@ -223,6 +255,11 @@ export interface LetterboxOptions {
   mean?: number;
   /** Divides every byte after the mean; default 128. */
   std?: number;
+  /**
+   * Round each bilinear sample to a byte before normalising (default true: what `resizeRgb` does); false keeps the
+   * interpolated value, as tf.image.resizeBilinear does for the BlazeFace input.
+   */
+  round?: boolean;
 }
 
 /**
@@ -237,11 +274,118 @@ export async function letterboxNchw(image: RgbImage, transform: Affine, opts: Le
   const pad = num('pad', opts.pad ?? 127, 0, 255);
   const mean = num('mean', opts.mean ?? 127, -1e9, 1e9);
   const std = num('std', opts.std ?? 128, 1e-9, 1e9);
+  const round = opts.round ?? true;
   const a = loadAddon();
-  if (!a) return letterboxToNchwTs(image, transform, w, h, vw, vh, pad, mean, std);
+  if (!a) return letterboxToNchwTs(image, transform, w, h, vw, vh, pad, mean, std, round);
   const inv = cropInverses(image, [transform], 1);
   const out = new Float32Array(3 * w * h);
-  const geometry = Float64Array.of(w, h, vw, vh, pad, mean, std);
+  const geometry = Float64Array.of(w, h, vw, vh, pad, mean, std, round ? 1 : 0);
   await settle(() => a.crops(image.data, image.width, image.height, inv, geometry, false, out, vw * vh > SYNC_CROP_PIXELS, 1), 'letterbox');
+  return out;
+}
+
+/**
+ * One FaceMesh input crop, as Human cuts it: the image rotated by `radians` about (`cx`, `cy`) with
+ * tf.image.rotateWithOffset (nearest neighbour, 0 outside), then tf.image.cropAndResize of `box` (bilinear,
+ * extrapolation 0).
+ */
+export interface MeshCrop {
+  /** [y1, x1, y2, x2] in 0..1 of the image (cropAndResize's normalised box); rounded to float32 like a tf tensor. */
+  box: readonly [number, number, number, number];
+  /** Rotation in radians; 0 crops the image as it is. */
+  radians: number;
+  /** Rotation centre in pixels. */
+  cx: number;
+  cy: number;
+}
+
+const f32 = Math.fround;
+
+/** C's round(): halves away from zero. */
+const roundAway = (v: number): number => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
+
+/** Checks mesh-crop arguments and packs them, 7 numbers per crop (box as float32, radians, cx, cy). */
+export function meshCropParams(image: RgbImage, crops: readonly MeshCrop[], size: number): Float64Array {
+  int('crop size', size, 2, 4096);
+  rgbImage('crop source', image);
+  list<MeshCrop>('mesh crops', crops);
+  const p = new Float64Array(crops.length * 7);
+  crops.forEach((c, i) => {
+    const v = [f32(c.box[0]), f32(c.box[1]), f32(c.box[2]), f32(c.box[3]), c.radians, c.cx, c.cy];
+    if (!v.every(Number.isFinite)) throw invalid(`mesh crop ${i}: box, angle and centre must be finite numbers`);
+    p.set(v, i * 7);
+  });
+  return p;
+}
+
+/**
+ * TS twin of the mesh-crop kernel: for each crop, TensorFlow's crop_and_resize (float32 arithmetic, bilinear,
+ * extrapolation 0) over the image rotated by rotate_with_offset (nearest pixel with round-half-up, fill 0), then
+ * x / `divisor` (tf.div, float32), into one `crops x 3 x size x size` NCHW batch. Float32 steps are emulated with Math.fround so the
+ * native kernel (C++ float) gives identical numbers.
+ */
+export function meshCropsToNchwTs(image: RgbImage, crops: readonly MeshCrop[], size: number, divisor = 255): Float32Array {
+  const params = meshCropParams(image, crops, size);
+  const { width: W, height: H, data } = image;
+  const plane = size * size;
+  const out = new Float32Array(crops.length * 3 * plane);
+  const k = f32(divisor);
+  const px = new Float32Array(12);
+  for (let n = 0; n < crops.length; n++) {
+    const [y1, x1, y2, x2, radians, cx, cy] = params.subarray(n * 7, n * 7 + 7) as unknown as number[];
+    const rotate = radians !== 0;
+    // tfjs-wasm's RotateWithOffset works in float32 and rounds halves away from zero.
+    const rad = f32(radians!), fcx = f32(cx!), fcy = f32(cy!);
+    const cos = f32(Math.cos(rad)), sin = f32(Math.sin(rad));
+    // The (rotated) image's value at integer pixel (u, v), channel c.
+    const at = (u: number, v: number, c: number): number => {
+      let su = u, sv = v;
+      if (rotate) {
+        const du = f32(u - fcx), dv = f32(v - fcy);
+        su = roundAway(f32(f32(f32(du * cos) - f32(dv * sin)) + fcx));
+        sv = roundAway(f32(f32(f32(du * sin) + f32(dv * cos)) + fcy));
+        if (su < 0 || su >= W || sv < 0 || sv >= H) return 0;
+      }
+      return data[(sv * W + su) * 3 + c]!;
+    };
+    const hs = f32(f32(f32(y2! - y1!) * (H - 1)) / (size - 1));
+    const ws = f32(f32(f32(x2! - x1!) * (W - 1)) / (size - 1));
+    const base = n * 3 * plane;
+    for (let y = 0; y < size; y++) {
+      const inY = f32(f32(y1! * (H - 1)) + f32(y * hs));
+      if (inY < 0 || inY > H - 1) continue; // extrapolation value 0 (the batch starts zeroed)
+      const top = Math.floor(inY), bottom = Math.ceil(inY);
+      const yl = f32(inY - top);
+      for (let x = 0; x < size; x++) {
+        const inX = f32(f32(x1! * (W - 1)) + f32(x * ws));
+        if (inX < 0 || inX > W - 1) continue;
+        const left = Math.floor(inX), right = Math.ceil(inX);
+        const xl = f32(inX - left);
+        for (let c = 0; c < 3; c++) {
+          px[0] = at(left, top, c);
+          px[1] = at(right, top, c);
+          px[2] = at(left, bottom, c);
+          px[3] = at(right, bottom, c);
+          const t = f32(px[0]! + f32(f32(px[1]! - px[0]!) * xl));
+          const b = f32(px[2]! + f32(f32(px[3]! - px[2]!) * xl));
+          out[base + c * plane + y * size + x] = f32(f32(t + f32(f32(b - t) * yl)) / k);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * FaceMesh input crops in one call (see {@link meshCropsToNchwTs}, the TS twin that runs without the addon; the two
+ * give identical numbers): `crops.length x 3 x size x size` float32, each value the crop's sample / `divisor`.
+ */
+export async function meshCropsNchw(image: RgbImage, crops: readonly MeshCrop[], size: number, divisor = 255): Promise<Float32Array> {
+  num('divisor', divisor, 1e-6, 1e9);
+  const a = loadAddon();
+  if (!a) return meshCropsToNchwTs(image, crops, size, divisor);
+  const params = meshCropParams(image, crops, size);
+  const out = new Float32Array(crops.length * 3 * size * size);
+  await settle(() => a.meshCrops(image.data, image.width, image.height, params, size, divisor, out, crops.length * size * size > SYNC_CROP_PIXELS), 'mesh crops');
   return out;
 }

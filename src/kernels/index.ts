@@ -5,7 +5,7 @@
  */
 export { nativeAvailable, nativeInfo, type NativeInfo, type NativeOptions } from './addon';
 export { computeFbank, type Fbank, type FbankOptions, type FbankWindow } from './fbank';
-export { cropFacesNchw, letterboxNchw, type CropOptions, type LetterboxOptions } from './image';
-export { postprocessDetections, type DetectionParams, type ScoredBox } from './detect';
+export { cropFacesNchw, letterboxNchw, meshCropsNchw, type CropOptions, type LetterboxOptions, type MeshCrop } from './image';
+export { postprocessDetections, decodeBlazeFace, type BlazeFaceBox, type BlazeFaceParams, type DetectionParams, type ScoredBox } from './detect';
 export { searchTopK, searchTopKInt8, quantizeGallery, type QuantizedGallery, type TopK } from './search';
 export { resampleAudio } from './resample';

@@ -84,6 +84,8 @@ const CASES: Record<string, Case[]> = {
   computeFbank: [{ args: ['x'] }, { args: [new Float32Array(400), { numBins: 0 }] }, { args: [new Float32Array(400), {}, { threads: 0 }] }],
   cropFacesNchw: [{ args: [null, [], 112] }, { args: [img(), [[NaN, 0, 0, 0, 1, 0]], 112] }, { args: [img(), [ident], 0] }, { args: [img(), 'x', 112] }],
   letterboxNchw: [{ args: [null, ident, { width: 4, height: 4, validWidth: 4, validHeight: 4 }] }, { args: [img(), ident, { width: 0, height: 4, validWidth: 0, validHeight: 4 }] }, { args: [img(), 'x', { width: 4, height: 4, validWidth: 4, validHeight: 4 }] }],
+  meshCropsNchw: [{ args: [null, [], 192] }, { args: [img(), 'x', 192] }, { args: [img(), [{ box: [0, 0, 1, 1], radians: NaN, cx: 0, cy: 0 }], 192] }, { args: [img(), [], 1] }, { args: [img(), [], 192, 0] }],
+  decodeBlazeFace: [{ args: [[], [], [], {}] }, { args: [new Float32Array(1), new Float32Array(16), new Float32Array(2), null] }, { args: [new Float32Array(1), new Float32Array(16), new Float32Array(2), { size: 0, minScore: 0.3, iou: 0.1, maxFaces: 5 }] }],
   postprocessDetections: [{ args: [[], [], {}] }, { args: [new Float32Array(2), new Float32Array(4), null] }, { args: [new Float32Array(2), new Float32Array(4), { minScore: 0.5, detW: 320, detH: 240, scale: 0, rx: 0, ry: 0, iou: 0.3 }] }],
   searchTopK: [{ args: ['x', 4, new Float32Array(4), 1] }, { args: [new Float32Array(8), 0, new Float32Array(4), 1] }, { args: [new Float32Array(8), 4, new Float32Array(4), -1] }],
   searchTopKInt8: [{ args: [null, new Float32Array(4), 1] }, { args: [{ dim: 4, rows: 1, data: new Int8Array(3), scales: new Float32Array(1) }, new Float32Array(4), 1] }],

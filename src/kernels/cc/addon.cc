@@ -119,7 +119,7 @@ Napi::Value Fbank(const Napi::CallbackInfo& info) {
   return run(info, boolArg(info, 8), [a, threads] { lk::fbank(a, threads); }, {samples, window, melStart, melLen, melOffset, melWeights, out});
 }
 
-// crops(image, width, height, inverse, [outW, outH, validW, validH, pad, mean, std], flip, out, async, threads)
+// crops(image, width, height, inverse, [outW, outH, validW, validH, pad, mean, std, round?], flip, out, async, threads)
 Napi::Value Crops(const Napi::CallbackInfo& info) {
   lk::CropArgs a{};
   a.width = static_cast<int32_t>(numArg(info, 1, "width"));
@@ -135,6 +135,7 @@ Napi::Value Crops(const Napi::CallbackInfo& info) {
   a.pad = geometry[4];
   a.mean = geometry[5];
   a.stdev = geometry[6];
+  a.round = geometry.ElementLength() < 8 || geometry[7] != 0;
   a.flip = boolArg(info, 5);
   auto image = arr<uint8_t>(info, 0, "image", static_cast<size_t>(a.width) * a.height * 3);
   auto inverse = arr<double>(info, 3, "inverse");
@@ -174,6 +175,49 @@ Napi::Value Detect(const Napi::CallbackInfo& info) {
   Napi::Float64Array res = Napi::Float64Array::New(info.Env(), static_cast<size_t>(count) * 5);
   if (count > 0) std::memcpy(res.Data(), rows, static_cast<size_t>(count) * 5 * sizeof(double));
   return res;
+}
+
+// blazeface(logits, regressors, anchors, params[size, minScore, iou, limit]) -> Float64Array rows of 6
+Napi::Value BlazeFace(const Napi::CallbackInfo& info) {
+  auto logits = arr<float>(info, 0, "logits");
+  auto params = arr<double>(info, 3, "params", 4);
+  lk::BlazeFaceArgs a{};
+  a.n = static_cast<int64_t>(logits.ElementLength());
+  auto regressors = arr<float>(info, 1, "regressors", static_cast<size_t>(a.n) * 16);
+  auto anchors = arr<float>(info, 2, "anchors", static_cast<size_t>(a.n) * 2);
+  a.logits = logits.Data();
+  a.regressors = regressors.Data();
+  a.anchors = anchors.Data();
+  a.size = params[0];
+  a.minScore = params[1];
+  a.iou = params[2];
+  a.limit = params[3] > 9e15 ? INT64_MAX : static_cast<int64_t>(params[3]);
+  if (!(a.size > 0)) throw Napi::RangeError::New(info.Env(), "blazeface: bad input size");
+  std::vector<double> rows;
+  lk::blazeface(a, rows);
+  Napi::Float64Array res = Napi::Float64Array::New(info.Env(), rows.size());
+  if (!rows.empty()) std::memcpy(res.Data(), rows.data(), rows.size() * sizeof(double));
+  return res;
+}
+
+// meshCrops(image, width, height, params[7 per crop], size, divisor, out, async)
+Napi::Value MeshCrops(const Napi::CallbackInfo& info) {
+  lk::MeshCropArgs a{};
+  a.width = static_cast<int32_t>(numArg(info, 1, "width"));
+  a.height = static_cast<int32_t>(numArg(info, 2, "height"));
+  a.size = static_cast<int32_t>(numArg(info, 4, "size"));
+  a.divisor = static_cast<float>(numArg(info, 5, "divisor"));
+  if (a.width < 1 || a.height < 1 || a.size < 2 || a.size > 4096 || !(a.divisor != 0)) throw Napi::RangeError::New(info.Env(), "meshCrops: bad sizes");
+  auto image = arr<uint8_t>(info, 0, "image", static_cast<size_t>(a.width) * a.height * 3);
+  auto params = arr<double>(info, 3, "params");
+  a.crops = static_cast<int32_t>(params.ElementLength() / 7);
+  for (size_t i = 0; i < params.ElementLength(); i++)
+    if (!std::isfinite(params[i])) throw Napi::RangeError::New(info.Env(), "meshCrops: parameters are not finite");
+  auto out = arr<float>(info, 6, "out", static_cast<size_t>(a.crops) * 3 * a.size * a.size);
+  a.image = image.Data();
+  a.params = params.Data();
+  a.out = out.Data();
+  return run(info, boolArg(info, 7), [a] { lk::meshCrops(a); }, {image, params, out});
 }
 
 // searchF32(gallery, dim, queries, k, outIndices, outScores, async)
@@ -262,6 +306,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fbank", Napi::Function::New(env, Fbank));
   exports.Set("crops", Napi::Function::New(env, Crops));
   exports.Set("detect", Napi::Function::New(env, Detect));
+  exports.Set("blazeface", Napi::Function::New(env, BlazeFace));
+  exports.Set("meshCrops", Napi::Function::New(env, MeshCrops));
   exports.Set("searchF32", Napi::Function::New(env, SearchF32));
   exports.Set("quantizeRows", Napi::Function::New(env, QuantizeRows));
   exports.Set("searchI8", Napi::Function::New(env, SearchI8));

@@ -55,7 +55,8 @@ void cropOne(const CropArgs& a, int face) {
       for (int c = 0; c < 3; c++) {
         const double top = p00[c] + (p01[c] - p00[c]) * fx;
         const double bot = p10[c] + (p11[c] - p10[c]) * fx;
-        rows[c][ox] = lut[static_cast<int>(roundHalfUp(top + (bot - top) * fy))];
+        const double v = top + (bot - top) * fy;
+        rows[c][ox] = a.round ? lut[static_cast<int>(roundHalfUp(v))] : static_cast<float>((v - a.mean) * invStd);
       }
     }
     fillPad(rows, OW, sampled, a.flip, padValue);
@@ -70,14 +71,66 @@ void cropFaces(const CropArgs& a, int64_t f0, int64_t f1) {
 }  // namespace portable
 
 void crops(const CropArgs& a, int threads) {
-  // The AVX2 kernel indexes bytes with int32 lanes.
-  const bool vector = hasAvx2Fma() && static_cast<int64_t>(a.width) * a.height * 3 < 0x7fffffff;
+  // The AVX2 kernel indexes bytes with int32 lanes and always rounds to bytes.
+  const bool vector = hasAvx2Fma() && a.round && static_cast<int64_t>(a.width) * a.height * 3 < 0x7fffffff;
   // A thread start costs tens of microseconds: only split when each thread gets several 112x112 faces' worth.
   const int64_t perThread = std::max<int64_t>(1, 30000 / (static_cast<int64_t>(a.outW) * a.outH));
   parallelFor(a.faces, threads, perThread, 1, [&](int64_t f0, int64_t f1) {
     if (vector) avx2::cropFaces(a, f0, f1);
     else portable::cropFaces(a, f0, f1);
   });
+}
+
+namespace {
+void meshCropOne(const MeshCropArgs& a, int n) {
+  const double* p = a.params + 7 * n;
+  const float y1 = static_cast<float>(p[0]), x1 = static_cast<float>(p[1]), y2 = static_cast<float>(p[2]), x2 = static_cast<float>(p[3]);
+  const bool rotate = p[4] != 0;
+  // tfjs-wasm's RotateWithOffset: float radians and centre, sin/cos of the float angle, float arithmetic, round()
+  // (halves away from zero) to the nearest source pixel.
+  const float radians = static_cast<float>(p[4]), cx = static_cast<float>(p[5]), cy = static_cast<float>(p[6]);
+  const float cosA = static_cast<float>(std::cos(static_cast<double>(radians))), sinA = static_cast<float>(std::sin(static_cast<double>(radians)));
+  const int W = a.width, H = a.height, S = a.size;
+  const int64_t plane = static_cast<int64_t>(S) * S;
+  float* out = a.out + 3 * plane * n;
+  std::fill(out, out + 3 * plane, 0.0f);
+  const uint8_t* d = a.image;
+  // Byte offset of the (rotated) image's pixel (u, v), or -1 where the rotation leaves the image (fill 0).
+  auto source = [&](int u, int v) -> int64_t {
+    if (!rotate) return (static_cast<int64_t>(v) * W + u) * 3;
+    const float du = static_cast<float>(u) - cx, dv = static_cast<float>(v) - cy;
+    const float su = std::round((du * cosA - dv * sinA) + cx);
+    const float sv = std::round((du * sinA + dv * cosA) + cy);
+    if (su < 0 || su >= W || sv < 0 || sv >= H) return -1;
+    return (static_cast<int64_t>(sv) * W + static_cast<int64_t>(su)) * 3;
+  };
+  const float hs = (y2 - y1) * static_cast<float>(H - 1) / static_cast<float>(S - 1);
+  const float ws = (x2 - x1) * static_cast<float>(W - 1) / static_cast<float>(S - 1);
+  for (int y = 0; y < S; y++) {
+    const float inY = y1 * static_cast<float>(H - 1) + static_cast<float>(y) * hs;
+    if (inY < 0 || inY > static_cast<float>(H - 1)) continue;
+    const int top = static_cast<int>(std::floor(inY)), bottom = static_cast<int>(std::ceil(inY));
+    const float yl = inY - static_cast<float>(top);
+    for (int x = 0; x < S; x++) {
+      const float inX = x1 * static_cast<float>(W - 1) + static_cast<float>(x) * ws;
+      if (inX < 0 || inX > static_cast<float>(W - 1)) continue;
+      const int left = static_cast<int>(std::floor(inX)), right = static_cast<int>(std::ceil(inX));
+      const float xl = inX - static_cast<float>(left);
+      const int64_t o00 = source(left, top), o01 = source(right, top), o10 = source(left, bottom), o11 = source(right, bottom);
+      for (int c = 0; c < 3; c++) {
+        const float p00 = o00 < 0 ? 0.0f : d[o00 + c], p01 = o01 < 0 ? 0.0f : d[o01 + c];
+        const float p10 = o10 < 0 ? 0.0f : d[o10 + c], p11 = o11 < 0 ? 0.0f : d[o11 + c];
+        const float t = p00 + (p01 - p00) * xl;
+        const float b = p10 + (p11 - p10) * xl;
+        out[c * plane + static_cast<int64_t>(y) * S + x] = (t + (b - t) * yl) / a.divisor;
+      }
+    }
+  }
+}
+}  // namespace
+
+void meshCrops(const MeshCropArgs& a) {
+  for (int n = 0; n < a.crops; n++) meshCropOne(a, n);
 }
 
 }  // namespace lk

@@ -59,6 +59,7 @@ struct CropArgs {
   double pad;              // byte value of the unsampled part
   double mean, stdev;
   bool flip;
+  bool round;  // round each bilinear sample to a byte before normalising (false: keep it, as tf resizeBilinear)
   float* out;  // faces x 3 x outH x outW
 };
 /** Writes `value` into output columns [from, outW) of the three channel rows (mirrored for flipped crops). */
@@ -77,6 +78,29 @@ struct DetectArgs {
 };
 /** Returns kept rows (score, x, y, w, h), best first. */
 void detect(const DetectArgs& a, double** rows, int64_t* count);
+
+struct BlazeFaceArgs {
+  const float* logits;      // n
+  const float* regressors;  // n x 16
+  const float* anchors;     // n x 2
+  int64_t n;
+  double size, minScore, iou;
+  int64_t limit;
+};
+/** Returns kept rows (score, x1, y1, x2, y2, anchor row), best first (Human's BlazeFace decode + TF NMS). */
+void blazeface(const BlazeFaceArgs& a, std::vector<double>& rows);
+
+struct MeshCropArgs {
+  const uint8_t* image;
+  int32_t width, height;
+  const double* params;  // 7 per crop: y1, x1, y2, x2 (float32 values), radians, cx, cy
+  int32_t crops;
+  int32_t size;
+  float divisor;
+  float* out;  // crops x 3 x size x size
+};
+/** FaceMesh input crops: TF rotate_with_offset (nearest) then crop_and_resize (bilinear, float32), / divisor. */
+void meshCrops(const MeshCropArgs& a);
 
 struct TopKOut {
   int32_t* indices;  // queries x k

@@ -2,13 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Config, FaceResult, Human } from '@vladmandic/human';
-import { LikenessError, toLikenessError } from '../errors';
-import { resolveModelFile } from '../models/registry';
-import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
-import { int, num, invalid, rgbImage } from '../validate';
-import type { FaceDetector, FaceEmbedder } from './detector';
-import { normaliseInPlace } from '../kernels/vector';
-import { iou } from '../kernels/geometry';
+import { LikenessError, toLikenessError } from '../src/errors';
+import { resolveModelFile } from '../src/models/registry';
+import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
+import { rgbImage, int, num, invalid } from '../src/validate';
+import type { FaceDetector, FaceEmbedder } from '../src/face/detector';
+
+import { iou } from '../src/kernels/geometry';
+import { normaliseInPlace } from '../src/kernels/vector';
 
 // @vladmandic/human 3.3.6 on @tensorflow/tfjs-core + the wasm backend (tfjs-node does not install offline):
 // BlazeFace + FaceMesh as a detector with mesh-accurate five points, faceres as a selectable 1024-d embedder, and
@@ -267,11 +268,6 @@ export function humanRuntime(): Promise<HumanRuntime> {
   return runtime;
 }
 
-/** Throws E_INPUT unless `image` is a decoded RGB image (the validation module's check). */
-export function checkRgbImage(image: RgbImage): void {
-  rgbImage('image', image);
-}
-
 function toDetection(f: FaceResult, image: RgbImage): FaceDetection | undefined {
   const mesh = f.mesh;
   if (!mesh || mesh.length < 468) return undefined;
@@ -325,7 +321,7 @@ export class HumanDetector implements FaceDetector {
 
   /** All faces in `image`, best score first. E_INPUT for an empty or malformed image, E_MODEL when Human fails. */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
-    checkRgbImage(image);
+    rgbImage('image', image);
     const rt = await humanRuntime();
     const faces = await runPadded(rt, image, { describe: false }, this.pad);
     return faces.map((f) => f.detection);
@@ -390,7 +386,7 @@ export class HumanFaceresEmbedder implements FaceEmbedder {
 
   /** One embedding per face of `faces`, same order. */
   async embed(image: RgbImage, faces: FaceDetection[]): Promise<Float32Array[]> {
-    checkRgbImage(image);
+    rgbImage('image', image);
     if (!Array.isArray(faces)) throw invalid('faces must be an array of FaceDetection');
     if (faces.length === 0) return [];
     const rt = await humanRuntime();
@@ -476,7 +472,7 @@ function cropAround(image: RgbImage, box: Box, scale: number): { image: RgbImage
 
 /** Human detect + describe in one pass (what the Human peer costs per image): detections with 1024-d embeddings. */
 export async function humanDetectAndDescribe(image: RgbImage): Promise<HumanFace[]> {
-  checkRgbImage(image);
+  rgbImage('image', image);
   const rt = await humanRuntime();
   return rt.run(image, { describe: true });
 }

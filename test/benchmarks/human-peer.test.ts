@@ -1,9 +1,9 @@
 import sharp from 'sharp';
-import type { FaceDetection, Point, RgbImage } from '../types';
-import { HumanDetector, HumanFaceresEmbedder, humanMemory } from './human';
-import { iou } from '../kernels/geometry';
-import { optionalSampleImage } from '../../test/helpers/images';
-import { describeIf } from '../../test/helpers/requires';
+import type { FaceDetection, Point, RgbImage } from '../../src/types';
+import { HumanDetector, HumanFaceresEmbedder, humanMemory } from '../../benchmarks/human-peer';
+import { iou } from '../../src/kernels/geometry';
+import { optionalSampleImage } from '../helpers/images';
+import { describeIf } from '../helpers/requires';
 
 // Test photo: demo/sample1.jpg shipped in @vladmandic/face-api (MIT), read from node_modules, never copied.
 const photo = optionalSampleImage(1);
