@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Config, FaceResult, Human } from '@vladmandic/human';
-import { LikenessError, toLikenessError } from '../src/errors';
+import { LikenessError, isLikenessError, toLikenessError } from '../src/errors';
 import { resolveModelFile } from '../src/models/registry';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../src/types';
 import { rgbImage, int, num, invalid } from '../src/validate';
@@ -217,7 +217,9 @@ class HumanRuntime {
       if ('error' in res && res.error) throw new Error(String(res.error));
       faces = res.face;
     } catch (e) {
-      throw toLikenessError(e, 'E_MODEL', 'Human face detection failed');
+      // One image's failure, not the model's: the scan goes on with the next input (details.reason says so).
+      if (isLikenessError(e)) throw e;
+      throw new LikenessError('E_MODEL', `Human face detection failed on a ${image.width}x${image.height} image: ${e instanceof Error ? e.message : String(e)}`, { reason: 'inference' }, { cause: e });
     } finally {
       this.tf.dispose(input);
     }
@@ -342,12 +344,16 @@ interface PadOptions {
   ratio: number;
 }
 
+/** Largest border added to a small image (pixels per side); the border is for images up to DEFAULT_PAD_SMALL px. */
+const MAX_PAD_BORDER = 512;
+
 const DEFAULT_PAD: PadOptions = { below: DEFAULT_PAD_SMALL, ratio: DEFAULT_PAD_RATIO };
 
 /** Runs Human, on a grey-bordered copy when the image is small, and maps results back to `image`'s pixels. */
 async function runPadded(rt: HumanRuntime, image: RgbImage, opts: RunOptions, pad: PadOptions): Promise<HumanFace[]> {
   if (pad.below <= 0 || (image.width > pad.below && image.height > pad.below)) return rt.run(image, opts);
-  const border = Math.round(Math.max(image.width, image.height) * pad.ratio);
+  // Capped: a 2000 x 40 strip would otherwise get a 2000-px border (a 6000 x 4040 copy, over 1 GB in tensors).
+  const border = Math.min(MAX_PAD_BORDER, Math.round(Math.max(image.width, image.height) * pad.ratio));
   const padded = padRgb(image, border);
   const faces = await rt.run(padded, opts);
   const shift = (p: Point): Point => [p[0] - border, p[1] - border];

@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'E_CRYPTO'
   | 'E_NO_FACE'
   | 'E_NO_SPEECH'
-  | 'E_QUALITY';
+  | 'E_QUALITY'
+  | 'E_INTERNAL';
 
 const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'E_INTERNAL', 'E_INPUT', 'E_DECODE', 'E_UNSUPPORTED', 'E_TOO_LARGE', 'E_TIMEOUT', 'E_ABORTED', 'E_MODEL', 'E_FFMPEG',
@@ -66,4 +67,14 @@ export function toLikenessError(e: unknown, fallback: ErrorCode, context: string
   if (isLikenessError(e)) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new LikenessError(fallback, `${context}: ${msg}`, undefined, { cause: e });
+}
+
+/**
+ * The error for one input after something unexpected was thrown while processing it: a LikenessError is kept as
+ * it is; anything else is a bug, reported as E_INTERNAL with the input named so a batch can go on with the next one.
+ */
+export function internalError(e: unknown, input: string): LikenessError {
+  if (isLikenessError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new LikenessError('E_INTERNAL', `${input}: internal error (a bug; please report it with this message): ${msg}`, { file: input }, { cause: e });
 }

@@ -19,9 +19,11 @@ import type { Box } from './types';
 import { VoiceEmbedder } from './voice/embed';
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
-import { detectMediaKind } from './media/kind';
+import { probeInput } from './media/kind';
+import { newDecodeReport } from './media/ffmpeg';
+import { resolveLimits, type MediaLimits } from './media/limits';
 import type { ScanFailure, ScanResult } from './report/schema';
-import { ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
+import { checkScanOptions, ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
 import { invalid, bool, fn, list, oneOf, options, str } from './validate';
 
 /** Options of {@link Guard.open}. */
@@ -36,6 +38,11 @@ export interface GuardOptions {
   facePreset?: FacePreset;
   /** Voice model id; default the first installed neural model, else the weight-free baseline. */
   voiceModel?: string;
+  /**
+   * Limits on every input this guard reads (enroll, verify, identify, scan): file bytes, image pixels, video frame
+   * bytes, decoded duration, audio channels and sample rate, files per folder. Unset ones keep their defaults.
+   */
+  limits?: Partial<MediaLimits>;
 }
 
 /** Who to enroll into: a new performer (`name` + consent) or an existing one (`id`). */
@@ -112,6 +119,8 @@ export function defaultDbPath(): string {
  */
 export class Guard {
   private voicePromise: Promise<VoiceEmbedder> | undefined;
+  /** The limits every input is checked against. */
+  readonly limits: Readonly<MediaLimits>;
 
   private readonly engines: ScanEngines;
 
@@ -121,18 +130,20 @@ export class Guard {
     readonly faces: FaceAnalyzer,
     private readonly opts: GuardOptions,
   ) {
+    this.limits = Object.freeze(resolveLimits(opts.limits));
     this.engines = { registry, faces, voice: () => this.voice() };
   }
 
   /** Opens (creating when missing) the store and prepares the pipelines; models load on first use. */
   static async open(opts: GuardOptions = {}): Promise<Guard> {
     checkGuardOptions(opts);
+    const limits = resolveLimits(opts.limits); // argument errors before the store is opened
     const store = await openStore(storeOptions(opts));
     // A performer's score is the best over its templates (items and centroid of the same person, highly correlated),
     // so the per-search rate counts performers; counting every template would double N for a one-photo enrollment
     // (item + its own centroid) and measured 23/26 instead of 26/26 right on the identities protocol (RESULTS.md).
     const registry = new Registry(store, { calibration: (modelId) => findCalibration(modelId), comparisons: 'performers' });
-    const faces = await FaceAnalyzer.create({ preset: opts.facePreset ?? 'accurate' });
+    const faces = await FaceAnalyzer.create({ preset: opts.facePreset ?? 'accurate', limits });
     return new Guard(registry, faces, opts);
   }
 
@@ -284,7 +295,7 @@ export class Guard {
     if (!('id' in target) && !target.consent && target.noConsent !== true) {
       throw new LikenessError('E_CONSENT', 'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent');
     }
-    const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, opts);
+    const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
     if (accepted.length === 0) {
       return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected };
     }
@@ -316,7 +327,7 @@ export class Guard {
   }
 
   private async match(file: string, performerId: string | undefined, opts: MatchOptions): Promise<MediaMatches> {
-    const kind = await detectMediaKind(file);
+    const { kind } = await probeInput(file, { limits: this.limits });
     const out: MediaMatches = { media: { path: file, kind }, faces: [], voices: [], warnings: [] };
     const ctx = { ...opts, auditContext: opts.auditContext ?? path.basename(file) };
     if (kind === 'image') {
@@ -328,7 +339,9 @@ export class Guard {
     if (kind === 'video') out.warnings.push('faces in video are matched by `likeness scan`; verify/identify check the soundtrack');
     const ve = await this.voice();
     if (ve.isBaseline) out.warnings.push('voice model: weight-free baseline (run `likeness models pull campplus-voxceleb` for neural accuracy)');
-    const v = await ve.embed(await decodeAudio(file));
+    const report = newDecodeReport();
+    const v = await ve.embed(await decodeAudio(file, { limits: this.limits, report, maxSeconds: Math.min(3600, this.limits.maxDurationS) }));
+    out.warnings.push(...report.warnings);
     const results = await this.search(ve.modelId, v.windows.map((w) => w.embedding), performerId, ctx);
     out.voices = v.windows.map((w, i) => ({ start: w.start, end: w.end, candidates: results[i]! }));
     return out;
@@ -348,7 +361,7 @@ export class Guard {
    * cannot be scanned gives `{media: {path}, error}`; store, key, model and abort failures are thrown.
    */
   async scan(input: ScanInput, opts: ScanOptions = {}): Promise<ScanResult | ScanFailure> {
-    return scanFile(this.engines, input, opts);
+    return scanFile(this.engines, input, { limits: this.limits, ...checkScanOptions(opts) });
   }
 
   /**
@@ -359,7 +372,7 @@ export class Guard {
    * for await (const e of guard.scanMany(files, { concurrency: 2 })) if (e.type === 'result') console.log(e.result);
    */
   scanMany(inputs: readonly ScanInput[], opts: ScanManyOptions = {}): AsyncGenerator<ScanEvent, void, undefined> {
-    return scanMany(this.engines, inputs, opts);
+    return scanMany(this.engines, inputs, { limits: this.limits, ...checkScanOptions(opts) });
   }
 
   /** Closes the store. */

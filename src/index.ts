@@ -34,3 +34,12 @@ export { SCAN_SCHEMA_VERSION, isScanFailure } from './report/schema';
 export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile } from './report/schema';
 export { renderHtmlReport } from './report/html';
 export type { HtmlReportOptions } from './report/html';
+
+// The input gate and its limits: every entry point reads media through these (the job worker too).
+export { gateInput, statRegularFile, listMediaFiles } from './media/gate';
+export type { GatedInput, InputGateOptions, MediaSourceInput, WalkProblem, WalkOptions } from './media/gate';
+export { DEFAULT_LIMITS, resolveLimits } from './media/limits';
+export type { MediaLimits } from './media/limits';
+export { probeInput } from './media/kind';
+export type { ProbedMedia, ProbeInputOptions, MediaKind } from './media/kind';
+export type { MediaInfo, MediaStreamInfo, DecodeReport } from './media/ffmpeg';

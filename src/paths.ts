@@ -2,6 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { LikenessError } from './errors';
 
 // Where the package and the user's data live. A root module (like errors.ts) because every floor needs one of them:
 // kernels find the addon, models find their files, the store and calibrations find the data folder.
@@ -43,9 +44,23 @@ export function sha256FileSync(file: string): string {
   return h.digest('hex');
 }
 
-/** sha256 of a file, hex, streamed without blocking the event loop. */
-export async function sha256File(file: string): Promise<string> {
+/**
+ * sha256 of a file, hex, read in 1 MiB blocks without blocking the event loop; stops with E_ABORTED when `signal`
+ * fires. Callers that take paths from users check the path first (media/gate.ts): opening a FIFO blocks.
+ */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const h = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(chunk);
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      if (signal?.aborted) throw new LikenessError('E_ABORTED', `hashing ${file} was aborted`, { file });
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return h.digest('hex');
 }

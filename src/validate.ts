@@ -115,3 +115,9 @@ export function audioSignal(name: string, v: unknown): { sampleRate: 16000; samp
   if (s.offset !== undefined) num(`${name}.offset`, s.offset, 0, Number.MAX_SAFE_INTEGER);
   return s as { sampleRate: 16000; samples: Float32Array; offset?: number };
 }
+
+/** Throws E_INPUT unless `v` is a plain object (options bags such as `limits`). */
+export function obj(name: string, v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${name} must be an object`);
+  return v as Record<string, unknown>;
+}

@@ -1,6 +1,7 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
-
-import { invalid } from '../validate';
+import { LikenessError } from '../errors';
+import { LIMIT_NAMES, LIMIT_RANGES, limitFlag, type MediaLimits } from '../media/limits';
+import { int, invalid } from '../validate';
 
 /** Option spec for {@link parseCommandArgs}, as node:util parseArgs takes it. */
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -23,4 +24,20 @@ export function parseCommandArgs<T extends OptionSpec>(
 export function required(v: string | undefined, name: string, usage: string): string {
   if (v === undefined || v === '') throw invalid(`--${name} is required\nusage: ${usage}`);
   return v;
+}
+
+/** The `--max-*` flags, one per media limit (`--max-pixels`, `--max-duration-s`...). */
+export const LIMIT_OPTIONS: OptionSpec = Object.fromEntries(LIMIT_NAMES.map((n) => [limitFlag(n).slice(2), { type: 'string' as const }]));
+
+/** Usage text of the `--max-*` flags. */
+export const LIMIT_USAGE = `[${LIMIT_NAMES.map((n) => `${limitFlag(n)} N`).join('] [')}]`;
+
+/** The limits given as `--max-*` flags (E_INPUT, from the validation module, naming the flag, for a bad value). */
+export function limitsFrom(values: Record<string, unknown>): Partial<MediaLimits> {
+  const out: Partial<MediaLimits> = {};
+  for (const n of LIMIT_NAMES) {
+    const v = values[limitFlag(n).slice(2)];
+    if (typeof v === 'string') out[n] = int(limitFlag(n), v.trim() === '' ? NaN : Number(v), ...LIMIT_RANGES[n]);
+  }
+  return out;
 }

@@ -1,11 +1,11 @@
 import { FaceAnalyzer, FacePreset } from '../face/analyzer';
 import { evalFacePairs } from '../eval/face-eval';
-import { isLikenessError } from '../errors';
+import { LikenessError, internalError } from '../errors';
 import { oneOf, invalid } from '../validate';
-import { parseCommandArgs, required } from './args';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFrom, parseCommandArgs, required } from './args';
 import { CommandHandler, printJson } from './command';
 
-const FACES_USAGE = 'likeness faces IMAGE... [--embeddings] [--preset accurate|fast]';
+const FACES_USAGE = `likeness faces IMAGE... [--embeddings] [--preset accurate|fast] ${LIMIT_USAGE}`;
 const EVAL_USAGE = 'likeness eval faces --pairs FILE.csv --root DIR [--model ID|--preset P] [--json]';
 
 /** Maps `--model` (a preset name or the default embedder's id) to a preset. */
@@ -20,13 +20,15 @@ const faces: CommandHandler = async (args, io) => {
     embeddings: { type: 'boolean' },
     preset: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    ...LIMIT_OPTIONS,
   }, FACES_USAGE);
   if (values.help) {
     io.out(FACES_USAGE + '\n');
     return 0;
   }
   if (positionals.length === 0) throw invalid(`no image given\nusage: ${FACES_USAGE}`);
-  const fa = await FaceAnalyzer.create({ preset: presetFrom(undefined, values.preset) });
+  const limits = limitsFrom(values);
+  const fa = await FaceAnalyzer.create({ preset: presetFrom(undefined, values.preset), limits });
   const results: unknown[] = [];
   let failed = 0;
   for (const file of positionals) {
@@ -46,9 +48,10 @@ const faces: CommandHandler = async (args, io) => {
         })),
       });
     } catch (e) {
-      if (!isLikenessError(e)) throw e;
+      // One image's failure is its entry; the others go on (a bug is E_INTERNAL naming the file).
+      const err = internalError(e, file);
       failed++;
-      results.push({ file, error: { code: e.code, message: e.message } });
+      results.push({ file, error: { code: err.code, message: err.message } });
     }
   }
   printJson(io, { results });

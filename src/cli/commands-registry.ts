@@ -1,21 +1,23 @@
 import * as fs from 'fs';
-import { LikenessError, isLikenessError } from '../errors';
+import { LikenessError, internalError, isLikenessError } from '../errors';
 import { Guard, GuardOptions, defaultDbPath } from '../guard';
 import type { Consent } from '../store/types';
 import { int, num, oneOf, invalid } from '../validate';
-import { parseCommandArgs, required } from './args';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFrom, parseCommandArgs, required } from './args';
 import { CommandHandler, CommandIO, printJson } from './command';
 
 const DB = { db: { type: 'string' as const }, preset: { type: 'string' as const }, help: { type: 'boolean' as const, short: 'h' } };
 
-function guardOptions(values: { db?: string; preset?: string }): GuardOptions {
+function guardOptions(values: { db?: string; preset?: string } & Record<string, unknown>): GuardOptions {
+  const limits = limitsFrom(values);
   return {
     db: values.db ?? defaultDbPath(),
+    ...(Object.keys(limits).length ? { limits } : {}),
     ...(values.preset ? { facePreset: oneOf('--preset', values.preset, ['accurate', 'fast'] as const) } : {}),
   };
 }
 
-async function withGuard<T>(values: { db?: string; preset?: string }, fn: (g: Guard) => Promise<T>): Promise<T> {
+async function withGuard<T>(values: { db?: string; preset?: string } & Record<string, unknown>, fn: (g: Guard) => Promise<T>): Promise<T> {
   const g = await Guard.open(guardOptions(values));
   try {
     return await fn(g);
@@ -25,7 +27,7 @@ async function withGuard<T>(values: { db?: string; preset?: string }, fn: (g: Gu
 }
 
 const ENROLL_USAGE =
-  'likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--db PATH] FILE...';
+  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--db PATH] ${LIMIT_USAGE} FILE...`;
 
 function consentFrom(v: Record<string, string | boolean | string[] | undefined>): Consent | undefined {
   if (typeof v['consent-file'] === 'string') {
@@ -58,7 +60,7 @@ const enroll: CommandHandler = async (args, io) => {
     ...DB,
     name: { type: 'string' }, id: { type: 'string' }, largest: { type: 'boolean' }, alias: { type: 'string', multiple: true },
     'consent-by': { type: 'string' }, 'consent-scope': { type: 'string' }, 'consent-expires': { type: 'string' }, 'consent-doc': { type: 'string' },
-    'consent-file': { type: 'string' }, 'no-consent': { type: 'boolean' },
+    'consent-file': { type: 'string' }, 'no-consent': { type: 'boolean' }, ...LIMIT_OPTIONS,
   }, ENROLL_USAGE);
   if (values.help) return usage(io, ENROLL_USAGE);
   if (!values.name === !values.id) throw invalid(`give exactly one of --name (new performer) or --id (existing)\nusage: ${ENROLL_USAGE}`);
@@ -131,11 +133,11 @@ const rekey: CommandHandler = async (args, io) => {
   }
 };
 
-const MATCH_USAGE = 'likeness identify FILE... [--top K] [--far RATE] [--db PATH] | likeness verify --performer ID FILE... [--db PATH]';
+const MATCH_USAGE = `likeness identify FILE... [--top K] [--far RATE] [--db PATH] ${LIMIT_USAGE} | likeness verify --performer ID FILE... [--db PATH] [--max-* N]`;
 
 function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
   return async (args, io) => {
-    const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, performer: { type: 'string' } }, MATCH_USAGE);
+    const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, performer: { type: 'string' }, ...LIMIT_OPTIONS }, MATCH_USAGE);
     if (values.help) return usage(io, MATCH_USAGE);
     if (positionals.length === 0) throw invalid(`no media file given\nusage: ${MATCH_USAGE}`);
     const topK = values.top ? int('--top', Number(values.top), 1, 100) : 5;
@@ -152,11 +154,12 @@ function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
           for (const w of m.warnings) if (!warned.has(w)) (warned.add(w), io.err(`likeness: note: ${w}\n`));
           out.push(m);
         } catch (e) {
-          if (!isLikenessError(e) || ['E_STORE', 'E_CRYPTO', 'E_MODEL'].includes(e.code)) throw e;
-          // An unknown performer fails the whole command; a bad media file fails only its own entry.
-          if (e.code === 'E_NOT_FOUND' && performer && fs.existsSync(file)) throw e;
+          if (isLikenessError(e) && (['E_STORE', 'E_CRYPTO'].includes(e.code) || (e.code === 'E_MODEL' && e.details?.reason !== 'inference'))) throw e;
+          // An unknown performer fails the whole command; a bad media file fails only its own entry (a bug: E_INTERNAL).
+          if (isLikenessError(e) && e.code === 'E_NOT_FOUND' && performer && fs.existsSync(file)) throw e;
+          const err = internalError(e, file);
           failed++;
-          out.push({ media: { path: file }, error: { code: e.code, message: e.message } });
+          out.push({ media: { path: file }, error: { code: err.code, message: err.message } });
         }
       }
       return out;

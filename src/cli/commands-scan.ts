@@ -6,11 +6,13 @@ import { Guard, defaultDbPath } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
-import { parseCommandArgs } from './args';
+import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFrom, parseCommandArgs } from './args';
+import { listMediaFiles } from '../media/gate';
+import { DEFAULT_LIMITS, resolveLimits } from '../media/limits';
 import { CommandHandler, CommandIO } from './command';
 
 const SCAN_USAGE =
-  'likeness scan INPUT... [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast]\n' +
+  `likeness scan INPUT... [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] ${LIMIT_USAGE}\n` +
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
   '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
   '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
@@ -21,16 +23,17 @@ function isGlob(p: string): boolean {
   return /[*?[]/.test(p);
 }
 
-/** Every regular file under `dir`, sorted, skipping dot-files and dot-folders (.git, .DS_Store). */
-function walk(dir: string, out: string[] = []): string[] {
-  const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, out);
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
+/** Files found walking a folder, and the entries that could not be taken (special files, broken links, the cap). */
+interface Walked {
+  files: string[];
+  problems: ScanFailure[];
+}
+
+/** Every regular file under `dir` through the input gate's walker (dot-files skipped, folder links not followed). */
+function walk(dir: string, maxFiles: number, problems: ScanFailure[]): string[] {
+  const r = listMediaFiles(dir, { maxFiles });
+  for (const p of r.problems) problems.push({ media: { path: p.path }, error: { code: p.error.code, message: p.error.message } });
+  return r.files;
 }
 
 /**
@@ -61,7 +64,7 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /** Files a glob matches: walks from the pattern's last folder without glob characters. */
-export function expandGlob(pattern: string): string[] {
+export function expandGlob(pattern: string, maxFiles = DEFAULT_LIMITS.maxFiles, problems: ScanFailure[] = []): string[] {
   // Normalised the way path.join normalises the walked paths ("./a/*.mp4" and "a/*.mp4" are the same pattern).
   const norm = path.posix.normalize(pattern.split(path.sep).join('/'));
   const parts = norm.split('/');
@@ -75,13 +78,21 @@ export function expandGlob(pattern: string): string[] {
   }
   if (!st.isDirectory()) return [];
   const re = globToRegExp(norm);
-  return walk(base).filter((f) => re.test(f.split(path.sep).join('/')));
+  const found: ScanFailure[] = [];
+  const files = walk(base, maxFiles, found).filter((f) => re.test(f.split(path.sep).join('/')));
+  problems.push(...found.filter((p) => re.test(p.media.path.split(path.sep).join('/')) || p.error.code === 'E_TOO_LARGE'));
+  return files;
 }
 
-/** Inputs as given on the command line: files, folders (recursive) and globs, in order, without repeats. */
-export function expandInputs(args: readonly string[]): { files: string[]; unmatched: string[] } {
+/**
+ * Inputs as given on the command line: files, folders (recursive, at most `maxFiles` each) and globs, in order,
+ * without repeats. Special files, dangling links and link loops inside folders come back in `problems`; named
+ * directly, they stay inputs (the scan reports them).
+ */
+export function expandInputs(args: readonly string[], maxFiles = DEFAULT_LIMITS.maxFiles): { files: string[]; unmatched: string[]; problems: ScanFailure[] } {
   const files: string[] = [];
   const unmatched: string[] = [];
+  const problems: ScanFailure[] = [];
   const seen = new Set<string>();
   const add = (f: string): void => {
     const key = path.resolve(f);
@@ -94,14 +105,14 @@ export function expandInputs(args: readonly string[]): { files: string[]; unmatc
     } catch {
       st = undefined;
     }
-    if (st?.isDirectory()) walk(a).forEach(add);
+    if (st?.isDirectory()) walk(a, maxFiles, problems).forEach(add);
     else if (!st && isGlob(a)) {
-      const m = expandGlob(a);
+      const m = expandGlob(a, maxFiles, problems);
       if (m.length === 0) unmatched.push(a);
       m.forEach(add);
     } else add(a); // a missing file becomes an E_NOT_FOUND entry
   }
-  return { files, unmatched };
+  return { files, unmatched, problems };
 }
 
 /** The `--skip-seen` table: media hashes already scanned, with the gallery version they were scanned against. */
@@ -184,6 +195,7 @@ const scan: CommandHandler = async (args, io) => {
   const { values, positionals } = parseCommandArgs(args, {
     db: { type: 'string' }, json: { type: 'string' }, jsonl: { type: 'boolean' }, report: { type: 'string' }, fps: { type: 'string' },
     concurrency: { type: 'string' }, far: { type: 'string' }, 'skip-seen': { type: 'boolean' }, preset: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    ...LIMIT_OPTIONS,
   }, SCAN_USAGE);
   if (values.help) {
     io.out(`usage: ${SCAN_USAGE}\n`);
@@ -195,11 +207,14 @@ const scan: CommandHandler = async (args, io) => {
   const far = values.far !== undefined ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
+  const limits = limitsFrom(values);
   const db = values.db ?? defaultDbPath();
-  const { files, unmatched } = expandInputs(positionals);
+  const { files, unmatched, problems } = expandInputs(positionals, resolveLimits(limits).maxFiles);
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
+  results.push(...problems);
+  for (const p of problems) io.err(summaryLine(p) + '\n');
   const ordered: (ScanResult | ScanFailure | undefined)[] = new Array(files.length);
-  const guard = await Guard.open({ db, ...(preset ? { facePreset: preset } : {}) });
+  const guard = await Guard.open({ db, limits, ...(preset ? { facePreset: preset } : {}) });
   const seen = values['skip-seen'] ? SeenTable.open(db) : null;
   const bar = new ProgressBar(io);
   let skipped = 0;

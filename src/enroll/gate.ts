@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import { LikenessError, isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
 import { QUALITY_LIMITS } from '../face/quality';
@@ -7,8 +6,10 @@ import type { EnrollItem } from '../match/registry';
 import type { JsonValue } from '../store/types';
 import type { Face, QualityReason } from '../types';
 import type { VoiceEmbedder } from '../voice/embed';
-import { MediaKind, detectMediaKind } from '../media/kind';
-import { sha256FileSync } from '../paths';
+import { MediaKind, probeInput } from '../media/kind';
+import { sha256File } from '../media/gate';
+import type { MediaLimits } from '../media/limits';
+import { internalError } from '../errors';
 
 /** Least net speech a voice reference must hold, in seconds. */
 export const MIN_ENROLL_SPEECH_SECONDS = 3;
@@ -35,6 +36,8 @@ export interface RejectedItem {
 export interface GateOptions {
   /** Take the largest face when an image holds several (else the image is rejected). */
   largest?: boolean;
+  /** Limits every reference is checked against. */
+  limits?: Partial<MediaLimits>;
 }
 
 /** The pipelines the gate runs; the voice one is created only when a voice reference shows up. */
@@ -54,11 +57,13 @@ export async function gateReferences(files: string[], p: GatePipelines, opts: Ga
   const rejected: RejectedItem[] = [];
   for (const file of files) {
     try {
-      const kind = await detectMediaKind(file);
-      accepted.push(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice()));
+      const { kind } = await probeInput(file, { limits: opts.limits });
+      accepted.push(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice(), opts));
     } catch (e) {
-      if (!isLikenessError(e)) throw e;
-      rejected.push({ file, code: e.code, reason: e.message });
+      // An abort stops the enrollment; anything else rejects this reference (a bug as E_INTERNAL, naming the file).
+      if (isLikenessError(e) && e.code === 'E_ABORTED') throw e;
+      const err = internalError(e, file);
+      rejected.push({ file, code: err.code, reason: err.message });
     }
   }
   return { accepted, rejected };
@@ -79,7 +84,7 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
     modality: 'face',
     quality,
     item: {
-      sha256: sha256FileSync(file),
+      sha256: await sha256File(file),
       modality: 'face',
       quality,
       templates: [{ modelId: face.modelId, vector: face.embedding, quality: face.quality.score }],
@@ -99,8 +104,8 @@ function describeFaceRejection(f: Face, reasons: QualityReason[]): string {
   return `face rejected: ${parts.join('; ')}; use a sharper, larger, frontal photo`;
 }
 
-async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder): Promise<AcceptedItem> {
-  const signal = await decodeAudio(file);
+async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder, opts: GateOptions): Promise<AcceptedItem> {
+  const signal = await decodeAudio(file, { limits: opts.limits });
   const v = await ve.embed(signal);
   if (v.speechSeconds < MIN_ENROLL_SPEECH_SECONDS || v.windows.length === 0 || !v.embedding) {
     throw new LikenessError('E_NO_SPEECH', `too little net speech (${v.speechSeconds.toFixed(1)} s, need ${MIN_ENROLL_SPEECH_SECONDS} s)`);
@@ -117,7 +122,7 @@ async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder): Prom
     modality: 'voice',
     quality,
     item: {
-      sha256: sha256FileSync(file),
+      sha256: await sha256File(file),
       modality: 'voice',
       quality,
       templates: v.windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })),

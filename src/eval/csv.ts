@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { LikenessError } from '../errors';
+import { statRegularFile } from '../media/gate';
 import { invalid } from '../validate';
 
 /** One labelled pair (or trial) from an evaluation list. */
@@ -13,11 +14,13 @@ export interface LabelledPair {
  * Reads a `fileA,fileB,same` CSV (header required, extra columns ignored, LF or CRLF, double-quoted fields allowed).
  */
 export function readPairsCsv(file: string): LabelledPair[] {
+  // Through the input gate: a FIFO named pairs.csv would block readFileSync forever; a huge file is refused by size.
+  const st = statRegularFile(file, { maxFileBytes: MAX_CSV_BYTES });
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new LikenessError('E_NOT_FOUND', `cannot read pairs file ${file}: ${(e as Error).message}`, { file });
+    throw new LikenessError('E_NOT_FOUND', `cannot read pairs file ${file}: ${(e as Error).message}`, { file, bytes: st.size });
   }
   const rows = parseCsv(text);
   const header = rows.shift()?.map((h) => h.trim().toLowerCase());
@@ -41,6 +44,9 @@ export function readPairsCsv(file: string): LabelledPair[] {
   });
   return out;
 }
+
+/** Largest evaluation list read (a list of a million pairs is about 100 MB). */
+const MAX_CSV_BYTES = 256 * 1024 * 1024;
 
 /** Minimal RFC 4180 parser: quoted fields, doubled quotes, CRLF or LF. */
 export function parseCsv(text: string): string[][] {

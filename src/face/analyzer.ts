@@ -1,5 +1,6 @@
 import { LikenessError } from '../errors';
-import { DecodeImageOptions, ImageInput, decodeImage } from '../media/image';
+import { ANALYSIS_MAX_SIDE, DecodeImageOptions, ImageInput, decodeImageScaled } from '../media/image';
+import { resolveLimits, type MediaLimits } from '../media/limits';
 import type { Face, FaceDetection, RgbImage } from '../types';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { FacepluginDetector, FacepluginEmbedder, alignArcFace } from './faceplugin';
@@ -22,8 +23,14 @@ export interface FaceAnalyzerOptions {
   detector?: FaceDetector;
   /** Replace the preset's embedder. */
   embedder?: FaceEmbedder;
-  /** Pixel limit for decoding; default 50 MP. */
+  /** Pixel limit for decoding, checked on the header; default 50 MP. */
   maxPixels?: number;
+  /** Images larger than this (longest side) are decoded downscaled to fit (shrink-on-load); default 4096. */
+  maxSide?: number;
+  /** Largest image file in bytes (the input gate's maxFileBytes); default 16 GiB. */
+  maxFileBytes?: number;
+  /** The media limits object every entry point takes (its maxPixels and maxFileBytes apply here). */
+  limits?: Partial<MediaLimits>;
   /** ONNX Runtime intra-op threads per session; default 1 (fastest on small machines). */
   intraOpThreads?: number;
 }
@@ -39,7 +46,17 @@ function presetDetector(preset: FacePreset, threads: number): FaceDetector {
   return new FallbackDetector([new MeshDetector({ intraOpThreads: threads }), onnx]);
 }
 
-/** The faces found in one image, with the image's decoded size. */
+/** Images narrower or shorter than this hold no detectable face. */
+const MIN_FACE_SIDE = 16;
+
+/** Maps a face found in a downscaled decode back to source pixels. */
+function scaleFace(f: Face, k: number): void {
+  const b = f.detection.box;
+  f.detection = { ...f.detection, box: { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k }, landmarks: f.detection.landmarks.map(([x, y]) => [x * k, y * k]) as FaceDetection['landmarks'] };
+  f.quality = { ...f.quality, interocular: f.quality.interocular * k };
+}
+
+/** The faces found in one image, with the source image's size. */
 export interface FaceAnalysis {
   width: number;
   height: number;
@@ -77,14 +94,23 @@ export class FaceAnalyzer {
     for (const k of ['detector', 'embedder'] as const) if (opts[k] !== undefined && (opts[k] === null || typeof opts[k] !== 'object')) throw invalid(`${k} must be an object`);
     const detector = opts.detector ?? presetDetector(preset, threads);
     const embedder = opts.embedder ?? new FacepluginEmbedder({ intraOpThreads: threads, flip: preset === 'accurate' });
-    const fa = new FaceAnalyzer(detector, embedder, { maxPixels: opts.maxPixels }, preset);
+    const limits = resolveLimits(opts.limits);
+    const decode = { maxPixels: opts.maxPixels ?? limits.maxPixels, maxSide: opts.maxSide ?? ANALYSIS_MAX_SIDE, maxFileBytes: opts.maxFileBytes ?? limits.maxFileBytes };
+    const fa = new FaceAnalyzer(detector, embedder, decode, preset);
     return fa;
   }
 
-  /** All faces in one image (path, encoded bytes or RGB pixels), largest first. */
+  /**
+   * All faces in one image (path, encoded bytes or RGB pixels), largest first. A path goes through the input gate
+   * (regular files only); an image over `maxSide` is decoded downscaled, and boxes, landmarks and the interocular
+   * distance are given in the source image's pixels.
+   */
   async analyze(input: ImageInput): Promise<FaceAnalysis> {
-    const image = await decodeImage(input, this.decodeOpts);
-    return { width: image.width, height: image.height, faces: await this.analyzeRgb(image) };
+    const { image, sourceWidth, sourceHeight } = await decodeImageScaled(input, this.decodeOpts);
+    const faces = await this.analyzeRgb(image);
+    const k = sourceWidth / image.width;
+    if (k !== 1) for (const f of faces) scaleFace(f, k);
+    return { width: sourceWidth, height: sourceHeight, faces };
   }
 
   /** Faces of several images, in order; each entry is the analysis or the error for that image. */
@@ -111,7 +137,11 @@ export class FaceAnalyzer {
 
   /** Detection alone (boxes, five landmarks, scores): the cheap half of {@link analyzeRgb}, for trackers. */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
-    return this.detector.detect(rgbImage('image', image));
+    rgbImage('image', image);
+    // A strip a few pixels thin (an extreme aspect ratio scaled down) holds no face and would give the detectors'
+    // resampling kernels zero-sized sides.
+    if (image.width < MIN_FACE_SIDE || image.height < MIN_FACE_SIDE) return [];
+    return this.detector.detect(image);
   }
 
   /**

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
 import { resampleAudio } from '../kernels/resample';
 import { int, num, invalid, options } from '../validate';
-import { ffmpegPath, runFfmpeg, streamFfmpeg } from './ffmpeg';
+import { StderrWatch, concludeDecodeReport, ffmpegPath, newDecodeReport, runFfmpeg, streamFfmpeg, type DecodeReport } from './ffmpeg';
+import { resolveLimits, type MediaLimits } from './limits';
 import { bufferSource, fileSource, pcmToFloat32, readWavInfo, wavFastPathOk, type ByteSource, type WavInfo } from './wav';
 
 /** The sample rate every voice model in the library uses. */
@@ -38,6 +39,15 @@ export interface DecodeAudioOptions {
    * a silently shortened file would give results that look complete.
    */
   tolerateDamage?: boolean;
+  /** Limits: `maxFileBytes`, and `maxChannels` / `maxSampleRate` / `maxDurationS` on a WAV header. */
+  limits?: Partial<MediaLimits>;
+  /** Which audio stream (its container index, as ffprobe reports it); default the first. */
+  streamIndex?: number;
+  /**
+   * Filled in as audio is decoded: seconds that decoded, the declared duration, truncation and damage (read it after
+   * the loop ends). With `tolerateDamage` a damaged or cut-off file is decoded as far as it goes and this says so.
+   */
+  report?: DecodeReport;
 }
 
 /** Options for {@link streamAudio}. */
@@ -119,7 +129,7 @@ export async function* streamAudio(input: AudioInput, opts: StreamAudioOptions =
   const o = checkOptions(opts);
   if (opts.signal?.aborted) throw new LikenessError('E_ABORTED', 'audio decoding was aborted before it started');
   const label = typeof input === 'string' ? input : '<buffer>';
-  const src = openSource(input, label);
+  const src = openSource(input, label, o.limits);
   let tmpDir: string | undefined;
   try {
     if (src.size === 0) throw new LikenessError('E_DECODE', `${label} is empty (0 bytes)`, { file: label });
@@ -147,6 +157,9 @@ export async function* streamAudio(input: AudioInput, opts: StreamAudioOptions =
 }
 
 interface CheckedOptions {
+  limits: MediaLimits;
+  streamIndex: number | undefined;
+  report: DecodeReport;
   maxSeconds: number;
   start: number;
   duration: number;
@@ -157,12 +170,18 @@ interface CheckedOptions {
 }
 
 function checkOptions(opts: StreamAudioOptions): CheckedOptions {
-  const maxSeconds = opts.maxSeconds === undefined ? Infinity : opts.maxSeconds === Infinity ? Infinity : num('maxSeconds', opts.maxSeconds, 0.001, 1e7);
+  const limits = resolveLimits(opts.limits);
+  const given = opts.maxSeconds === undefined ? Infinity : opts.maxSeconds === Infinity ? Infinity : num('maxSeconds', opts.maxSeconds, 0.001, 1e9);
+  const maxSeconds = Math.min(given, limits.maxDurationS);
+  const streamIndex = opts.streamIndex === undefined ? undefined : int('streamIndex', opts.streamIndex, 0, 1e6);
   const start = opts.start === undefined ? 0 : num('start', opts.start, 0, 1e7);
   const duration = opts.duration === undefined ? Infinity : num('duration', opts.duration, 0.001, 1e7);
   const chunkSeconds = num('chunkSeconds', opts.chunkSeconds ?? DEFAULT_CHUNK_SECONDS, 0.01, 3600);
   if (opts.timeoutMs !== undefined) num('timeoutMs', opts.timeoutMs, 1, 1e9);
   return {
+    limits,
+    streamIndex,
+    report: opts.report ?? newDecodeReport(),
     maxSeconds,
     start,
     duration,
@@ -173,12 +192,15 @@ function checkOptions(opts: StreamAudioOptions): CheckedOptions {
   };
 }
 
-function openSource(input: AudioInput, label: string): ByteSource {
+function openSource(input: AudioInput, label: string, limits: MediaLimits): ByteSource {
   if (typeof input === 'string') {
     if (input.length === 0) throw invalid('audio path must be a non-empty string');
-    return fileSource(input);
+    return fileSource(input, limits);
   }
-  if (input instanceof Uint8Array) return bufferSource(input);
+  if (input instanceof Uint8Array) {
+    if (input.byteLength > limits.maxFileBytes) throw new LikenessError('E_TOO_LARGE', `${label} is ${input.byteLength} bytes, over maxFileBytes ${limits.maxFileBytes}`, { file: label, limit: 'maxFileBytes' });
+    return bufferSource(input);
+  }
   throw invalid(`audio input must be a path or a Buffer, got ${typeof input}`, { file: label });
 }
 
@@ -202,6 +224,13 @@ function checkWav(wav: WavInfo, label: string, o: CheckedOptions): void {
     );
   }
   if (wav.frames === 0) throw new LikenessError('E_DECODE', `${label}: WAV file holds no samples`, { file: label });
+  if (wav.channels > o.limits.maxChannels) throw new LikenessError('E_TOO_LARGE', `${label}: ${wav.channels} channels are over maxChannels ${o.limits.maxChannels}`, { file: label, limit: 'maxChannels' });
+  if (wav.sampleRate > o.limits.maxSampleRate) throw new LikenessError('E_TOO_LARGE', `${label}: ${wav.sampleRate} Hz is over maxSampleRate ${o.limits.maxSampleRate}`, { file: label, limit: 'maxSampleRate' });
+  if (wav.truncated) {
+    o.report.truncated = true;
+    o.report.warnings.push(`${label}: the WAV header declares ${(wav.declaredDataBytes / wav.blockAlign / wav.sampleRate).toFixed(1)} s but the file holds ${(wav.frames / wav.sampleRate).toFixed(1)} s (truncated); decoded what is there`);
+  }
+  o.report.declaredSeconds = wav.declaredDataBytes / wav.blockAlign / wav.sampleRate;
   const seconds = Math.min(wav.frames / wav.sampleRate - o.start, o.duration);
   if (seconds > o.maxSeconds) throw tooLong(label, seconds, o.maxSeconds);
 }
@@ -225,6 +254,8 @@ async function* streamWav(src: ByteSource, wav: WavInfo, label: string, o: Check
     const bytes = src.read(wav.dataOffset + s * bytesPerSample, n * bytesPerSample);
     const samples = new Float32Array(Math.floor(bytes.length / bytesPerSample));
     pcmToFloat32(bytes, wav.sampleFormat!, wav.bitsPerSample, samples);
+    checkSamples(samples, label, s / AUDIO_SAMPLE_RATE);
+    o.report.decodedSeconds = (s + samples.length - first) / AUDIO_SAMPLE_RATE;
     busyMs += Date.now() - t0;
     if (o.timeoutMs !== undefined && busyMs > o.timeoutMs) throw new LikenessError('E_TIMEOUT', `reading ${label} took longer than ${o.timeoutMs} ms`, { file: label });
     yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: s / AUDIO_SAMPLE_RATE };
@@ -277,35 +308,73 @@ class DurationSniffer {
   }
 }
 
-/** Every other input: one ffmpeg process resamples to 16 kHz mono f32le on a pipe, read in fixed-size chunks. */
+/**
+ * Rejects samples that are not audio: NaN or infinite values, magnitudes far past full scale (a float WAV of 3e38),
+ * or a chunk pinned at full scale most of the time. A template made from such input is degenerate and would match
+ * other junk with a perfect score, so it must never reach the embedder.
+ */
+export function checkSamples(x: Float32Array, label: string, offsetSeconds: number): void {
+  let pinned = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v !== v || v === Infinity || v === -Infinity) {
+      throw new LikenessError('E_DECODE', `${label}: sample at ${(offsetSeconds + i / AUDIO_SAMPLE_RATE).toFixed(3)} s is ${String(v)}: not audio`, { file: label, reason: 'non_finite' });
+    }
+    const a = v < 0 ? -v : v;
+    if (a > MAX_SAMPLE_MAGNITUDE) {
+      throw new LikenessError('E_DECODE', `${label}: sample at ${(offsetSeconds + i / AUDIO_SAMPLE_RATE).toFixed(3)} s is ${v.toExponential(2)}, far past full scale: not audio`, { file: label, reason: 'extreme' });
+    }
+    if (a >= 0.999) pinned++;
+  }
+  if (x.length >= AUDIO_SAMPLE_RATE && pinned > x.length * 0.5) {
+    throw new LikenessError('E_DECODE', `${label}: ${Math.round((100 * pinned) / x.length)}% of the samples from ${offsetSeconds.toFixed(1)} s are clipped at full scale: not usable audio`, {
+      file: label,
+      reason: 'clipped',
+    });
+  }
+}
+
+/** Largest sample magnitude accepted (float audio may exceed 1.0; 64 is +36 dB over full scale). */
+const MAX_SAMPLE_MAGNITUDE = 64;
+
+/**
+ * Every other input: one ffmpeg process resamples to 16 kHz mono f32le on a pipe, read in fixed-size chunks. The
+ * header's duration is only used to notice a file that decodes short; the duration limit counts decoded samples.
+ */
 async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions): AsyncGenerator<AudioSignal, void, undefined> {
   ffmpegPath(); // E_FFMPEG early, with the install hint, when no binary exists
   // No separate ffprobe run: process start-up dominates short files, so the duration comes from ffmpeg's own header.
   const sniffer = new DurationSniffer();
-  const expected = (): number => (Number.isFinite(sniffer.seconds) ? Math.max(0, Math.min(sniffer.seconds - o.start, o.duration)) : NaN);
+  const watch = new StderrWatch();
+  const declared = (): number => (Number.isFinite(sniffer.seconds) ? Math.max(0, Math.min(sniffer.seconds - o.start, o.duration)) : NaN);
   const args = ['-nostats', '-v', 'level+info'];
   if (!o.tolerateDamage) args.push('-xerror');
   if (o.start > 0) args.push('-ss', String(o.start));
   args.push('-i', `file:${path.resolve(file)}`);
   if (o.duration !== Infinity) args.push('-t', String(o.duration));
-  args.push('-map', '0:a:0', '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(AUDIO_SAMPLE_RATE));
+  args.push('-map', o.streamIndex === undefined ? '0:a:0' : `0:${o.streamIndex}`, '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(AUDIO_SAMPLE_RATE));
   if (await hasSoxr()) args.push('-af', 'aresample=resampler=soxr');
   args.push('-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
   const maxSamples = o.maxSeconds === Infinity ? Infinity : Math.ceil(o.maxSeconds * AUDIO_SAMPLE_RATE);
   let decoded = 0;
+  const report = o.report;
   try {
-    const chunks = streamFfmpeg(args, { chunkBytes: o.chunkSamples * 4, timeoutMs: o.timeoutMs, signal: o.signal, label, onStderr: (t) => sniffer.push(t) });
+    const onStderr = (t: string): void => {
+      sniffer.push(t);
+      watch.push(t);
+    };
+    const chunks = streamFfmpeg(args, { chunkBytes: o.chunkSamples * 4, timeoutMs: o.timeoutMs, signal: o.signal, label, onStderr });
     for await (const chunk of chunks) {
-      // The header comes before the first samples: refuse an over-long file before decoding all of it.
-      if (decoded === 0 && expected() > o.maxSeconds) throw tooLong(label, expected(), o.maxSeconds);
       // Copy: the chunk's byte offset may not be 4-aligned, and the caller owns the result.
       const n = chunk.length >> 2;
       const samples = new Float32Array(n);
       new Uint8Array(samples.buffer).set(chunk.subarray(0, n * 4));
-      // A container can lie about its duration; the limit holds on what really comes out.
+      // The limit holds on what really comes out, never on what a header claims.
       if (decoded + n > maxSamples) throw tooLong(label, (decoded + n) / AUDIO_SAMPLE_RATE, o.maxSeconds);
-      yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: o.start + decoded / AUDIO_SAMPLE_RATE };
+      checkSamples(samples, label, o.start + decoded / AUDIO_SAMPLE_RATE);
       decoded += n;
+      report.decodedSeconds = decoded / AUDIO_SAMPLE_RATE;
+      yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: o.start + (decoded - n) / AUDIO_SAMPLE_RATE };
     }
   } catch (e) {
     if (isLikenessError(e) && e.details?.reason === 'no_stream') {
@@ -313,15 +382,16 @@ async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions):
     }
     throw e;
   }
-  if (decoded === 0) throw new LikenessError('E_DECODE', `${label}: the audio track holds no decodable samples`, { file: label });
-  const got = decoded / AUDIO_SAMPLE_RATE;
-  const want = expected();
-  // ffmpeg decodes a cut-off MP3 without any error; the container's own duration is the only witness.
-  if (!o.tolerateDamage && Number.isFinite(want) && got < want * 0.9 - 0.5) {
-    throw new LikenessError(
-      'E_DECODE',
-      `${label}: only ${got.toFixed(1)} s of the ${want.toFixed(1)} s the file declares could be decoded (truncated or damaged; pass tolerateDamage to accept the part that decodes)`,
-      { file: label, decodedSeconds: got, declaredSeconds: want },
-    );
+  report.declaredSeconds = declared();
+  concludeDecodeReport(report, watch, label, o.streamIndex === undefined ? 'the audio' : `audio stream ${o.streamIndex}`);
+  if (decoded === 0) throw new LikenessError('E_DECODE', `${label}: the audio track holds no decodable samples`, { file: label, reason: 'empty_stream' });
+  // Without tolerateDamage a cut-off file is an error: a silently shortened file would give results that look complete.
+  if (!o.tolerateDamage && report.truncated) {
+    throw new LikenessError('E_DECODE', `${label}: the file is truncated: ${report.warnings[0] ?? ''} (pass tolerateDamage to accept the part that decodes)`, {
+      file: label,
+      decodedSeconds: report.decodedSeconds,
+      declaredSeconds: report.declaredSeconds,
+      reason: 'truncated',
+    });
   }
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, type ErrorCode } from '../errors';
+import { statRegularFile } from './gate';
 import { invalid } from '../validate';
 
 // A small typed wrapper over ffmpeg/ffprobe. Processes are spawned with argument arrays (never a shell), every run
@@ -407,44 +408,63 @@ async function runFfprobe(args: readonly string[], opts: RunOptions): Promise<st
   return Buffer.concat(parts).toString('utf8');
 }
 
+/** ffprobe's JSON as it may come: every field is checked before use (a hostile file controls much of it). */
 interface FfprobeStream {
-  index?: number;
-  codec_type?: string;
-  codec_name?: string;
-  sample_rate?: string;
-  channels?: number;
-  width?: number;
-  height?: number;
-  avg_frame_rate?: string;
-  r_frame_rate?: string;
-  duration?: string;
+  index?: unknown;
+  codec_type?: unknown;
+  codec_name?: unknown;
+  sample_rate?: unknown;
+  channels?: unknown;
+  width?: unknown;
+  height?: unknown;
+  avg_frame_rate?: unknown;
+  r_frame_rate?: unknown;
+  duration?: unknown;
 }
 
 interface FfprobeJson {
-  format?: { format_name?: string; duration?: string };
-  streams?: FfprobeStream[];
+  format?: { format_name?: unknown; duration?: unknown } | null;
+  streams?: unknown;
 }
 
-function parseRate(r: string | undefined): number | undefined {
-  if (!r) return undefined;
+function parseRate(r: unknown): number | undefined {
+  if (typeof r !== 'string' || r.length > 64) return undefined;
   const [a, b] = r.split('/').map(Number);
   if (!Number.isFinite(a) || !a) return undefined;
   const v = b ? a / b : a;
-  return Number.isFinite(v) && v > 0 ? v : undefined;
+  return Number.isFinite(v) && v > 0 && v < 1e6 ? v : undefined;
 }
 
-function toStreamInfo(s: FfprobeStream): MediaStreamInfo | undefined {
+/** A positive finite number from ffprobe's text or number fields, else undefined. */
+function positive(v: unknown): number | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  const x = Number(v);
+  return Number.isFinite(x) && x > 0 ? x : undefined;
+}
+
+/** A positive integer below `max` (sizes, channel counts), else undefined. */
+function count(v: unknown, max: number): number | undefined {
+  const x = positive(v);
+  return x !== undefined && Number.isInteger(x) && x <= max ? x : undefined;
+}
+
+function toStreamInfo(raw: unknown, position: number): MediaStreamInfo | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const s = raw as FfprobeStream;
   if (s.codec_type !== 'audio' && s.codec_type !== 'video') return undefined;
-  const info: MediaStreamInfo = { index: s.index ?? 0, type: s.codec_type, codec: s.codec_name ?? 'unknown' };
-  const dur = Number(s.duration);
-  if (s.duration !== undefined && Number.isFinite(dur)) info.duration = dur;
+  const index = typeof s.index === 'number' && Number.isInteger(s.index) && s.index >= 0 ? s.index : position;
+  const info: MediaStreamInfo = { index, type: s.codec_type, codec: typeof s.codec_name === 'string' ? s.codec_name.slice(0, 64) : 'unknown' };
+  const dur = positive(s.duration);
+  if (dur !== undefined) info.duration = dur;
   if (s.codec_type === 'audio') {
-    const sr = Number(s.sample_rate);
-    if (Number.isFinite(sr) && sr > 0) info.sampleRate = sr;
-    if (s.channels) info.channels = s.channels;
+    const sr = count(s.sample_rate, 1e9);
+    if (sr !== undefined) info.sampleRate = sr;
+    const ch = count(s.channels, 1e6);
+    if (ch !== undefined) info.channels = ch;
   } else {
-    if (s.width) info.width = s.width;
-    if (s.height) info.height = s.height;
+    const w = count(s.width, 1e7);
+    const h = count(s.height, 1e7);
+    if (w !== undefined && h !== undefined) Object.assign(info, { width: w, height: h });
     const fps = parseRate(s.avg_frame_rate) ?? parseRate(s.r_frame_rate);
     if (fps !== undefined) info.fps = fps;
   }
@@ -452,35 +472,131 @@ function toStreamInfo(s: FfprobeStream): MediaStreamInfo | undefined {
 }
 
 /**
- * Probes a media file with ffprobe: container, duration and audio/video streams. Throws E_NOT_FOUND, E_DECODE (not
- * media or damaged), E_FFMPEG (ffprobe missing), E_TIMEOUT or E_ABORTED.
+ * Parses ffprobe's `-print_format json -show_format -show_streams` output into {@link MediaInfo}. Pure and total:
+ * any text gives a MediaInfo or E_DECODE, never another exception (numbers that are absent, negative, non-finite or
+ * absurd are left out rather than trusted).
  */
-export async function probeMedia(file: string, opts: RunOptions = {}): Promise<MediaInfo> {
-  const label = opts.label ?? file;
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(file);
-  } catch {
-    throw new LikenessError('E_NOT_FOUND', `file not found: ${file}`, { file });
-  }
-  if (!st.isFile()) throw invalid(`${file} is not a regular file`, { file });
-  if (st.size === 0) throw new LikenessError('E_DECODE', `${label} is empty (0 bytes)`, { file: label });
-  // `file:` keeps a name such as `-x.wav` or `http:...` from being read as an option or a protocol.
-  const text = await runFfprobe(['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${path.resolve(file)}`], {
-    ...opts,
-    label,
-  });
+export function parseProbeJson(text: string, label: string): MediaInfo {
   let json: FfprobeJson;
   try {
     json = JSON.parse(text) as FfprobeJson;
   } catch {
     throw new LikenessError('E_DECODE', `${label}: ffprobe returned no readable description`, { file: label });
   }
-  if (!json.format) throw new LikenessError('E_DECODE', `${label} is not readable media`, { file: label });
-  const duration = Number(json.format.duration);
+  if (typeof json !== 'object' || json === null || typeof json.format !== 'object' || json.format === null) {
+    throw new LikenessError('E_DECODE', `${label} is not readable media`, { file: label });
+  }
+  const streams = Array.isArray(json.streams) ? json.streams : [];
   return {
-    format: json.format.format_name ?? 'unknown',
-    duration: json.format.duration !== undefined && Number.isFinite(duration) ? duration : NaN,
-    streams: (json.streams ?? []).map(toStreamInfo).filter((s): s is MediaStreamInfo => s !== undefined),
+    format: typeof json.format.format_name === 'string' ? json.format.format_name.slice(0, 128) : 'unknown',
+    duration: positive(json.format.duration) ?? NaN,
+    streams: streams.map(toStreamInfo).filter((s): s is MediaStreamInfo => s !== undefined),
   };
+}
+
+/**
+ * Probes a media file with ffprobe: container, duration and every audio/video stream. Goes through the input gate
+ * (regular files only). Throws E_NOT_FOUND, E_INPUT (not a regular file), E_DECODE (not media or damaged), E_FFMPEG
+ * (ffprobe missing), E_TIMEOUT or E_ABORTED.
+ */
+export async function probeMedia(file: string, opts: RunOptions = {}): Promise<MediaInfo> {
+  const label = opts.label ?? file;
+  const st = statRegularFile(file);
+  if (st.size === 0) throw new LikenessError('E_DECODE', `${label} is empty (0 bytes)`, { file: label });
+  // `file:` keeps a name such as `-x.wav` or `http:...` from being read as an option or a protocol.
+  const text = await runFfprobe(['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${path.resolve(file)}`], {
+    ...opts,
+    label,
+  });
+  return parseProbeJson(text, label);
+}
+
+/** Demuxer and decoder messages that mean the input ends before its own structure says it should. */
+const TRUNCATION_EVIDENCE = [
+  /File ended prematurely/i,
+  /filesize and duration do not match/i,
+  /partial file/i,
+  /\btruncat/i,
+  /unexpected end of (file|stream)/i,
+  /premature end/i,
+  /Packet corrupt|corrupt (input )?packet/i,
+  /incomplete frame/i,
+  /EOF (reached|encountered)/i,
+];
+/** Lines that report a damaged packet or frame (the decode went on without it). */
+const DAMAGE_LINE = /\[(error|fatal)\]|Error while decoding|decode_frame\(\) failed|Invalid data found|invalid (residual|frame|packet|NAL|band)|concealing|corrupt/i;
+
+/**
+ * Watches an ffmpeg run's stderr (run with `-v level+warning` or `level+info`) for signs that the input is
+ * truncated or damaged, line by line with bounded memory (a damaged hour-long file can print a line per frame).
+ */
+export class StderrWatch {
+  private pending = '';
+  /** Lines that say the file ends early (kept: the first 5). */
+  readonly truncation: string[] = [];
+  /** Number of lines reporting damaged packets or frames, and the first 5 of them. */
+  damaged = 0;
+  readonly damage: string[] = [];
+
+  push(text: string): void {
+    const lines = (this.pending + text).split('\n');
+    this.pending = lines.pop() ?? '';
+    if (this.pending.length > 4096) this.pending = this.pending.slice(0, 4096);
+    for (const l of lines) this.line(l);
+  }
+
+  private line(raw: string): void {
+    if (CHATTER.test(raw)) return;
+    const l = raw.replace(/\[[\w\s,]+ @ 0x[0-9a-f]+\] /, '').trim().slice(0, 300);
+    if (!l) return;
+    if (TRUNCATION_EVIDENCE.some((re) => re.test(l))) {
+      if (this.truncation.length < 5) this.truncation.push(l.replace(/^\[\w+\] /, ''));
+    } else if (DAMAGE_LINE.test(l)) {
+      this.damaged++;
+      if (this.damage.length < 5) this.damage.push(l.replace(/^\[\w+\] /, ''));
+    }
+  }
+
+  /** Call after the run: handles a last line without a newline. */
+  finish(): void {
+    if (this.pending) this.line(this.pending);
+    this.pending = '';
+  }
+}
+
+/**
+ * What one decode of one stream really gave, filled in by the streaming decoders as they go (the header's duration
+ * is only a claim: a mvhd or Segment Duration edited to 2^32 s must not decide anything).
+ */
+export interface DecodeReport {
+  /** Seconds that decoded (samples / rate for audio; sampled frames / fps for video). */
+  decodedSeconds: number;
+  /** Duration the container or stream header declares, NaN when it declares none. */
+  declaredSeconds: number;
+  /** True when the input ends before its own structure says it should (a cut-off file), with the evidence. */
+  truncated: boolean;
+  /** Damaged packets or frames that were skipped. */
+  damagedPackets: number;
+  /** Readable notes: truncation evidence, a header whose duration does not match what decodes, damage. */
+  warnings: string[];
+}
+
+/** A fresh, empty {@link DecodeReport}. */
+export function newDecodeReport(): DecodeReport {
+  return { decodedSeconds: 0, declaredSeconds: NaN, truncated: false, damagedPackets: 0, warnings: [] };
+}
+
+/** Fills the end-of-decode part of a report from a watch, and says when the header's duration does not hold. */
+export function concludeDecodeReport(r: DecodeReport, watch: StderrWatch, label: string, what: string): void {
+  watch.finish();
+  r.damagedPackets = watch.damaged;
+  const declared = r.declaredSeconds;
+  const short = Number.isFinite(declared) && r.decodedSeconds < declared * 0.97 - 0.5;
+  if (watch.truncation.length > 0) {
+    r.truncated = true;
+    r.warnings.push(`${label}: ${what} is truncated (${watch.truncation[0]}); scanned the ${r.decodedSeconds.toFixed(1)} s that decode${Number.isFinite(declared) ? ` of the ${declared.toFixed(1)} s declared` : ''}`);
+  } else if (short) {
+    r.warnings.push(`${label}: ${what} header declares ${declared.toFixed(1)} s but ${r.decodedSeconds.toFixed(1)} s decode (a header that lies, or a cut-off file); scanned what decodes`);
+  }
+  if (watch.damaged > 0) r.warnings.push(`${label}: ${what} has ${watch.damaged} damaged packet(s) that were skipped (${watch.damage[0]})`);
 }

@@ -2,7 +2,9 @@ import * as path from 'path';
 import { LikenessError } from '../errors';
 import type { RgbImage } from '../types';
 import { num, int, invalid } from '../validate';
-import { probeMedia, streamFfmpeg, type MediaInfo, type MediaStreamInfo } from './ffmpeg';
+import { StderrWatch, concludeDecodeReport, probeMedia, streamFfmpeg, type DecodeReport, type MediaInfo, type MediaStreamInfo } from './ffmpeg';
+import { statRegularFile } from './gate';
+import { limitFlag, resolveLimits, type MediaLimits } from './limits';
 
 /** One sampled video frame. */
 export interface VideoFrame {
@@ -21,8 +23,17 @@ export interface VideoFrameOptions {
   mode?: 'interval' | 'scene';
   /** Scene-change threshold in (0, 1) for `scene` mode (default 0.3). */
   sceneThreshold?: number;
-  /** Frames wider than this are scaled down, keeping the aspect ratio (default 1280). */
+  /** Frames wider or taller than this are scaled down to fit, keeping the aspect ratio (default 1280). */
   maxWidth?: number;
+  /** Which video stream (its container index, as ffprobe reports it); default the first scannable one. */
+  streamIndex?: number;
+  /** Limits (`maxFrameBytes` is checked on the stream's coded size before ffmpeg starts). */
+  limits?: Partial<MediaLimits>;
+  /**
+   * Filled in as frames are decoded: seconds that decoded, the declared duration, truncation and damage found on the
+   * way (read it after the loop ends). Decoding goes on past damaged packets; what was skipped is reported here.
+   */
+  report?: DecodeReport;
   /** Time limit for the decoder's own work in ms (time the consumer holds a frame does not count). */
   timeoutMs?: number;
   /** Stops decoding with E_ABORTED. */
@@ -44,26 +55,47 @@ export interface VideoFramePlan {
 
 const DEFAULT_FPS = 2;
 const DEFAULT_MAX_WIDTH = 1280;
-/** Frame area above which we refuse (a hostile header could otherwise make us allocate gigabytes per frame). */
-const MAX_FRAME_PIXELS = 8192 * 8192;
+/**
+ * ffmpeg decoder threads. Each frame thread holds its own frames, so decoder memory grows with threads x frame size;
+ * two keep a second core busy and bound that memory.
+ */
+const DECODER_THREADS = '2';
 
-/** The output size for a source size: at most `maxWidth` wide, even dimensions (what rgb24 scaling produces). */
-export function scaledSize(width: number, height: number, maxWidth: number): { width: number; height: number } {
-  const w = Math.min(width, maxWidth);
-  const h = Math.round((height * w) / width);
+/** The output size for a source size: fits in `maxSide` x `maxSide`, even dimensions (what rgb24 scaling produces). */
+export function scaledSize(width: number, height: number, maxSide: number): { width: number; height: number } {
+  // Bounding both sides keeps an extreme aspect ratio (16 x 100000) from making one output frame hundreds of MB.
+  const k = Math.min(1, maxSide / width, maxSide / height);
+  const w = Math.max(1, Math.round(width * k));
+  const h = Math.max(1, Math.round(height * k));
   // Even sizes keep ffmpeg's scaler and our arithmetic in agreement (scale=-2 rounds to even).
   const even = (n: number): number => Math.max(2, n - (n % 2));
   return { width: even(w), height: even(h) };
 }
 
-/** Probes `file` and works out the frame geometry (E_UNSUPPORTED when there is no video stream). */
-export async function planVideoFrames(file: string, opts: { maxWidth?: number; info?: MediaInfo; signal?: AbortSignal } = {}): Promise<VideoFramePlan> {
+/**
+ * Probes `file` (unless `info` is given) and works out the frame geometry of one video stream. E_UNSUPPORTED when
+ * there is no such video stream, E_TOO_LARGE when its frames are over `maxFrameBytes`.
+ */
+export async function planVideoFrames(
+  file: string,
+  opts: { maxWidth?: number; info?: MediaInfo; signal?: AbortSignal; streamIndex?: number; limits?: Partial<MediaLimits> } = {},
+): Promise<VideoFramePlan> {
   const maxWidth = int('maxWidth', opts.maxWidth ?? DEFAULT_MAX_WIDTH, 16, 16384);
+  const limits = resolveLimits(opts.limits);
   const info = opts.info ?? (await probeMedia(file, { signal: opts.signal, label: file }));
-  const stream = info.streams.find((s) => s.type === 'video' && s.width && s.height);
-  if (!stream) throw new LikenessError('E_UNSUPPORTED', `${file} has no video stream`, { file });
-  if (stream.width! * stream.height! > MAX_FRAME_PIXELS) {
-    throw new LikenessError('E_TOO_LARGE', `${file}: frames of ${stream.width}x${stream.height} are over the ${MAX_FRAME_PIXELS}-pixel limit`, { file });
+  const stream =
+    opts.streamIndex === undefined
+      ? info.streams.find((s) => s.type === 'video' && s.width && s.height)
+      : info.streams.find((s) => s.type === 'video' && s.index === opts.streamIndex);
+  if (!stream) throw new LikenessError('E_UNSUPPORTED', `${file} has no video stream${opts.streamIndex === undefined ? '' : ` with index ${opts.streamIndex}`}`, { file });
+  if (!stream.width || !stream.height) throw new LikenessError('E_DECODE', `${file}: video stream ${stream.index} has no frame size in its header`, { file });
+  const frameBytes = stream.width * stream.height * 3;
+  if (frameBytes > limits.maxFrameBytes) {
+    throw new LikenessError(
+      'E_TOO_LARGE',
+      `${file}: frames of ${stream.width}x${stream.height} (${frameBytes} bytes as RGB) are over maxFrameBytes ${limits.maxFrameBytes}; raise maxFrameBytes (${limitFlag('maxFrameBytes')}) to accept them`,
+      { file, limit: 'maxFrameBytes', width: stream.width, height: stream.height },
+    );
   }
   const { width, height } = scaledSize(stream.width!, stream.height!, maxWidth);
   return { width, height, stream, duration: info.duration };
@@ -84,6 +116,11 @@ class ShowinfoTimes {
   }
 }
 
+/** Waits (briefly) until `ready()` holds: stderr and stdout are separate pipes, so a frame can arrive before its log line. */
+async function settle(ready: () => boolean, maxMs: number): Promise<void> {
+  for (let waited = 0; !ready() && waited < maxMs; waited += 2) await new Promise((r) => setTimeout(r, 2));
+}
+
 /**
  * Streams sampled frames of a video as raw RGB straight from ffmpeg's stdout: no temporary image files, and memory
  * bounded by one frame (the pipe is not read while the consumer works on a frame, so ffmpeg waits). Breaking out of
@@ -95,25 +132,41 @@ export async function* streamVideoFrames(file: string, opts: VideoFrameOptions =
   const mode = opts.mode ?? 'interval';
   if (mode !== 'interval' && mode !== 'scene') throw invalid(`unknown frame mode "${String(mode)}"; use "interval" or "scene"`);
   const threshold = num('sceneThreshold', opts.sceneThreshold ?? 0.3, 0.001, 0.999);
+  statRegularFile(file, resolveLimits(opts.limits));
   const p = plan ?? (await planVideoFrames(file, opts));
   const scale = `scale=${p.width}:${p.height}:flags=bilinear`;
   // Scene mode: showinfo reports each kept frame's timestamp on stderr; fps caps the rate so a flashing clip stays bounded.
   const filter = mode === 'scene' ? `select='gt(scene,${threshold})',fps=${fps}:round=down,showinfo,${scale}` : `fps=${fps},${scale}`;
   const times = new ShowinfoTimes();
-  const args = ['-nostats', '-v', mode === 'scene' ? 'info' : 'error', '-xerror'];
+  const timed = mode === 'scene';
+  const watch = new StderrWatch();
+  const report = opts.report;
+  if (report) report.declaredSeconds = p.stream.duration ?? p.duration;
+  // No -xerror: a damaged packet is skipped and counted; the frames around it are still scanned.
+  const args = ['-nostats', '-v', timed ? 'level+info' : 'level+warning', '-threads', DECODER_THREADS];
   // Sampling a few frames a second does not need the disposable (non-reference) frames: skipping them saves much of
   // the decoding, and the nearest decoded frame is at most a few source frames from the sampling instant.
   if (mode === 'interval' && fps <= 5) args.push('-skip_frame', 'noref');
-  args.push('-i', `file:${path.resolve(file)}`, '-map', '0:v:0', '-an', '-sn', '-dn');
-  if (mode === 'scene') args.push('-fps_mode', 'vfr');
+  args.push('-i', `file:${path.resolve(file)}`, '-map', `0:${p.stream.index}`, '-an', '-sn', '-dn');
+  if (timed) args.push('-fps_mode', 'vfr');
   args.push('-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   const frameBytes = p.width * p.height * 3;
   let index = 0;
-  for await (const chunk of streamFfmpeg(args, { chunkBytes: frameBytes, timeoutMs: opts.timeoutMs, signal: opts.signal, label: file, onStderr: mode === 'scene' ? (t) => times.push(t) : undefined })) {
+  const onStderr = (t: string): void => {
+    watch.push(t);
+    if (timed) times.push(t);
+  };
+  for await (const chunk of streamFfmpeg(args, { chunkBytes: frameBytes, timeoutMs: opts.timeoutMs, signal: opts.signal, label: file, onStderr })) {
     // A short last chunk is a frame ffmpeg could not finish (killed or truncated output): not a frame.
     if (chunk.length < frameBytes) break;
-    const time = mode === 'scene' ? (times.times[index] ?? index / fps) : index / fps;
+    if (timed) await settle(() => times.times.length > index, 500);
+    const time = timed ? (times.times[index] ?? index / fps) : index / fps;
+    if (report) report.decodedSeconds = Math.max(report.decodedSeconds, mode === 'scene' ? time : time + 1 / fps);
     yield { time, index, image: { width: p.width, height: p.height, data: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length) } };
     index++;
+  }
+  if (report) {
+    concludeDecodeReport(report, watch, file, `video stream ${p.stream.index}`);
+    if (index === 0) report.warnings.push(`${file}: video stream ${p.stream.index} gave no frame`);
   }
 }

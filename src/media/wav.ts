@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { LikenessError } from '../errors';
-import { invalid } from '../validate';
+import { openRegularFile } from './gate';
+import type { MediaLimits } from './limits';
 
 // Our own small RIFF/WAVE reader. It exists for two reasons: the fast path (16 kHz mono PCM/float WAV needs no
 // ffmpeg process), and safety: every chunk size is checked against the real number of bytes, so a header that claims
@@ -16,21 +17,13 @@ export interface ByteSource {
   close(): void;
 }
 
-/** A ByteSource over a file descriptor; reads only what is asked. Throws E_NOT_FOUND / E_DECODE. */
-export function fileSource(file: string): ByteSource {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LikenessError('E_NOT_FOUND', `file not found: ${file}`, { file });
-    throw new LikenessError('E_DECODE', `cannot open ${file}: ${(e as Error).message}`, { file });
-  }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile()) {
-    fs.closeSync(fd);
-    throw invalid(`${file} is not a regular file`, { file });
-  }
+/**
+ * A ByteSource over a file descriptor; reads only what is asked. Goes through the input gate: only a regular file is
+ * opened (a FIFO or device named like media is refused before open()). Throws E_NOT_FOUND / E_INPUT / E_TOO_LARGE.
+ */
+export function fileSource(file: string, limits?: Pick<MediaLimits, 'maxFileBytes'>): ByteSource {
+  const { fd, size } = openRegularFile(file, limits);
+  const st = { size };
   let open = true;
   return {
     size: st.size,
@@ -38,10 +31,14 @@ export function fileSource(file: string): ByteSource {
       const n = Math.max(0, Math.min(length, st.size - offset));
       const b = Buffer.allocUnsafe(n);
       let got = 0;
-      while (got < n) {
-        const r = fs.readSync(fd, b, got, n - got, offset + got);
-        if (r === 0) break;
-        got += r;
+      try {
+        while (got < n) {
+          const r = fs.readSync(fd, b, got, n - got, offset + got);
+          if (r === 0) break;
+          got += r;
+        }
+      } catch (e) {
+        throw new LikenessError('E_DECODE', `cannot read ${file}: ${(e as Error).message}`, { file });
       }
       return b.subarray(0, got);
     },

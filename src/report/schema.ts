@@ -69,20 +69,30 @@ export interface ScanMedia {
   sha256: string;
   kind: 'image' | 'audio' | 'video';
   bytes: number;
-  /** Seconds (audio and video). */
+  /** Seconds that really decoded (audio and video): the longest scanned stream, never a header's claim. */
   duration?: number;
+  /** Seconds the container header declares, when it differs from what decoded by more than a frame. */
+  declaredDuration?: number;
+  /** True when the file ends before its own structure says it should; what decoded was scanned. */
+  truncated?: boolean;
   width?: number;
   height?: number;
+  /** Streams scanned, by container index (audio and video). */
+  streams?: { index: number; type: 'audio' | 'video'; codec: string; decodedSeconds?: number; error?: { code: string; message: string } }[];
 }
 
 /** Work counters of one scan (absent fields: the stage did not run). */
 export interface ScanStats {
-  /** Video frames sampled and analysed. */
+  /** Video instants sampled (every 1/fps s); `framesUnchanged` of them were not analysed again. */
   sampledFrames?: number;
   /** Face detections over all frames. */
   facesSeen?: number;
   /** Of those, faces embedded (the tracker follows unchanged faces without a new embedding). */
   facesEmbedded?: number;
+  /** Sampled instants not analysed: unchanged since the last analysed frame while nobody was on screen (blank or static video). */
+  framesUnchanged?: number;
+  /** Sampled frames so flat (one colour) that no face can be in them: detection did not run. */
+  framesFlat?: number;
   /** Face tracks formed. */
   faceTracks?: number;
   /** Seconds of speech found and voice windows embedded. */

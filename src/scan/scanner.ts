@@ -1,13 +1,10 @@
-import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import sharp from 'sharp';
-import { LikenessError, isLikenessError } from '../errors';
+import { LikenessError, internalError, isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
 import { streamAudio, type AudioSignal } from '../media/audio';
-import { probeMedia, type MediaInfo } from '../media/ffmpeg';
-import { decodeImage } from '../media/image';
+import { newDecodeReport, type DecodeReport, type MediaStreamInfo } from '../media/ffmpeg';
+import { gateInput, sha256File, type GatedInput } from '../media/gate';
+import { ANALYSIS_MAX_SIDE, decodeImageScaled } from '../media/image';
+import { resolveLimits, type MediaLimits } from '../media/limits';
 import { planVideoFrames, streamVideoFrames } from '../media/video';
 import type { SearchRates } from '../match/calibration';
 import type { Candidate } from '../match/decide';
@@ -16,8 +13,7 @@ import type { Box, Face, RgbImage } from '../types';
 import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
-import { detectMediaKind, type MediaKind } from '../media/kind';
-import { sha256File } from '../paths';
+import { probeInput, type ProbedMedia } from '../media/kind';
 import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
@@ -65,6 +61,10 @@ export interface ScanOptions {
   /** Scan faces (default true) and voices (default true). */
   faces?: boolean;
   voices?: boolean;
+  /** Limits on each input (file size, pixels, frame bytes, duration, channels, sample rate). */
+  limits?: Partial<MediaLimits>;
+  /** Most video streams and most audio streams scanned per input (default 8 of each; the rest give a warning). */
+  maxStreams?: number;
 }
 
 /** Codes after which no other input can be scanned either: these fail the whole run instead of one entry. */
@@ -102,30 +102,6 @@ export async function* readAhead<T>(src: AsyncIterable<T>, n: number): AsyncGene
   }
 }
 
-/** Writes a Buffer or byte stream to a private temp file; returns its path, sha256 and a cleanup function. */
-async function materialise(input: Buffer | Uint8Array | AsyncIterable<Uint8Array>): Promise<{ file: string; sha256: string; cleanup: () => void }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-scan-'));
-  const file = path.join(dir, 'input');
-  const cleanup = (): void => fs.rmSync(dir, { recursive: true, force: true });
-  try {
-    const h = createHash('sha256');
-    if (input instanceof Uint8Array) {
-      h.update(input);
-      fs.writeFileSync(file, input);
-    } else {
-      const out = fs.createWriteStream(file);
-      for await (const chunk of input) {
-        h.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      }
-      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    }
-    return { file, sha256: h.digest('hex'), cleanup };
-  } catch (e) {
-    cleanup();
-    throw isLikenessError(e) ? e : new LikenessError('E_DECODE', `cannot read the input stream: ${(e as Error).message}`);
-  }
-}
 
 function rates(far: ScanOptions['far']): Partial<SearchRates> | undefined {
   if (far === undefined) return undefined;
@@ -138,6 +114,9 @@ function rates(far: ScanOptions['far']): Partial<SearchRates> | undefined {
 
 /** A face crop as a small JPEG data URL. */
 async function jpegDataUrl(img: RgbImage): Promise<string> {
+  // sharp loads on the first evidence crop: scans that find nobody (and importing the library) never pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sharp = require('sharp') as typeof import('sharp');
   const b = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize({ width: EVIDENCE_SIZE, height: EVIDENCE_SIZE, fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: 75 })
@@ -208,6 +187,9 @@ function roundBox(b: Box): Box {
 /** State of one scan: engines, options, warnings and stage timings. */
 class ScanJob {
   readonly warnings: string[] = [];
+  /** What each decoded stream gave (durations, truncation). */
+  readonly reports: DecodeReport[] = [];
+  readonly streams: NonNullable<ScanResult['media']['streams']> = [];
   readonly timings: Record<string, number> = {};
   readonly stats: ScanStats = {};
   readonly rates: Partial<SearchRates> | undefined;
@@ -219,6 +201,8 @@ class ScanJob {
     readonly label: string,
     readonly sha256: string,
     readonly opts: ScanOptions,
+    readonly limits: MediaLimits,
+    readonly probed: ProbedMedia,
   ) {
     this.rates = rates(opts.far);
     this.fps = num('fps', opts.fps ?? 2, 0.01, 60);
@@ -257,14 +241,17 @@ class ScanJob {
 /** Faces of a still image: every face identified on its own; segments are `{start: 0, end: 0, box}`. */
 async function scanImage(job: ScanJob, book: MatchBook): Promise<{ width: number; height: number }> {
   job.progress({ stage: 'image' });
-  const image = await job.timed('decode', () => decodeImage(job.file));
+  // Large images are decoded downscaled (shrink-on-load); boxes are reported in the source image's pixels.
+  const { image, sourceWidth, sourceHeight } = await job.timed('decode', () => decodeImageScaled(job.file, { maxPixels: job.limits.maxPixels, maxSide: ANALYSIS_MAX_SIDE }));
+  const k = sourceWidth / image.width;
   const faces = await job.timed('faces', () => job.engines.faces.analyzeRgb(image));
   const found = await job.identify(job.engines.faces.modelId, faces.map((f) => f.embedding));
   faces.forEach((f: Face, i) => {
     const c = topReportable(found[i] ?? []);
-    if (c) book.add(c, [{ start: 0, end: 0, box: f.detection.box }], 0, cropAround(image, f.detection.box, EVIDENCE_SIZE));
+    const b = f.detection.box;
+    if (c) book.add(c, [{ start: 0, end: 0, box: k === 1 ? b : { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k } }], 0, cropAround(image, b, EVIDENCE_SIZE));
   });
-  return { width: image.width, height: image.height };
+  return { width: sourceWidth, height: sourceHeight };
 }
 
 /** Identifies closed tracks and files the reportable ones (the rest, with their crops, are dropped). */
@@ -280,67 +267,157 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
 }
 
 /**
- * Faces of a video: frames sampled from an ffmpeg pipe, faces tracked across frames, each closed track identified
- * from its best faces. Memory holds one frame and the open tracks.
+ * Longest run of sampled frames skipped as unchanged (seconds of media). Detection runs at least this often on a
+ * picture that does not change, so a face fading in slower than the unchanged test notices is still seen within it.
  */
-async function scanVideoFaces(job: ScanJob, book: MatchBook, info: MediaInfo): Promise<{ width: number; height: number; frames: number; faces: number; embedded: number; tracks: number }> {
-  const plan = await planVideoFrames(job.file, { info, maxWidth: job.opts.maxWidth, signal: job.opts.signal });
+const MAX_UNCHANGED_SECONDS = 60;
+
+/** A frame whose luma spans at most this many levels (0..255) is flat: black, a fade, a test card's plain colour. */
+const FLAT_LUMA_RANGE = 4;
+
+/**
+ * True when no face can be in the frame: its luma (sampled on a grid of about 64 x 64 points) varies by at most
+ * FLAT_LUMA_RANGE. Blank video is most of what a long recording holds, and the detectors' retries make a frame
+ * with nothing in it their most expensive one.
+ */
+export function isFlatFrame(img: RgbImage): boolean {
+  const { width: w, height: h, data } = img;
+  const sx = Math.max(1, Math.floor(w / 64));
+  const sy = Math.max(1, Math.floor(h / 64));
+  let lo = 255, hi = 0;
+  for (let y = 0; y < h; y += sy) {
+    for (let x = 0; x < w; x += sx) {
+      const p = (y * w + x) * 3;
+      const v = (data[p]! * 77 + data[p + 1]! * 150 + data[p + 2]! * 29) >> 8;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (hi - lo > FLAT_LUMA_RANGE) return false;
+    }
+  }
+  return true;
+}
+
+/** Mean luma difference (0..255, on the same grid as {@link isFlatFrame}) below which two frames are the same picture. */
+const UNCHANGED_LUMA_DIFF = 1.5;
+
+/** True when `b` shows the same picture as `a` (same size, mean luma difference on a 64 x 64 grid below 1.5 levels). */
+export function sameFrame(a: RgbImage, b: RgbImage): boolean {
+  if (a.width !== b.width || a.height !== b.height) return false;
+  const { width: w, height: h } = a;
+  const sx = Math.max(1, Math.floor(w / 64));
+  const sy = Math.max(1, Math.floor(h / 64));
+  let diff = 0, n = 0;
+  for (let y = 0; y < h; y += sy) {
+    for (let x = 0; x < w; x += sx) {
+      const p = (y * w + x) * 3;
+      const la = (a.data[p]! * 77 + a.data[p + 1]! * 150 + a.data[p + 2]! * 29) >> 8;
+      const lb = (b.data[p]! * 77 + b.data[p + 1]! * 150 + b.data[p + 2]! * 29) >> 8;
+      diff += Math.abs(la - lb);
+      n++;
+    }
+  }
+  return diff / n < UNCHANGED_LUMA_DIFF;
+}
+
+/** What one video stream's face scan did. */
+interface VideoFaceStats {
+  frames: number;
+  faces: number;
+  embedded: number;
+  tracks: number;
+  /** Sampled instants not analysed: the same picture as the last analysed one while nobody was on screen. */
+  unchanged: number;
+  /** Frames with no detection run: flat (no face can be in them). */
+  flat: number;
+}
+
+/**
+ * Faces of one video stream: frames sampled from an ffmpeg pipe, faces tracked across frames, each closed track
+ * identified from its best faces. Memory holds a few frames and the open tracks. A frame that looks the same as the
+ * last one where detection found no face (blank, static) is not detected again, for up to MAX_SKIP_SECONDS: an hour
+ * of black costs little more than decoding it.
+ */
+async function scanVideoFaces(job: ScanJob, book: MatchBook, stream: MediaStreamInfo, report: DecodeReport): Promise<VideoFaceStats> {
+  const plan = await planVideoFrames(job.file, { info: job.probed.info, maxWidth: job.opts.maxWidth, signal: job.opts.signal, streamIndex: stream.index, limits: job.limits });
   const tracker = new FaceTracker({ interval: 1 / job.fps });
   let pending: FaceTrack[] = [];
-  let frames = 0;
-  let faceCount = 0;
-  let embedded = 0;
-  let trackCount = 0;
+  const st: VideoFaceStats = { frames: 0, faces: 0, embedded: 0, tracks: 0, unchanged: 0, flat: 0 };
   const t0 = performance.now();
   let analyseMs = 0;
-  const stream = streamVideoFrames(job.file, { fps: job.fps, mode: job.opts.frameMode, signal: job.opts.signal, info, maxWidth: job.opts.maxWidth }, plan);
-  // A few decoded frames wait in memory so ffmpeg decodes the next ones while this one is analysed.
-  for await (const frame of readAhead(stream, READ_AHEAD_FRAMES)) {
-    job.aborted();
+  const interval = 1 / job.fps;
+  const scene = job.opts.frameMode === 'scene';
+  const frames = streamVideoFrames(
+    job.file,
+    { fps: job.fps, mode: job.opts.frameMode, signal: job.opts.signal, info: job.probed.info, maxWidth: job.opts.maxWidth, limits: job.limits, report },
+    plan,
+  );
+  /** One sampled instant through detection, tracking and (for faces the tracker cannot follow) embedding. */
+  const analyse = async (image: RgbImage, time: number): Promise<void> => {
     const a0 = performance.now();
+    st.frames++;
     const faces = job.engines.faces;
-    const detections = await faces.detect(frame.image);
-    const signatures = detections.map((d) => patchSignature(frame.image, d.box));
-    const follow = tracker.planFollows(frame.time, detections.map((d) => d.box), signatures);
+    const flat = isFlatFrame(image);
+    if (flat) st.flat++;
+    const detections = flat ? [] : await faces.detect(image);
+    const signatures = detections.map((d) => patchSignature(image, d.box));
+    const follow = tracker.planFollows(time, detections.map((d) => d.box), signatures);
     const fresh = detections.map((_, i) => i).filter((i) => !follow.has(i));
-    const described = await faces.describe(frame.image, fresh.map((i) => detections[i]!));
-    embedded += described.length;
+    const described = await faces.describe(image, fresh.map((i) => detections[i]!));
+    st.embedded += described.length;
     analyseMs += performance.now() - a0;
-    const closed = tracker.push(frame.time, described, frame.image, {
+    const closed = tracker.push(time, described, image, {
       signatures: fresh.map((i) => signatures[i]!),
       follows: [...follow].map(([i, trackId]) => ({ trackId, box: detections[i]!.box, signature: signatures[i]! })),
     });
     pending.push(...closed);
-    trackCount += closed.length;
+    st.tracks += closed.length;
     if (pending.length >= TRACK_BATCH) {
       await fileTracks(job, book, pending);
       pending = [];
     }
-    frames++;
-    faceCount += detections.length;
-    job.progress({ stage: 'video', frames, seconds: frame.time, duration: Number.isFinite(plan.duration) ? plan.duration : undefined });
+    st.faces += detections.length;
+  };
+  // A sampled frame that looks like the last analysed one, with nobody on screen, is not analysed again (blank or
+  // static video is most of a long recording). While a face is on screen every frame is analysed: near-identical
+  // frames still differ in compression noise, and a borderline face found in one of them must not be lost.
+  let lastAnalysed: { image: RgbImage; time: number } | null = null;
+  // A few decoded frames wait in memory so ffmpeg decodes the next ones while this one is analysed.
+  for await (const frame of readAhead(frames, READ_AHEAD_FRAMES)) {
+    job.aborted();
+    const skip = lastAnalysed !== null && !scene && !tracker.hasOpenTracks() && frame.time - lastAnalysed.time < MAX_UNCHANGED_SECONDS && sameFrame(lastAnalysed.image, frame.image);
+    if (skip) st.unchanged++;
+    else {
+      await analyse(frame.image, frame.time);
+      lastAnalysed = frame;
+    }
+    job.progress({ stage: 'video', frames: st.frames + st.unchanged, seconds: frame.time, duration: Number.isFinite(plan.duration) ? plan.duration : undefined });
   }
   const last = tracker.finish();
-  trackCount += last.length;
+  st.tracks += last.length;
   await fileTracks(job, book, [...pending, ...last]);
-  job.timings.faces = round(analyseMs, 1);
-  job.timings.frames = round(performance.now() - t0 - analyseMs, 1);
-  return { width: plan.width, height: plan.height, frames, faces: faceCount, embedded, tracks: trackCount };
+  job.timings.faces = round((job.timings.faces ?? 0) + analyseMs, 1);
+  job.timings.frames = round((job.timings.frames ?? 0) + performance.now() - t0 - analyseMs, 1);
+  return st;
 }
 
 /**
- * Voices of an audio file or a video's soundtrack: decoded in one-minute chunks (bounded memory), speech windows
- * embedded and identified, windows of one performer merged into time segments.
+ * Voices of one audio stream: decoded in one-minute chunks (bounded memory), speech windows embedded and
+ * identified, windows of one performer merged into time segments. Damaged or cut-off audio is decoded as far as it
+ * goes (the report says what was skipped).
  */
-async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, duration: number): Promise<void> {
+async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, stream: MediaStreamInfo, report: DecodeReport): Promise<void> {
+  const duration = stream.duration ?? job.probed.info?.duration ?? NaN;
+  // A plain WAV is read by the fast path, which has one stream and no ffmpeg stream index.
+  const streamIndex = job.probed.info?.format === 'wav' ? undefined : stream.index;
   async function* chunks(): AsyncGenerator<AudioSignal> {
-    for await (const c of streamAudio(job.file, { chunkSeconds: 60, signal: job.opts.signal })) {
+    for await (const c of streamAudio(job.file, { chunkSeconds: 60, signal: job.opts.signal, limits: job.limits, tolerateDamage: true, report, streamIndex })) {
       yield c;
       job.progress({ stage: 'audio', seconds: c.offset + c.samples.length / c.sampleRate, duration: Number.isFinite(duration) ? duration : undefined });
     }
   }
   const emb = await job.timed('voices', () => voice.embedStream(chunks()));
-  Object.assign(job.stats, { speechSeconds: round(emb.speechSeconds, 2), voiceWindows: emb.windows.length });
+  job.stats.speechSeconds = round((job.stats.speechSeconds ?? 0) + emb.speechSeconds, 2);
+  job.stats.voiceWindows = (job.stats.voiceWindows ?? 0) + emb.windows.length;
   const found = await job.identify(voice.modelId, emb.windows.map((w) => w.embedding));
   emb.windows.forEach((w, i) => {
     const c = topReportable(found[i] ?? []);
@@ -365,48 +442,108 @@ async function voiceEngine(job: ScanJob, enrolled: Set<string>): Promise<VoiceEm
   return voice;
 }
 
-/** Scans a file already on disk. Throws LikenessError for inputs that cannot be scanned. */
-async function scanPath(engines: ScanEngines, file: string, label: string, sha: string | undefined, opts: ScanOptions): Promise<ScanResult> {
+/**
+ * Errors that stop the whole scan (store, key, a model that cannot load, abort). A model failing on one input
+ * (`details.reason: 'inference'`) fails only that input.
+ */
+function isFatal(e: unknown): boolean {
+  return isLikenessError(e) && FATAL_CODES.has(e.code) && e.details?.reason !== 'inference';
+}
+
+/**
+ * Runs the work for each stream on its own: a stream that fails becomes a warning and an `error` on its entry in
+ * `media.streams`, and the other streams' results stand. Throws only a fatal error.
+ */
+async function eachStream(job: ScanJob, streams: MediaStreamInfo[], run: (s: MediaStreamInfo, r: DecodeReport) => Promise<void>): Promise<{ ok: number; errors: LikenessError[] }> {
+  let ok = 0;
+  const errors: LikenessError[] = [];
+  for (const s of streams) {
+    const report = newDecodeReport();
+    const entry: ScanStream = { index: s.index, type: s.type, codec: s.codec };
+    job.streams.push(entry);
+    try {
+      await run(s, report);
+      ok++;
+    } catch (e) {
+      if (isFatal(e)) throw e;
+      const err = internalError(e, `${job.label} (${s.type} stream ${s.index})`);
+      errors.push(err);
+      entry.error = { code: err.code, message: err.message };
+      job.warnings.push(`${s.type} stream ${s.index} could not be scanned (${err.code}): ${err.message}`);
+    }
+    entry.decodedSeconds = round(report.decodedSeconds, 3);
+    job.reports.push(report);
+    for (const w of report.warnings) job.warnings.push(w);
+  }
+  return { ok, errors };
+}
+
+type ScanStream = NonNullable<ScanResult['media']['streams']>[number];
+
+/** Scans a file already through the gate. Throws LikenessError for inputs that cannot be scanned. */
+async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | undefined, opts: ScanOptions): Promise<ScanResult> {
   const t0 = performance.now();
   const scannedAt = new Date().toISOString();
-  const bytes = fs.statSync(file).size;
-  const sha256 = sha ?? (await sha256File(file));
-  const job = new ScanJob(engines, file, label, sha256, opts);
+  const { file, label } = gated;
+  const limits = resolveLimits(opts.limits);
+  const sha256 = sha ?? gated.sha256 ?? (await sha256File(file, { signal: opts.signal }));
+  const p0 = performance.now();
+  const probed = await probeInput(file, { signal: opts.signal, limits, label });
+  const job = new ScanJob(engines, file, label, sha256, opts, limits, probed);
+  job.timings.probe = round(performance.now() - p0, 1);
+  const kind = probed.kind;
   job.progress({ stage: 'probe' });
-  const kind: MediaKind = await job.timed('probe', () => detectMediaKind(file));
-  const info = kind === 'image' ? undefined : await job.timed('probe', () => probeMedia(file, { signal: opts.signal, label }));
   const galleryVersion = await engines.registry.version();
   const enrolled = await job.enrolledModels();
   const faceOn = opts.faces !== false && kind !== 'audio' && enrolled.has(engines.faces.modelId);
   if (opts.faces !== false && kind !== 'audio' && !faceOn) job.warnings.push(`faces were not scanned: no performer is enrolled with the face model in use (${engines.faces.modelId})`);
   const faceBook = new MatchBook('face', engines.faces.modelId);
-  const media: ScanResult['media'] = { path: label, sha256, kind, bytes };
+  const media: ScanResult['media'] = { path: label, sha256, kind, bytes: gated.bytes };
+  let voiceBook: MatchBook | null = null;
   if (kind === 'image') {
     if (faceOn) Object.assign(media, await scanImage(job, faceBook));
-    else Object.assign(media, await imageSize(file));
-  }
-  let voiceBook: MatchBook | null = null;
-  if (info) {
-    if (Number.isFinite(info.duration)) media.duration = round(info.duration, 3);
-    const hasAudio = info.streams.some((s) => s.type === 'audio');
-    const voice = hasAudio ? await voiceEngine(job, enrolled) : null;
+    else Object.assign(media, { width: probed.image!.displayWidth, height: probed.image!.displayHeight });
+  } else {
+    for (const s of probed.skipped) job.warnings.push(`${s.stream.type} stream ${s.stream.index} was not scanned: ${s.reason}`);
+    const maxStreams = Math.round(num('maxStreams', opts.maxStreams ?? 8, 1, 1024));
+    const pick = (list: MediaStreamInfo[], type: string): MediaStreamInfo[] => {
+      if (list.length > maxStreams) job.warnings.push(`${list.length - maxStreams} ${type} stream(s) beyond the first ${maxStreams} were not scanned; raise maxStreams`);
+      return list.slice(0, maxStreams);
+    };
+    const videoStreams = pick(probed.videoStreams, 'video');
+    const audioStreams = pick(probed.audioStreams, 'audio');
+    const voice = audioStreams.length > 0 ? await voiceEngine(job, enrolled) : null;
     if (voice) voiceBook = new MatchBook('voice', voice.modelId);
+    const v = videoStreams[0];
+    if (v?.width && v.height) Object.assign(media, { width: v.width, height: v.height });
     // Frames and soundtrack run side by side: ONNX inference and ffmpeg decoding use other cores while JS waits.
-    const work: Promise<unknown>[] = [];
-    if (kind === 'video') {
-      const v = info.streams.find((s) => s.type === 'video');
-      if (v?.width && v.height) Object.assign(media, { width: v.width, height: v.height });
-      if (faceOn) {
-        work.push(
-          scanVideoFaces(job, faceBook, info).then((r) => {
-            Object.assign(job.stats, { sampledFrames: r.frames, facesSeen: r.faces, facesEmbedded: r.embedded, faceTracks: r.tracks });
-          }),
-        );
-      }
+    const work: Promise<{ ok: number; errors: LikenessError[] }>[] = [];
+    if (faceOn && videoStreams.length > 0) {
+      work.push(
+        eachStream(job, videoStreams, async (s, r) => {
+          const x = await scanVideoFaces(job, faceBook, s, r);
+          const st = job.stats;
+          st.sampledFrames = (st.sampledFrames ?? 0) + x.frames + x.unchanged;
+          st.facesSeen = (st.facesSeen ?? 0) + x.faces;
+          st.facesEmbedded = (st.facesEmbedded ?? 0) + x.embedded;
+          st.faceTracks = (st.faceTracks ?? 0) + x.tracks;
+          st.framesUnchanged = (st.framesUnchanged ?? 0) + x.unchanged;
+          st.framesFlat = (st.framesFlat ?? 0) + x.flat;
+        }),
+      );
     }
-    if (voice && voiceBook) work.push(scanVoices(job, voiceBook, voice, info.duration));
-    await settleAll(work);
+    if (voice && voiceBook) {
+      const book = voiceBook;
+      work.push(eachStream(job, audioStreams, (s, r) => scanVoices(job, book, voice, s, r)));
+    }
+    const outcomes = await settleAll(work);
+    const ok = outcomes.reduce((n, o) => n + o.ok, 0);
+    const errors = outcomes.flatMap((o) => o.errors);
+    // Only when every stream failed is the input a failure (then nothing was scanned at all).
+    if (ok === 0 && errors.length > 0) throw errors[0];
+    concludeDuration(media, job);
   }
+  if (job.streams.length > 0) media.streams = job.streams;
   const tolerance = 0.5 / job.fps + 1e-6;
   const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(0) : [])];
   job.timings.total = round(performance.now() - t0, 1);
@@ -414,20 +551,29 @@ async function scanPath(engines: ScanEngines, file: string, label: string, sha: 
   return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt };
 }
 
+/**
+ * The media's duration from what decoded (the longest scanned stream); the header's value only when nothing was
+ * decoded to measure (faces and voices both off), and as `declaredDuration` when it disagrees.
+ */
+function concludeDuration(media: ScanResult['media'], job: ScanJob): void {
+  const declared = job.probed.info?.duration ?? NaN;
+  const decoded = job.reports.reduce((m, r) => Math.max(m, r.decodedSeconds), 0);
+  if (decoded > 0) {
+    // A header that agrees with what decoded (within a sampling interval or codec padding) gives the exact value;
+    // one that does not is only reported beside it.
+    const agrees = Number.isFinite(declared) && Math.abs(declared - decoded) <= Math.max(0.5, 1 / job.fps);
+    media.duration = round(agrees ? declared : decoded, 3);
+    if (Number.isFinite(declared) && !agrees) media.declaredDuration = round(declared, 3);
+  } else if (Number.isFinite(declared) && job.reports.length === 0) media.duration = round(declared, 3);
+  if (job.reports.some((r) => r.truncated)) media.truncated = true;
+}
+
 /** Awaits every promise; when one fails, waits for the others to stop, then throws the first error. */
-async function settleAll(work: Promise<unknown>[]): Promise<void> {
+async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
   const r = await Promise.allSettled(work);
   const failed = r.find((x): x is PromiseRejectedResult => x.status === 'rejected');
   if (failed) throw failed.reason;
-}
-
-async function imageSize(file: string): Promise<{ width?: number; height?: number }> {
-  try {
-    const m = await sharp(file).metadata();
-    return { width: m.width, height: m.height };
-  } catch {
-    throw new LikenessError('E_DECODE', `${file} is not a readable image`, { file });
-  }
+  return r.map((x) => (x as PromiseFulfilledResult<T>).value);
 }
 
 /**
@@ -468,25 +614,19 @@ export async function scanFile(engines: ScanEngines, input: ScanInput, opts: Sca
   checkScanInput(input);
   checkScanOptions(opts);
   const label = typeof input === 'string' ? input : opts.label ?? (input instanceof Uint8Array ? '<buffer>' : '<stream>');
-  let tmp: { file: string; sha256: string; cleanup: () => void } | undefined;
+  let gated: GatedInput | undefined;
   try {
     if (opts.signal?.aborted) throw new LikenessError('E_ABORTED', `scanning ${label} was aborted before it started`);
-    if (typeof input === 'string') {
-      if (input.length === 0) throw invalid('the input path is empty');
-      if (!fs.existsSync(input)) throw new LikenessError('E_NOT_FOUND', `file not found: ${input}`, { file: input });
-      if (!fs.statSync(input).isFile()) throw invalid(`${input} is not a regular file`, { file: input });
-      return await scanPath(engines, input, label, opts.sha256, opts);
-    }
-    tmp = await materialise(input);
-    return await scanPath(engines, tmp.file, label, tmp.sha256, opts);
+    gated = await gateInput(input, { limits: opts.limits, label, signal: opts.signal });
+    return await scanPath(engines, gated, opts.sha256, opts);
   } catch (e) {
-    if (isLikenessError(e) && !FATAL_CODES.has(e.code)) return { media: { path: label }, error: { code: e.code, message: e.message.split(tmp?.file ?? '\0').join(label) } };
-    if (!isLikenessError(e) && e instanceof Error && /Input (buffer|file) (contains unsupported image format|has corrupt header)|VipsJpeg|premature end/i.test(e.message)) {
-      return { media: { path: label }, error: { code: 'E_DECODE', message: `${label} is not a readable image: ${e.message}` } };
-    }
-    throw e;
+    if (isFatal(e)) throw e;
+    // Anything else fails this input only: a LikenessError keeps its code, a bug is E_INTERNAL naming the input.
+    const err = internalError(e, label);
+    const tmp = gated && gated.file !== label ? gated.file : '\0';
+    return { media: { path: label }, error: { code: err.code, message: err.message.split(tmp).join(label) } };
   } finally {
-    tmp?.cleanup();
+    gated?.cleanup();
   }
 }
 

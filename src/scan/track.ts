@@ -252,6 +252,11 @@ export class FaceTracker {
     return this.closeOlderThan(time - this.closeAfter);
   }
 
+  /** True while some track is open (a face seen recently that a later frame may continue). */
+  hasOpenTracks(): boolean {
+    return this.open.length > 0;
+  }
+
   /** Closes and returns every open track (call after the last frame). */
   finish(): FaceTrack[] {
     return this.closeOlderThan(Infinity);

@@ -199,7 +199,7 @@ export class OnnxSpeakerModel {
     try {
       out = await this.session.run(feeds, [this.outputName]);
     } catch (e) {
-      throw new LikenessError('E_MODEL', `${this.id}: inference failed: ${(e as Error).message}`, { model: this.id });
+      throw new LikenessError('E_MODEL', `${this.id}: inference failed: ${(e as Error).message}`, { model: this.id, reason: 'inference' });
     }
     const t = out[this.outputName] as Tensor;
     const v = t.data as Float32Array;

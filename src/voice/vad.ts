@@ -151,6 +151,18 @@ function round(t: number): number {
 // Silero VAD v4 (stateful LSTM; inputs `input` [1, n], `sr`, `h`/`c` [2, 1, 64]). It runs one chunk at a time
 // because the state of each chunk feeds the next.
 
+/** Peak amplitude below which a chunk is digital silence (-80 dBFS). */
+const SILENCE_PEAK = 1e-4;
+
+function peakOf(x: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
 /** Samples per Silero chunk (v4 accepts 512, 1024 or 1536 at 16 kHz; 512 gives 32 ms resolution). */
 export const SILERO_CHUNK = 512;
 
@@ -170,11 +182,20 @@ export async function sileroScores(samples: Float32Array): Promise<FrameScores> 
   const n = Math.ceil(samples.length / SILERO_CHUNK);
   const scores = new Float32Array(n);
   const sr = new T('int64', BigInt64Array.from([16000n]), []);
-  let h: Tensor = new T('float32', new Float32Array(128), [2, 1, 64]);
-  let c: Tensor = new T('float32', new Float32Array(128), [2, 1, 64]);
+  const zeroState: Tensor = new T('float32', new Float32Array(128), [2, 1, 64]);
+  let h: Tensor = zeroState;
+  let c: Tensor = zeroState;
   const chunk = new Float32Array(SILERO_CHUNK);
   for (let i = 0; i < n; i++) {
     const part = samples.subarray(i * SILERO_CHUNK, (i + 1) * SILERO_CHUNK);
+    // Digital silence (below -80 dBFS) is not speech: no model run, so an hour of silence costs almost nothing.
+    // The state is reset so the next sound starts as after a pause.
+    if (peakOf(part) < SILENCE_PEAK) {
+      scores[i] = 0;
+      h = zeroState;
+      c = zeroState;
+      continue;
+    }
     chunk.fill(0);
     chunk.set(part);
     const out = await session.run({ input: new T('float32', chunk, [1, SILERO_CHUNK]), sr, h, c });

@@ -81,6 +81,11 @@ const CASES: Record<string, Case[]> = {
 
   decodeAudio: [{ args: [42] }, { args: [''] }, { args: [missingFile], code: 'E_NOT_FOUND' }, { args: [junkFile, { maxSeconds: -1 }] }, { args: [junkFile, 'opts'] }],
   pcmToSignal: [{ args: [[0.1], 16000] }, { args: [new Float32Array(4), 10] }, { args: [new Float32Array(3), 16000, { channels: 2 }] }, { args: [new Float32Array([NaN]), 16000] }, { args: [new Float32Array(4), 16000, 'opts'] }],
+  gateInput: [{ args: [42] }, { args: [''] }, { args: [missingFile], code: 'E_NOT_FOUND' }, { args: [tmp] }, { args: [junkFile, 'opts'] }, { args: [junkFile, { limits: { maxFileBytes: -1 } }] }],
+  statRegularFile: [{ args: [42] }, { args: [''] }, { args: ['a\0b'] }, { args: [missingFile], code: 'E_NOT_FOUND' }, { args: [tmp] }],
+  listMediaFiles: [{ args: [42] }, { args: [''] }, { args: [missingFile], code: 'E_NOT_FOUND' }, { args: [tmp, { maxFiles: 0 }] }, { args: [tmp, 'opts'] }],
+  probeInput: [{ args: [42] }, { args: [missingFile], code: 'E_NOT_FOUND' }, { args: [tmp] }, { args: [junkFile, { limits: 'x' }] }],
+  resolveLimits: [{ args: ['x'] }, { args: [{ maxPixels: -1 }] }, { args: [{ noSuchLimit: 1 }] }],
   computeFbank: [{ args: ['x'] }, { args: [new Float32Array(400), { numBins: 0 }] }, { args: [new Float32Array(400), {}, { threads: 0 }] }],
   cropFacesNchw: [{ args: [null, [], 112] }, { args: [img(), [[NaN, 0, 0, 0, 1, 0]], 112] }, { args: [img(), [ident], 0] }, { args: [img(), 'x', 112] }],
   letterboxNchw: [{ args: [null, ident, { width: 4, height: 4, validWidth: 4, validHeight: 4 }] }, { args: [img(), ident, { width: 0, height: 4, validWidth: 0, validHeight: 4 }] }, { args: [img(), 'x', { width: 4, height: 4, validWidth: 4, validHeight: 4 }] }],
