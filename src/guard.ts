@@ -16,7 +16,7 @@ import { openStore, storeWarnings, type OpenStoreOptions } from './store/open';
 import { staticKeyProvider } from './store/crypto';
 import type { Consent, KeyProvider, Performer, PerformerExport, Reference, RekeyReport, StoreInfo } from './store/types';
 import type { Box } from './types';
-import { VoiceEmbedder } from './voice/embed';
+import { BASELINE_NOTICE, VoiceEmbedder } from './voice/embed';
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { probeInput } from './media/kind';
@@ -157,7 +157,7 @@ export class Guard {
     const models = await listModels();
     const voiceNeural = models.filter((m) => m.modality === 'voice' && m.task === 'embed' && m.source !== 'builtin');
     if (!voiceNeural.some((m) => m.state === 'verified' || m.state === 'present')) {
-      warnings.push('no neural voice model installed: voices use the weight-free baseline; run `likeness models pull campplus-voxceleb` (offline: `likeness models add FILE --as campplus-voxceleb`)');
+      warnings.push('no neural voice model verified: the shipped voice model files are missing or corrupt; reinstall likeness-guard');
     }
     let store: StoreInfo | null = null;
     try {
@@ -338,7 +338,7 @@ export class Guard {
     }
     if (kind === 'video') out.warnings.push('faces in video are matched by `likeness scan`; verify/identify check the soundtrack');
     const ve = await this.voice();
-    if (ve.isBaseline) out.warnings.push('voice model: weight-free baseline (run `likeness models pull campplus-voxceleb` for neural accuracy)');
+    if (ve.isBaseline) out.warnings.push(BASELINE_NOTICE);
     const report = newDecodeReport();
     const v = await ve.embed(await decodeAudio(file, { limits: this.limits, report, maxSeconds: Math.min(3600, this.limits.maxDurationS) }));
     out.warnings.push(...report.warnings);
