@@ -63,6 +63,9 @@ function checkEmbedderOptions(opts: VoiceEmbedderOptions): void {
 /** The default voice model: 3D-Speaker CAM++ zh-en, shipped in models/ (no download). */
 export const DEFAULT_VOICE_MODEL = 'campplus-zh-en';
 
+/** Below this much detected speech, a clip no longer than one window is embedded whole (see `VoiceEmbedder.embed`). */
+export const SHORT_CLIP_SPEECH_SECONDS = 1;
+
 /** The line callers print (once) when the baseline is in use. */
 export const BASELINE_NOTICE = `voice model: baseline (weight-free MFCC statistics, chosen explicitly; far less accurate than the default neural model ${DEFAULT_VOICE_MODEL})`;
 
@@ -135,7 +138,11 @@ export class VoiceEmbedder {
     return normaliseInPlace(await this.run(samples));
   }
 
-  /** Speech, windows and the per-signal embedding of a 16 kHz mono signal. */
+  /**
+   * Speech, windows and the per-signal embedding of a 16 kHz mono signal. With a neural model, a clip no longer than
+   * one window whose detected speech is under {@link SHORT_CLIP_SPEECH_SECONDS} (a single word) is embedded whole,
+   * unless `speech` is given.
+   */
   async embed(signal: AudioSignal, speech?: SpeechSegment[]): Promise<VoiceEmbedding> {
     audioSignal('signal', signal);
     if (speech !== undefined) {
@@ -169,7 +176,18 @@ export class VoiceEmbedder {
     const segs = speech ?? (await detectSpeech(signal, { method: this.vad }));
     const offset = signal.offset ?? 0;
     acc.speech.push(...segs);
-    for (const w of planWindows(segs, offset, signal.samples.length, this.win, this.hop, this.minSpeech)) {
+    const n = signal.samples.length;
+    const detected = segs.reduce((t, s) => t + s.end - s.start, 0);
+    // A short clip (at most one window long) with under SHORT_CLIP_SPEECH_SECONDS of detected speech -- a single word,
+    // a clipped phrase -- is embedded whole: speech detection trims the edges of such words and leaves too little for
+    // the model (measured on eval voices: 19 of 5,502 trials failed and the short trials' EER was 0.28 with the
+    // detected speech only, 0 failed and 0.074 with the whole clip). The neural models only; longer signals keep the
+    // detected speech, so silence and music around it never dilute the embedding.
+    const planned =
+      speech === undefined && !this.isBaseline && detected < SHORT_CLIP_SPEECH_SECONDS && n <= this.win * 16000 && n >= this.minSpeech * 16000
+        ? [{ start: offset, end: offset + n / 16000, speechSeconds: n / 16000, pieces: [[0, n]] as [number, number][] }]
+        : planWindows(segs, offset, n, this.win, this.hop, this.minSpeech);
+    for (const w of planned) {
       let raw: Float32Array;
       try {
         raw = await this.run(gather(signal.samples, w.pieces));
