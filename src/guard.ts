@@ -36,7 +36,7 @@ export interface GuardOptions {
   oldKeys?: ReadonlyArray<Uint8Array | string>;
   /** Face pipeline preset; default `accurate`. */
   facePreset?: FacePreset;
-  /** Voice model id; default the first installed neural model, else the weight-free baseline. */
+  /** Voice model id; default `campplus-zh-en` (shipped). `baseline-mfcc-stats` selects the weight-free baseline, flagged in every result's warnings. */
   voiceModel?: string;
   /**
    * Limits on every input this guard reads (enroll, verify, identify, scan): file bytes, image pixels, video frame
