@@ -85,6 +85,16 @@ test('verify and identify a voice: the enrolled synthetic voice is the top candi
   expect(r.stderr).not.toMatch(/baseline/);
 });
 
+test('--model chooses the voice model: the baseline is flagged, and the voice enrolled under the default must be re-enrolled for it', () => {
+  const r = cli('identify', files.voiceProbe, '--model', 'baseline-mfcc-stats');
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(/baseline.*chosen explicitly/);
+  expect(r.stderr).toContain(`(${performerId}): voice enrolled only with campplus-zh-en`);
+  const d = cli('doctor', '--model', 'baseline-mfcc-stats');
+  expect(d.stderr).toContain('re-enroll the voice');
+  expect(cli('identify', files.voiceProbe, '--model', 'no-such-model').stderr).toMatch(/E_MODEL/);
+});
+
 test('bad media in identify is an entry error (exit 2), an unknown performer fails verify (exit 1)', () => {
   const r = cli('identify', files.text, sampleImage(2));
   expect(r.status).toBe(2);
