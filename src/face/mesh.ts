@@ -41,10 +41,9 @@ const MESH_MOUTH_A = 61;
 const MESH_MOUTH_B = 291;
 
 const DEFAULT_PAD_SMALL = 200;
-// A face filling a tight crop must shrink to about a third of BlazeFace's frame: on the degraded crops of
-// ../shared/eval/faces a border of 1x the side found 12 of the 18 faces a 0.5x border missed and lost 1
-// (benchmarks/RESULTS.md).
-const DEFAULT_PAD_RATIO = 1;
+// A face filling a tight crop must shrink inside BlazeFace's frame. Chosen by cross-validation over identities
+// (benchmarks/face-cv.ts, RESULTS.md): a 0.5x border won on both halves against 1x and 1.5x.
+const DEFAULT_PAD_RATIO = 0.5;
 const PAD_GREY = 128;
 
 /** Options of {@link MeshDetector}. */
