@@ -1,12 +1,15 @@
 import { LikenessError } from '../errors';
 import type { AudioSignal } from '../media/audio';
-import { loadManifest } from '../models/manifest';
+import * as fs from 'fs';
+import { loadManifest, modelEntry } from '../models/manifest';
+import { readOnnxMetadata } from '../models/onnx-meta';
 import { num, invalid, audioSignal, float32, list, oneOf, options, str } from '../validate';
 import { computeFbank } from '../kernels/fbank';
 import { BASELINE_DEFAULTS, BASELINE_MODEL_ID, baselineDim, baselineStatsAsync } from './baseline';
 import { normaliseInPlace } from '../kernels/vector';
 import { FbankOptions, FbankWindow } from '../kernels/fbank';
 import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
+import { ResemblyzerModel } from './resemblyzer';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
 
 /** One embedding over a stretch of speech. */
@@ -112,13 +115,23 @@ export class VoiceEmbedder {
   /** Chooses and loads the model. E_MODEL when a named model is missing or broken (with the command that fixes it). */
   static async create(opts: VoiceEmbedderOptions = {}): Promise<VoiceEmbedder> {
     checkEmbedderOptions(opts);
-    if (opts.modelFile) return VoiceEmbedder.neural(await OnnxSpeakerModel.fromFile(opts.modelFile), opts);
+    if (opts.modelFile) {
+      if (fs.existsSync(opts.modelFile) && ResemblyzerModel.isResemblyzer(readOnnxMetadata(opts.modelFile))) {
+        return VoiceEmbedder.resemblyzer(await ResemblyzerModel.fromFile(opts.modelFile), opts);
+      }
+      return VoiceEmbedder.neural(await OnnxSpeakerModel.fromFile(opts.modelFile), opts);
+    }
     const id = opts.model ?? DEFAULT_VOICE_MODEL;
     if (id === BASELINE_MODEL_ID) {
       const dim = baselineDim(BASELINE_DEFAULTS);
       return new VoiceEmbedder(BASELINE_MODEL_ID, true, dim, (x) => baselineStatsAsync(x), opts);
     }
+    if (modelEntry(id).input.frontEnd === 'resemblyzer') return VoiceEmbedder.resemblyzer(await ResemblyzerModel.fromManifest(id), opts);
     return VoiceEmbedder.neural(await OnnxSpeakerModel.fromManifest(id), opts);
+  }
+
+  private static resemblyzer(model: ResemblyzerModel, opts: VoiceEmbedderOptions): VoiceEmbedder {
+    return new VoiceEmbedder(model.id, false, model.dim, (x) => model.embedSamples(x), opts);
   }
 
   private static neural(model: OnnxSpeakerModel, opts: VoiceEmbedderOptions): VoiceEmbedder {
