@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { renderHtmlReport } from '../report/html';
+import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
 import { Guard, defaultDbPath } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
@@ -210,6 +211,11 @@ const scan: CommandHandler = async (args, io) => {
   const limits = limitsFrom(values);
   const db = values.db ?? defaultDbPath();
   const { files, unmatched, problems } = expandInputs(positionals, resolveLimits(limits).maxFiles);
+  // Before any work: outputs never land on the store, an input or each other, and each can be written.
+  const outputs: OutputTarget[] = [];
+  if (values.json !== undefined) outputs.push({ flag: '--json', file: values.json });
+  if (values.report !== undefined) outputs.push({ flag: '--report', file: values.report });
+  checkOutputPaths(outputs, { store: db, inputs: files });
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
   results.push(...problems);
   for (const p of problems) io.err(summaryLine(p) + '\n');
@@ -249,22 +255,13 @@ const scan: CommandHandler = async (args, io) => {
   }
   for (const r of ordered) if (r) results.push(r);
   const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results };
-  if (values.json !== undefined) writeOut(values.json, JSON.stringify(report, null, 2) + '\n');
-  if (values.report !== undefined) writeOut(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
+  if (values.json !== undefined) writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
+  if (values.report !== undefined) writeFileAtomic(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
   const failed = results.filter(isScanFailure).length;
   io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped ? `, ${skipped} skipped as already seen` : ''}\n`);
   return failed > 0 ? 2 : 0;
 };
-
-function writeOut(file: string, text: string): void {
-  try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    fs.writeFileSync(file, text);
-  } catch (e) {
-    throw invalid(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}
 
 /** `likeness scan`. */
 export const scanCommands: Record<string, CommandHandler> = { scan };
