@@ -295,6 +295,8 @@ export class Guard {
     if (!('id' in target) && !target.consent && target.noConsent !== true) {
       throw new LikenessError('E_CONSENT', 'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent');
     }
+    // A wrong key can never write (and is told before the references are analysed).
+    await this.registry.verifyWriteKey();
     const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
     if (accepted.length === 0) {
       return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected };

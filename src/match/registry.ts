@@ -151,6 +151,11 @@ export class Registry {
     return this.store.upsertPerformer({ name: p.name, aliases: p.aliases ?? [], consent });
   }
 
+  /** Fails (E_CRYPTO) when the configured key is not the store's: run before costly enrollment work. */
+  async verifyWriteKey(): Promise<void> {
+    await this.store.verifyWriteKey();
+  }
+
   /** The performer, or E_NOT_FOUND. */
   async getPerformer(id: string): Promise<Performer> {
     const p = await this.store.getPerformer(id);

@@ -222,6 +222,12 @@ export interface Store {
    */
   deletePerformer(id: string): Promise<boolean>;
 
+  /**
+   * Checks that writes would be readable by everyone using the store: the configured key opens the templates already
+   * stored (every enrollment runs this check before writing; callers run it early to fail before costly work).
+   * @throws LikenessError E_CRYPTO naming the store's key and what to set.
+   */
+  verifyWriteKey(): Promise<void>;
   /** Adds references and templates for one performer in one transaction (all or nothing). */
   addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite>;
   references(performerId: string): Promise<Reference[]>;
