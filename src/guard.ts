@@ -301,8 +301,14 @@ export class Guard {
     if (accepted.length === 0) {
       return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected };
     }
-    performer ??= await this.registry.createPerformer(target as Exclude<EnrollTarget, { id: string }>);
-    const r = await this.registry.enroll(performer.id, accepted.map((a) => a.item));
+    // A new performer is created in the same transaction as its first references (never one with nothing enrolled).
+    let r: { added: string[] };
+    if (performer) r = await this.registry.enroll(performer.id, accepted.map((a) => a.item));
+    else {
+      const created = await this.registry.enrollNew(target as Exclude<EnrollTarget, { id: string }>, accepted.map((a) => a.item));
+      performer = created.performer;
+      r = created;
+    }
     // The first occurrence of newly added media is the original; repeats (in this call or stored before) are duplicates.
     const fresh = new Set(r.added);
     const isDuplicate = (a: AcceptedItem): boolean => !fresh.delete(a.item.sha256);

@@ -319,15 +319,7 @@ export class SqliteStore implements Store {
       this.conn
         .transaction(() => {
           const now = nowIso();
-          if (p.id === undefined || !this.readPerformer(p.id)) {
-            const id = p.id ?? crypto.randomUUID();
-            this
-              .sql('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-              .run(id, p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
-            this.appendAudit({ type: 'performer.create', performerId: id, details: { consent: consent !== null } });
-            this.bump();
-            return this.readPerformer(id)!;
-          }
+          if (p.id === undefined || !this.readPerformer(p.id)) return this.insertPerformer(p.id ?? crypto.randomUUID(), p.name, aliases, consent, now);
           const before = this.readPerformer(p.id)!;
           this
             .sql('UPDATE performers SET name = ?, aliases = ?, consent = ?, updated_at = ? WHERE id = ?')
@@ -338,6 +330,40 @@ export class SqliteStore implements Store {
           }
           this.bump();
           return this.readPerformer(p.id)!;
+        })
+        .immediate(),
+    );
+  }
+
+  /** Inserts a performer and audits it (inside the caller's transaction). */
+  private insertPerformer(id: string, name: string, aliases: string[], consent: Consent | null, now: string): Performer {
+    this
+      .sql('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
+    this.appendAudit({ type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+    this.bump();
+    return this.readPerformer(id)!;
+  }
+
+  /** {@inheritDoc Store.createWithEnrollment} */
+  async createWithEnrollment(
+    p: Omit<PerformerInput, 'id'>,
+    references: NewReference[],
+    templates: NewTemplate[],
+  ): Promise<{ performer: Performer; write: EnrollmentWrite }> {
+    str('performer name', p.name);
+    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
+    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    if (references.length === 0) throw invalid('a new performer needs at least one reference');
+    references.forEach(checkReference);
+    templates.forEach(checkTemplate);
+    const key = await this.writeKey();
+    return this.guard('creating a performer with its enrollment', () =>
+      this.conn
+        .transaction(() => {
+          this.checkKeysStill();
+          const performer = this.insertPerformer(crypto.randomUUID(), p.name, aliases, consent, nowIso());
+          return { performer, write: this.writeEnrollment(performer.id, references, templates, key) };
         })
         .immediate(),
     );
