@@ -187,7 +187,7 @@ function calibrateCommand(modality: 'faces' | 'voices'): CommandHandler {
       ...(values.preset ? { preset: oneOf('--preset', values.preset, ['accurate', 'fast'] as const) } : {}),
       ...(values.model ? { model: values.model } : {}),
       write: !values['dry-run'],
-      ...(io.isTTY ? { onProgress: (d: number, t: number) => io.err(`\r${d}/${t}`) } : {}),
+      ...(io.isTTY ? { onProgress: (d: number, t: number) => io.status(`${d}/${t}`) } : {}),
     });
     if (io.isTTY) io.err('\n');
     printJson(io, report);

@@ -175,12 +175,12 @@ class ProgressBar {
       if (p.frames !== undefined) line += ` ${p.frames} frames`;
       if (p.seconds !== undefined) line += ` ${p.seconds.toFixed(1)}${p.duration !== undefined ? `/${p.duration.toFixed(1)}` : ''} s`;
     }
-    this.io.err(`\r\x1b[K${line.slice(0, 120)}`);
+    this.io.status(line.slice(0, 120));
     this.shown = true;
   }
 
   clear(): void {
-    if (this.shown) this.io.err('\r\x1b[K');
+    if (this.shown) this.io.status('');
     this.shown = false;
   }
 }

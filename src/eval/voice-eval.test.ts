@@ -56,10 +56,11 @@ testIf(hasEspeak(), 'espeak-ng')('eval voices: every trial scored or counted fai
     out: (s) => (out += s),
     err: (s) => (err += s),
     isTTY: false,
+    status: () => undefined,
   });
   expect(code).toBe(0);
   const j = JSON.parse(out);
   expect(Object.keys(j).sort()).toEqual(['auc', 'eer', 'failed', 'failures', 'minDcf01', 'model', 'rtf', 'scored', 'tarAtFar', 'thresholdAtFar', 'trials'].sort());
   expect(err).toMatch(/baseline.*likeness models pull/);
-  await expect(voiceCommands['eval voices']!(['--root', d], { out: () => undefined, err: () => undefined, isTTY: false })).rejects.toMatchObject({ code: 'E_INPUT' });
+  await expect(voiceCommands['eval voices']!(['--root', d], { out: () => undefined, err: () => undefined, isTTY: false, status: () => undefined })).rejects.toMatchObject({ code: 'E_INPUT' });
 });
