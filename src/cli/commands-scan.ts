@@ -217,7 +217,7 @@ const scan: CommandHandler = async (args, io) => {
   const outputs: OutputTarget[] = [];
   if (values.json !== undefined) outputs.push({ flag: '--json', file: values.json });
   if (values.report !== undefined) outputs.push({ flag: '--report', file: values.report });
-  checkOutputPaths(outputs, { store: db, inputs: files });
+  checkOutputPaths(outputs, { store: db, inputs: [...files, ...(values.from ?? []).filter((l) => l !== '-')] });
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
   results.push(...problems);
   for (const p of problems) io.err(summaryLine(p) + '\n');

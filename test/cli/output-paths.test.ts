@@ -45,6 +45,11 @@ test.each([
   }],
   ['--json over the input', () => ['--json', img]],
   ['--json over the input by another spelling', () => ['--json', path.join(tmp.dir, '.', '..', path.basename(tmp.dir), 'plain.png')]],
+  ['--json over the --from list', () => {
+    const list = path.join(tmp.dir, 'inputs.txt');
+    fs.writeFileSync(list, `${img}\n`);
+    return ['--from', list, '--json', list];
+  }],
   ['--json and --report on one file', () => ['--json', path.join(tmp.dir, 'same.html'), '--report', path.join(tmp.dir, 'same.html')]],
 ])('%s is refused before scanning, nothing overwritten', (_what, args) => {
   const before = { db: bytes(db), img: bytes(img) };
