@@ -16,7 +16,7 @@ import { openStore, storeWarnings, type OpenStoreOptions } from './store/open';
 import { staticKeyProvider } from './store/crypto';
 import type { Consent, KeyProvider, Performer, PerformerExport, Reference, RekeyReport, StoreInfo } from './store/types';
 import type { Box } from './types';
-import { VoiceEmbedder } from './voice/embed';
+import { BASELINE_NOTICE, DEFAULT_VOICE_MODEL, VoiceEmbedder } from './voice/embed';
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { probeInput } from './media/kind';
@@ -36,7 +36,7 @@ export interface GuardOptions {
   oldKeys?: ReadonlyArray<Uint8Array | string>;
   /** Face pipeline preset; default `accurate`. */
   facePreset?: FacePreset;
-  /** Voice model id; default the first installed neural model, else the weight-free baseline. */
+  /** Voice model id; default `campplus-zh-en` (shipped). `baseline-mfcc-stats` selects the weight-free baseline, flagged in every result's warnings. */
   voiceModel?: string;
   /**
    * Limits on every input this guard reads (enroll, verify, identify, scan): file bytes, image pixels, video frame
@@ -119,6 +119,7 @@ export function defaultDbPath(): string {
  */
 export class Guard {
   private voicePromise: Promise<VoiceEmbedder> | undefined;
+  private reenrollCache: { version: number; modelId: string; stale: { id: string; name: string; models: string[] }[] } | undefined;
   /** The limits every input is checked against. */
   readonly limits: Readonly<MediaLimits>;
 
@@ -157,13 +158,14 @@ export class Guard {
     const models = await listModels();
     const voiceNeural = models.filter((m) => m.modality === 'voice' && m.task === 'embed' && m.source !== 'builtin');
     if (!voiceNeural.some((m) => m.state === 'verified' || m.state === 'present')) {
-      warnings.push('no neural voice model installed: voices use the weight-free baseline; run `likeness models pull campplus-voxceleb` (offline: `likeness models add FILE --as campplus-voxceleb`)');
+      warnings.push('no neural voice model verified: the shipped voice model files are missing or corrupt; reinstall likeness-guard');
     }
     let store: StoreInfo | null = null;
     try {
       const s = await openStore(storeOptions(opts));
       try {
         store = await s.info();
+        warnings.push(...reenrollVoiceWarnings(await new Registry(s).voiceOnlyUnder(opts.voiceModel ?? DEFAULT_VOICE_MODEL), opts.voiceModel ?? DEFAULT_VOICE_MODEL));
       } finally {
         await s.close();
       }
@@ -346,7 +348,8 @@ export class Guard {
     }
     if (kind === 'video') out.warnings.push('faces in video are matched by `likeness scan`; verify/identify check the soundtrack');
     const ve = await this.voice();
-    if (ve.isBaseline) out.warnings.push('voice model: weight-free baseline (run `likeness models pull campplus-voxceleb` for neural accuracy)');
+    if (ve.isBaseline) out.warnings.push(BASELINE_NOTICE);
+    out.warnings.push(...(await this.reenrollWarnings(ve.modelId, performerId)));
     const report = newDecodeReport();
     const v = await ve.embed(await decodeAudio(file, { limits: this.limits, report, maxSeconds: Math.min(3600, this.limits.maxDurationS) }));
     out.warnings.push(...report.warnings);
@@ -369,7 +372,24 @@ export class Guard {
    * cannot be scanned gives `{media: {path}, error}`; store, key, model and abort failures are thrown.
    */
   async scan(input: ScanInput, opts: ScanOptions = {}): Promise<ScanResult | ScanFailure> {
-    return scanFile(this.engines, input, { limits: this.limits, ...checkScanOptions(opts) });
+    return this.withReenrollWarnings(await scanFile(this.engines, input, { limits: this.limits, ...checkScanOptions(opts) }));
+  }
+
+  private async withReenrollWarnings(r: ScanResult | ScanFailure): Promise<ScanResult | ScanFailure> {
+    if ('warnings' in r && (r.media.kind === 'audio' || r.media.kind === 'video')) {
+      r.warnings.push(...(await this.reenrollWarnings((await this.voice()).modelId)));
+    }
+    return r;
+  }
+
+  /** Per performer whose voice is enrolled only under other models: re-enrolling the voice fixes it (cached per gallery version). */
+  private async reenrollWarnings(modelId: string, performerId?: string): Promise<string[]> {
+    const version = await this.registry.version();
+    if (this.reenrollCache?.version !== version || this.reenrollCache.modelId !== modelId) {
+      this.reenrollCache = { version, modelId, stale: await this.registry.voiceOnlyUnder(modelId) };
+    }
+    const stale = this.reenrollCache.stale.filter((p) => performerId === undefined || p.id === performerId);
+    return reenrollVoiceWarnings(stale, modelId);
   }
 
   /**
@@ -380,7 +400,11 @@ export class Guard {
    * for await (const e of guard.scanMany(files, { concurrency: 2 })) if (e.type === 'result') console.log(e.result);
    */
   scanMany(inputs: readonly ScanInput[], opts: ScanManyOptions = {}): AsyncGenerator<ScanEvent, void, undefined> {
-    return scanMany(this.engines, inputs, { limits: this.limits, ...checkScanOptions(opts) });
+    const events = scanMany(this.engines, inputs, { limits: this.limits, ...checkScanOptions(opts) });
+    const withWarnings = async function* (this: Guard): AsyncGenerator<ScanEvent, void, undefined> {
+      for await (const e of events) yield e.type === 'result' ? { ...e, result: await this.withReenrollWarnings(e.result) } : e;
+    };
+    return withWarnings.call(this);
   }
 
   /** Closes the store. */
@@ -422,4 +446,12 @@ function storeOptions(opts: GuardOptions): OpenStoreOptions {
     ...(opts.key !== undefined ? { key: opts.key } : {}),
     ...(opts.oldKeys !== undefined ? { oldKeys: opts.oldKeys } : {}),
   };
+}
+
+/** One warning per performer whose voice templates are all under other models than `modelId`. */
+function reenrollVoiceWarnings(stale: readonly { id: string; name: string; models: string[] }[], modelId: string): string[] {
+  return stale.map(
+    (p) =>
+      `performer ${p.name} (${p.id}): voice enrolled only with ${p.models.join(', ')}, so it cannot match under ${modelId}; re-enroll the voice (likeness enroll --id ${p.id} VOICE_FILES) to fix it`,
+  );
 }

@@ -81,7 +81,18 @@ test('verify and identify a voice: the enrolled synthetic voice is the top candi
   const voices = r.json.results[0].voices as { candidates: { performerId: string; score: number }[] }[];
   expect(voices.length).toBeGreaterThan(0);
   expect(voices[0]!.candidates[0]!.performerId).toBe(performerId);
-  expect(r.stderr).toMatch(/baseline/);
+  // The shipped neural model is the default: no baseline warning.
+  expect(r.stderr).not.toMatch(/baseline/);
+});
+
+test('--model chooses the voice model: the baseline is flagged, and the voice enrolled under the default must be re-enrolled for it', () => {
+  const r = cli('identify', files.voiceProbe, '--model', 'baseline-mfcc-stats');
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(/baseline.*chosen explicitly/);
+  expect(r.stderr).toContain(`(${performerId}): voice enrolled only with campplus-zh-en`);
+  const d = cli('doctor', '--model', 'baseline-mfcc-stats');
+  expect(d.stderr).toContain('re-enroll the voice');
+  expect(cli('identify', files.voiceProbe, '--model', 'no-such-model').stderr).toMatch(/E_MODEL/);
 });
 
 test('bad media in identify is an entry error (exit 2), an unknown performer fails verify (exit 1)', () => {

@@ -6,18 +6,19 @@ import { int, num, oneOf, invalid } from '../validate';
 import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs, required } from './args';
 import { CommandHandler, CommandIO, printJson } from './command';
 
-const DB = { db: { type: 'string' as const }, preset: { type: 'string' as const }, help: { type: 'boolean' as const, short: 'h' } };
+const DB = { db: { type: 'string' as const }, preset: { type: 'string' as const }, model: { type: 'string' as const }, help: { type: 'boolean' as const, short: 'h' } };
 
-function guardOptions(values: { db?: string; preset?: string } & Record<string, unknown>): GuardOptions {
+function guardOptions(values: { db?: string; preset?: string; model?: string } & Record<string, unknown>): GuardOptions {
   const limits = limitsFrom(values);
   return {
     db: values.db ?? defaultDbPath(),
+    ...(values.model ? { voiceModel: values.model } : {}),
     ...(Object.keys(limits).length ? { limits } : {}),
     ...(values.preset ? { facePreset: oneOf('--preset', values.preset, ['accurate', 'fast'] as const) } : {}),
   };
 }
 
-async function withGuard<T>(values: { db?: string; preset?: string } & Record<string, unknown>, fn: (g: Guard) => Promise<T>): Promise<T> {
+async function withGuard<T>(values: { db?: string; preset?: string; model?: string } & Record<string, unknown>, fn: (g: Guard) => Promise<T>): Promise<T> {
   const g = await Guard.open(guardOptions(values));
   try {
     return await fn(g);
@@ -27,7 +28,7 @@ async function withGuard<T>(values: { db?: string; preset?: string } & Record<st
 }
 
 const ENROLL_USAGE =
-  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--db PATH] ${LIMIT_USAGE} FILE... ${FROM_USAGE}`;
+  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} FILE... ${FROM_USAGE}`;
 
 function consentFrom(v: Record<string, string | boolean | string[] | undefined>): Consent | undefined {
   if (typeof v['consent-file'] === 'string') {
@@ -134,7 +135,7 @@ const rekey: CommandHandler = async (args, io) => {
   }
 };
 
-const MATCH_USAGE = `likeness identify FILE... ${FROM_USAGE} [--top K] [--far RATE] [--db PATH] ${LIMIT_USAGE} | likeness verify --performer ID FILE... [--from LIST|-] [--db PATH] [--max-* N]`;
+const MATCH_USAGE = `likeness identify FILE... ${FROM_USAGE} [--top K] [--far RATE] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} | likeness verify --performer ID FILE... [--from LIST|-] [--model VOICE_MODEL] [--db PATH] [--max-* N]`;
 
 function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
   return async (args, io) => {
@@ -197,7 +198,7 @@ function calibrateCommand(modality: 'faces' | 'voices'): CommandHandler {
   };
 }
 
-const DOCTOR_USAGE = 'likeness doctor [--db PATH]';
+const DOCTOR_USAGE = 'likeness doctor [--model VOICE_MODEL] [--db PATH]';
 
 const doctor: CommandHandler = async (args, io) => {
   const { values } = parseCommandArgs(args, { ...DB }, DOCTOR_USAGE);

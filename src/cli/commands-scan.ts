@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS, resolveLimits } from '../media/limits';
 import { CommandHandler, CommandIO } from './command';
 
 const SCAN_USAGE =
-  `likeness scan INPUT... ${FROM_USAGE} [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] ${LIMIT_USAGE}\n` +
+  `likeness scan INPUT... ${FROM_USAGE} [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
   '  --from LIST: more inputs, one per line or NUL-separated (find -print0); `--from -` reads them from stdin.\n' +
   '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
@@ -196,7 +196,7 @@ function summaryLine(r: ScanResult | ScanFailure): string {
 const scan: CommandHandler = async (args, io) => {
   const { values, positionals } = parseCommandArgs(args, {
     db: { type: 'string' }, json: { type: 'string' }, jsonl: { type: 'boolean' }, report: { type: 'string' }, fps: { type: 'string' },
-    concurrency: { type: 'string' }, far: { type: 'string' }, 'skip-seen': { type: 'boolean' }, preset: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    concurrency: { type: 'string' }, far: { type: 'string' }, 'skip-seen': { type: 'boolean' }, preset: { type: 'string' }, model: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     ...LIMIT_OPTIONS, ...FROM_OPTION,
   }, SCAN_USAGE);
   if (values.help) {
@@ -222,7 +222,7 @@ const scan: CommandHandler = async (args, io) => {
   results.push(...problems);
   for (const p of problems) io.err(summaryLine(p) + '\n');
   const ordered: (ScanResult | ScanFailure | undefined)[] = new Array(files.length);
-  const guard = await Guard.open({ db, limits, ...(preset ? { facePreset: preset } : {}) });
+  const guard = await Guard.open({ db, limits, ...(preset ? { facePreset: preset } : {}), ...(values.model ? { voiceModel: values.model } : {}) });
   const seen = values['skip-seen'] ? SeenTable.open(db) : null;
   const bar = new ProgressBar(io);
   let skipped = 0;

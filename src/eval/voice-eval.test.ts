@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { voiceCommands } from '../cli/commands-voice';
-import { VoiceEmbedder } from '../voice/embed';
+import { DEFAULT_VOICE_MODEL, VoiceEmbedder } from '../voice/embed';
 import { FAILED_TRIAL_SCORE, evalVoiceTrials, parseAudioRef } from './voice-eval';
 import { testIf } from '../../test/helpers/requires';
 
@@ -49,6 +49,8 @@ testIf(hasEspeak(), 'espeak-ng')('eval voices: every trial scored or counted fai
   expect(r.auc).toBeGreaterThan(0.5);
   expect(r.rtf).toBeGreaterThan(0);
   expect(r.minDcf01).toBeGreaterThanOrEqual(0);
+  // Every espeak clip has well over 1 s of speech; the trials with the broken files have none on one side.
+  expect(r.longSpeech).toMatchObject({ minSpeechSeconds: 1, trials: 6 });
 
   let out = '';
   let err = '';
@@ -60,7 +62,16 @@ testIf(hasEspeak(), 'espeak-ng')('eval voices: every trial scored or counted fai
   });
   expect(code).toBe(0);
   const j = JSON.parse(out);
-  expect(Object.keys(j).sort()).toEqual(['auc', 'eer', 'failed', 'failures', 'minDcf01', 'model', 'rtf', 'scored', 'tarAtFar', 'thresholdAtFar', 'trials'].sort());
-  expect(err).toMatch(/baseline.*likeness models pull/);
+  expect(Object.keys(j).sort()).toEqual(['auc', 'eer', 'failed', 'failures', 'longSpeech', 'minDcf01', 'model', 'rtf', 'scored', 'tarAtFar', 'thresholdAtFar', 'trials'].sort());
+  expect(j.model).toBe(DEFAULT_VOICE_MODEL);
+  expect(err).not.toMatch(/baseline/);
+  err = '';
+  await voiceCommands['eval voices']!(['--trials', path.join(d, 'trials.csv'), '--root', d, '--model', 'baseline-mfcc-stats', '--json'], {
+    out: () => undefined,
+    err: (s) => (err += s),
+    isTTY: false,
+    status: () => undefined,
+  });
+  expect(err).toMatch(/baseline.*chosen explicitly/);
   await expect(voiceCommands['eval voices']!(['--root', d], { out: () => undefined, err: () => undefined, isTTY: false, status: () => undefined })).rejects.toMatchObject({ code: 'E_INPUT' });
 });

@@ -18,7 +18,12 @@ export interface VoiceEvalResult extends VerificationMetrics {
   model: string;
   /** Processing seconds (decode + speech detection + features + embedding) per second of audio. */
   rtf: number;
+  /** The same metrics over the trials with at least `minSpeechSeconds` of detected speech on both sides. */
+  longSpeech: { minSpeechSeconds: number; trials: number; eer: number; auc: number };
 }
+
+/** Speech on both sides of a trial for {@link VoiceEvalResult.longSpeech} (seconds). */
+export const LONG_SPEECH_SECONDS = 1;
 
 /** Lowest possible cosine: a trial with an unusable file scores this (a miss if same-speaker, a reject if not). */
 export const FAILED_TRIAL_SCORE = -1;
@@ -56,6 +61,7 @@ export async function evalVoiceTrials(
   const trials = readPairsCsv(trialsFile);
   const refs = Array.from(new Set(trials.flatMap((p) => [p.fileA, p.fileB])));
   const embeddings = new Map<string, Float32Array | { code: string }>();
+  const speechSeconds = new Map<string, number>();
   let busy = 0;
   let audio = 0;
   for (const [i, ref] of refs.entries()) {
@@ -67,6 +73,7 @@ export async function evalVoiceTrials(
       audio += signal.samples.length / signal.sampleRate;
       const e = await embedder.embed(signal);
       embeddings.set(ref, e.embedding ?? { code: 'E_NO_SPEECH' });
+      speechSeconds.set(ref, e.speechSeconds);
     } catch (e) {
       if (!isLikenessError(e)) throw e;
       embeddings.set(ref, { code: e.code });
@@ -75,6 +82,10 @@ export async function evalVoiceTrials(
     onProgress?.(i + 1, refs.length);
   }
   const { genuine, impostor, scores, failed, failures } = scorePairs(trials, embeddings, FAILED_TRIAL_SCORE);
+  const long = trials.map((p) => Math.min(speechSeconds.get(p.fileA) ?? 0, speechSeconds.get(p.fileB) ?? 0) >= LONG_SPEECH_SECONDS);
+  const longGenuine = scores.filter((s, i) => long[i] && s.same).map((s) => s.score);
+  const longImpostor = scores.filter((s, i) => long[i] && !s.same).map((s) => s.score);
+  const longMetrics = verificationMetrics(longGenuine, longImpostor);
   return {
     trials: trials.length,
     scored: trials.length - failed,
@@ -84,6 +95,7 @@ export async function evalVoiceTrials(
     minDcf01: minDcf(genuine, impostor, 0.01),
     model: embedder.modelId,
     rtf: audio > 0 ? busy / 1000 / audio : 0,
+    longSpeech: { minSpeechSeconds: LONG_SPEECH_SECONDS, trials: longGenuine.length + longImpostor.length, eer: longMetrics.eer, auc: longMetrics.auc },
     scores,
   };
 }

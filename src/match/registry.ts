@@ -177,6 +177,21 @@ export class Registry {
     return this.store.models();
   }
 
+  /**
+   * Performers whose voice is enrolled only under other voice models than `modelId` (e.g. stores enrolled with the
+   * weight-free baseline before the neural default): their voice cannot match under `modelId` until it is re-enrolled.
+   */
+  async voiceOnlyUnder(modelId: string): Promise<{ id: string; name: string; models: string[] }[]> {
+    const voiceModels = (await this.store.models()).filter((m) => m.modality === 'voice');
+    if (!voiceModels.some((m) => m.modelId !== modelId)) return [];
+    const out: { id: string; name: string; models: string[] }[] = [];
+    for (const p of await this.store.listPerformers()) {
+      const models = new Set((await this.store.performerTemplates(p.id)).filter((t) => t.modality === 'voice').map((t) => t.modelId));
+      if (models.size > 0 && !models.has(modelId)) out.push({ id: p.id, name: p.name, models: [...models].sort() });
+    }
+    return out;
+  }
+
   /** The store's change counter (moves on every enroll, delete and consent change). */
   async version(): Promise<number> {
     return this.store.changeCounter();

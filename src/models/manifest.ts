@@ -23,6 +23,8 @@ export interface ModelEntry {
   input: Record<string, unknown>;
   outputDim?: number;
   statedAccuracy?: string;
+  /** What the weights were trained on, as far as the source says. */
+  trainingData?: string;
   /** Optional model files that belong to this model (TFJS shards), each verified like the main file. */
   extraFiles?: { path: string; sha256: string }[];
   notes?: string;

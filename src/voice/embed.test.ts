@@ -4,7 +4,7 @@ import { hasEspeak, makeSpeechWav, makeTmpDir } from '../../test/helpers/media';
 import { tinySpeakerModel } from '../../test/helpers/tiny-speaker-onnx';
 import { AudioSignal, decodeAudio } from '../media/audio';
 import { BASELINE_MODEL_ID } from './baseline';
-import { VoiceEmbedder, fbankOptionsFor, planWindows } from './embed';
+import { DEFAULT_VOICE_MODEL, SHORT_CLIP_SPEECH_SECONDS, VoiceEmbedder, fbankOptionsFor, planWindows } from './embed';
 import { applyCmn, fbank } from '../kernels/fbank';
 import { speakerModelInfo } from './onnx-speaker';
 import { testIf } from '../../test/helpers/requires';
@@ -133,4 +133,25 @@ test('a missing or unknown model is E_MODEL with a fix', async () => {
   await expect(VoiceEmbedder.create({ model: 'no-such-model' })).rejects.toMatchObject({ code: 'E_MODEL' });
   await expect(VoiceEmbedder.create({ modelFile: path.join(tmp.dir, 'absent.onnx') })).rejects.toMatchObject({ code: 'E_MODEL' });
   await expect((await VoiceEmbedder.create({ model: BASELINE_MODEL_ID })).embed({ sampleRate: 8000 } as unknown as AudioSignal)).rejects.toMatchObject({ code: 'E_INPUT' });
+});
+
+testIf(espeak, 'espeak-ng')('a single short word is embedded whole by the neural default; long clips keep detected speech only', async () => {
+  const e = await VoiceEmbedder.create();
+  expect(e.modelId).toBe(DEFAULT_VOICE_MODEL);
+  const word = await decodeAudio(makeSpeechWav('Hat.', path.join(tmp.dir, 'word.wav'), { voice: 'en-us+m3' }));
+  const n = word.samples.length;
+  expect(n).toBeLessThan(3 * 16000);
+  const r = await e.embed(word);
+  expect(r.speechSeconds).toBeLessThan(SHORT_CLIP_SPEECH_SECONDS);
+  expect(r.windows).toHaveLength(1);
+  expect(r.windows[0]).toMatchObject({ start: 0, end: n / 16000, speechSeconds: n / 16000 });
+  expect(dot(r.embedding!, await e.embedSamples(word.samples))).toBeCloseTo(1, 5);
+  // Caller-chosen speech is respected as given.
+  const given = await e.embed(word, []);
+  expect(given.windows).toHaveLength(0);
+  // A clip longer than one window with little speech is not embedded whole.
+  const long: AudioSignal = { sampleRate: 16000, samples: new Float32Array(5 * 16000), offset: 0 };
+  long.samples.set(word.samples, 16000);
+  const lr = await e.embed(long);
+  for (const w of lr.windows) expect(w.speechSeconds).toBeLessThan(SHORT_CLIP_SPEECH_SECONDS);
 });
