@@ -297,12 +297,20 @@ export class Guard {
     if (!('id' in target) && !target.consent && target.noConsent !== true) {
       throw new LikenessError('E_CONSENT', 'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent');
     }
+    // A wrong key can never write (and is told before the references are analysed).
+    await this.registry.verifyWriteKey();
     const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
     if (accepted.length === 0) {
       return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected };
     }
-    performer ??= await this.registry.createPerformer(target as Exclude<EnrollTarget, { id: string }>);
-    const r = await this.registry.enroll(performer.id, accepted.map((a) => a.item));
+    // A new performer is created in the same transaction as its first references (never one with nothing enrolled).
+    let r: { added: string[] };
+    if (performer) r = await this.registry.enroll(performer.id, accepted.map((a) => a.item));
+    else {
+      const created = await this.registry.enrollNew(target as Exclude<EnrollTarget, { id: string }>, accepted.map((a) => a.item));
+      performer = created.performer;
+      r = created;
+    }
     // The first occurrence of newly added media is the original; repeats (in this call or stored before) are duplicates.
     const fresh = new Set(r.added);
     const isDuplicate = (a: AcceptedItem): boolean => !fresh.delete(a.item.sha256);

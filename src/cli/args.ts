@@ -1,5 +1,6 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { LikenessError } from '../errors';
+import { readPathList } from '../media/gate';
 import { LIMIT_NAMES, LIMIT_RANGES, limitFlag, type MediaLimits } from '../media/limits';
 import { int, invalid } from '../validate';
 
@@ -39,5 +40,20 @@ export function limitsFrom(values: Record<string, unknown>): Partial<MediaLimits
     const v = values[limitFlag(n).slice(2)];
     if (typeof v === 'string') out[n] = int(limitFlag(n), v.trim() === '' ? NaN : Number(v), ...LIMIT_RANGES[n]);
   }
+  return out;
+}
+
+/** `--from FILE` / `--from -`: more inputs from a list (one path per line, or NUL-separated), repeatable. */
+export const FROM_OPTION = { from: { type: 'string' as const, multiple: true as const } };
+
+/** Usage text of {@link FROM_OPTION}. */
+export const FROM_USAGE = '[--from LIST|-]...';
+
+/** The positional inputs followed by those of every `--from` list (standard input at most once). */
+export function inputsWithLists(positionals: readonly string[], from: readonly string[] | undefined): string[] {
+  const out = [...positionals];
+  if (!from) return out;
+  if (from.filter((f) => f === '-').length > 1) throw invalid('--from - (standard input) can be given once');
+  for (const f of from) out.push(...readPathList(f));
   return out;
 }

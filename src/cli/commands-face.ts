@@ -75,7 +75,7 @@ const evalFaces: CommandHandler = async (args, io) => {
   const root = required(values.root, 'root', EVAL_USAGE);
   const preset = presetFrom(values.model, values.preset);
   const fa = await FaceAnalyzer.create({ preset });
-  const progress = io.isTTY ? (d: number, t: number) => io.err(`\r${d}/${t} images`) : undefined;
+  const progress = io.isTTY ? (d: number, t: number) => io.status(`${d}/${t} images`) : undefined;
   const { scores: _scores, ...r } = await evalFacePairs(fa, pairs, root, progress);
   if (io.isTTY) io.err('\n');
   printJson(io, { ...r, preset });

@@ -15,7 +15,7 @@ afterAll(() => {
 
 function io() {
   const o = { out: '', err: '' };
-  return { o, io: { out: (s: string) => (o.out += s), err: (s: string) => (o.err += s), isTTY: false } };
+  return { o, io: { out: (s: string) => (o.out += s), err: (s: string) => (o.err += s), isTTY: false, status: () => undefined } };
 }
 
 test('models list prints every manifest model with a state', async () => {

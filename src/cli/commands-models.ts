@@ -37,7 +37,7 @@ const pull: CommandHandler = async (args, io) => {
     force: args.includes('--force'),
     onProgress: (got, total) => {
       const pct = Math.floor((got / total) * 100);
-      if (io.isTTY && pct !== lastPct) io.err(`\r${ids[0]}: ${pct}%`);
+      if (io.isTTY && pct !== lastPct) io.status(`${ids[0]}: ${pct}%`);
       lastPct = pct;
     },
   });

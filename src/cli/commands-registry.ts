@@ -3,7 +3,7 @@ import { LikenessError, internalError, isLikenessError } from '../errors';
 import { Guard, GuardOptions, defaultDbPath } from '../guard';
 import type { Consent } from '../store/types';
 import { int, num, oneOf, invalid } from '../validate';
-import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFrom, parseCommandArgs, required } from './args';
+import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs, required } from './args';
 import { CommandHandler, CommandIO, printJson } from './command';
 
 const DB = { db: { type: 'string' as const }, preset: { type: 'string' as const }, model: { type: 'string' as const }, help: { type: 'boolean' as const, short: 'h' } };
@@ -28,7 +28,7 @@ async function withGuard<T>(values: { db?: string; preset?: string; model?: stri
 }
 
 const ENROLL_USAGE =
-  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} FILE...`;
+  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} FILE... ${FROM_USAGE}`;
 
 function consentFrom(v: Record<string, string | boolean | string[] | undefined>): Consent | undefined {
   if (typeof v['consent-file'] === 'string') {
@@ -61,11 +61,12 @@ const enroll: CommandHandler = async (args, io) => {
     ...DB,
     name: { type: 'string' }, id: { type: 'string' }, largest: { type: 'boolean' }, alias: { type: 'string', multiple: true },
     'consent-by': { type: 'string' }, 'consent-scope': { type: 'string' }, 'consent-expires': { type: 'string' }, 'consent-doc': { type: 'string' },
-    'consent-file': { type: 'string' }, 'no-consent': { type: 'boolean' }, ...LIMIT_OPTIONS,
+    'consent-file': { type: 'string' }, 'no-consent': { type: 'boolean' }, ...LIMIT_OPTIONS, ...FROM_OPTION,
   }, ENROLL_USAGE);
   if (values.help) return usage(io, ENROLL_USAGE);
   if (!values.name === !values.id) throw invalid(`give exactly one of --name (new performer) or --id (existing)\nusage: ${ENROLL_USAGE}`);
-  if (positionals.length === 0) throw invalid(`no reference file given\nusage: ${ENROLL_USAGE}`);
+  const files = inputsWithLists(positionals, values.from);
+  if (files.length === 0) throw invalid(`no reference file given\nusage: ${ENROLL_USAGE}`);
   const consent = consentFrom(values);
   if (values.name && !consent && !values['no-consent']) {
     throw new LikenessError('E_CONSENT', `enrollment needs a consent record (--consent-by WHO or --consent-file) or an explicit --no-consent\nusage: ${ENROLL_USAGE}`);
@@ -73,7 +74,7 @@ const enroll: CommandHandler = async (args, io) => {
   const target = values.id
     ? { id: values.id }
     : { name: values.name!, ...(values.alias ? { aliases: values.alias } : {}), ...(consent ? { consent } : { noConsent: true }) };
-  const report = await withGuard(values, (g) => g.enroll(target, positionals, { largest: values.largest ?? false }));
+  const report = await withGuard(values, (g) => g.enroll(target, files, { largest: values.largest ?? false }));
   printJson(io, report);
   return report.rejected.length ? 2 : 0;
 };
@@ -134,13 +135,14 @@ const rekey: CommandHandler = async (args, io) => {
   }
 };
 
-const MATCH_USAGE = `likeness identify FILE... [--top K] [--far RATE] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} | likeness verify --performer ID FILE... [--model VOICE_MODEL] [--db PATH] [--max-* N]`;
+const MATCH_USAGE = `likeness identify FILE... ${FROM_USAGE} [--top K] [--far RATE] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} | likeness verify --performer ID FILE... [--from LIST|-] [--model VOICE_MODEL] [--db PATH] [--max-* N]`;
 
 function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
   return async (args, io) => {
-    const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, performer: { type: 'string' }, ...LIMIT_OPTIONS }, MATCH_USAGE);
+    const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, performer: { type: 'string' }, ...LIMIT_OPTIONS, ...FROM_OPTION }, MATCH_USAGE);
     if (values.help) return usage(io, MATCH_USAGE);
-    if (positionals.length === 0) throw invalid(`no media file given\nusage: ${MATCH_USAGE}`);
+    const files = inputsWithLists(positionals, values.from);
+    if (files.length === 0) throw invalid(`no media file given\nusage: ${MATCH_USAGE}`);
     const topK = values.top ? int('--top', Number(values.top), 1, 100) : 5;
     const far = values.far ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
     const performer = mode === 'verify' ? required(values.performer, 'performer', MATCH_USAGE) : undefined;
@@ -148,7 +150,7 @@ function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
     const results = await withGuard(values, async (g) => {
       const out: unknown[] = [];
       const warned = new Set<string>();
-      for (const file of positionals) {
+      for (const file of files) {
         try {
           const opts = { topK, ...(far ? { far: { match: far, possible: Math.min(0.5, far * 10) } } : {}) };
           const m = performer ? await g.verify(performer, file, opts) : await g.identify(file, opts);
@@ -188,7 +190,7 @@ function calibrateCommand(modality: 'faces' | 'voices'): CommandHandler {
       ...(values.preset ? { preset: oneOf('--preset', values.preset, ['accurate', 'fast'] as const) } : {}),
       ...(values.model ? { model: values.model } : {}),
       write: !values['dry-run'],
-      ...(io.isTTY ? { onProgress: (d: number, t: number) => io.err(`\r${d}/${t}`) } : {}),
+      ...(io.isTTY ? { onProgress: (d: number, t: number) => io.status(`${d}/${t}`) } : {}),
     });
     if (io.isTTY) io.err('\n');
     printJson(io, report);

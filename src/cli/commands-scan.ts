@@ -2,18 +2,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { renderHtmlReport } from '../report/html';
+import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
 import { Guard, defaultDbPath } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
-import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFrom, parseCommandArgs } from './args';
+import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs } from './args';
 import { listMediaFiles } from '../media/gate';
 import { DEFAULT_LIMITS, resolveLimits } from '../media/limits';
 import { CommandHandler, CommandIO } from './command';
 
 const SCAN_USAGE =
-  `likeness scan INPUT... [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
+  `likeness scan INPUT... ${FROM_USAGE} [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
+  '  --from LIST: more inputs, one per line or NUL-separated (find -print0); `--from -` reads them from stdin.\n' +
   '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
   '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
   '  exit: 0 every input scanned (match or not), 2 some inputs could not be scanned (see their error entries), 1 the command failed.';
@@ -174,12 +176,12 @@ class ProgressBar {
       if (p.frames !== undefined) line += ` ${p.frames} frames`;
       if (p.seconds !== undefined) line += ` ${p.seconds.toFixed(1)}${p.duration !== undefined ? `/${p.duration.toFixed(1)}` : ''} s`;
     }
-    this.io.err(`\r\x1b[K${line.slice(0, 120)}`);
+    this.io.status(line.slice(0, 120));
     this.shown = true;
   }
 
   clear(): void {
-    if (this.shown) this.io.err('\r\x1b[K');
+    if (this.shown) this.io.status('');
     this.shown = false;
   }
 }
@@ -195,13 +197,14 @@ const scan: CommandHandler = async (args, io) => {
   const { values, positionals } = parseCommandArgs(args, {
     db: { type: 'string' }, json: { type: 'string' }, jsonl: { type: 'boolean' }, report: { type: 'string' }, fps: { type: 'string' },
     concurrency: { type: 'string' }, far: { type: 'string' }, 'skip-seen': { type: 'boolean' }, preset: { type: 'string' }, model: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    ...LIMIT_OPTIONS,
+    ...LIMIT_OPTIONS, ...FROM_OPTION,
   }, SCAN_USAGE);
   if (values.help) {
     io.out(`usage: ${SCAN_USAGE}\n`);
     return 0;
   }
-  if (positionals.length === 0) throw invalid(`no input given\nusage: ${SCAN_USAGE}`);
+  const inputs = inputsWithLists(positionals, values.from);
+  if (inputs.length === 0) throw invalid(`no input given\nusage: ${SCAN_USAGE}`);
   const fps = values.fps !== undefined ? num('--fps', Number(values.fps), 0.01, 60) : 2;
   const concurrency = values.concurrency !== undefined ? int('--concurrency', Number(values.concurrency), 1, 64) : 1;
   const far = values.far !== undefined ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
@@ -209,7 +212,12 @@ const scan: CommandHandler = async (args, io) => {
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
   const limits = limitsFrom(values);
   const db = values.db ?? defaultDbPath();
-  const { files, unmatched, problems } = expandInputs(positionals, resolveLimits(limits).maxFiles);
+  const { files, unmatched, problems } = expandInputs(inputs, resolveLimits(limits).maxFiles);
+  // Before any work: outputs never land on the store, an input or each other, and each can be written.
+  const outputs: OutputTarget[] = [];
+  if (values.json !== undefined) outputs.push({ flag: '--json', file: values.json });
+  if (values.report !== undefined) outputs.push({ flag: '--report', file: values.report });
+  checkOutputPaths(outputs, { store: db, inputs: [...files, ...(values.from ?? []).filter((l) => l !== '-')] });
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
   results.push(...problems);
   for (const p of problems) io.err(summaryLine(p) + '\n');
@@ -249,22 +257,13 @@ const scan: CommandHandler = async (args, io) => {
   }
   for (const r of ordered) if (r) results.push(r);
   const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results };
-  if (values.json !== undefined) writeOut(values.json, JSON.stringify(report, null, 2) + '\n');
-  if (values.report !== undefined) writeOut(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
+  if (values.json !== undefined) writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
+  if (values.report !== undefined) writeFileAtomic(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
   const failed = results.filter(isScanFailure).length;
   io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped ? `, ${skipped} skipped as already seen` : ''}\n`);
   return failed > 0 ? 2 : 0;
 };
-
-function writeOut(file: string, text: string): void {
-  try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    fs.writeFileSync(file, text);
-  } catch (e) {
-    throw invalid(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}
 
 /** `likeness scan`. */
 export const scanCommands: Record<string, CommandHandler> = { scan };

@@ -30,7 +30,7 @@ const evalVoices: CommandHandler = async (args, io) => {
   const vad: VadMethod = oneOf('--vad', values.vad ?? 'silero', ['silero', 'energy'] as const);
   const embedder = await VoiceEmbedder.create({ ...(values.model ? { model: values.model } : {}), vad });
   if (embedder.isBaseline) io.err(`${BASELINE_NOTICE}\n`);
-  const progress = io.isTTY ? (d: number, t: number) => io.err(`\r${d}/${t} files`) : undefined;
+  const progress = io.isTTY ? (d: number, t: number) => io.status(`${d}/${t} files`) : undefined;
   const { scores: _scores, ...r } = await evalVoiceTrials(embedder, trials, root, progress);
   if (io.isTTY) io.err('\n');
   printJson(io, r);

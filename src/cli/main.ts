@@ -1,5 +1,5 @@
 import { isLikenessError } from '../errors';
-import type { CommandHandler, CommandIO } from './command';
+import { processIO, type CommandHandler, type CommandIO } from './command';
 import { audioCommands } from './commands-audio';
 import { faceCommands } from './commands-face';
 import { modelCommands } from './commands-models';
@@ -37,11 +37,7 @@ function route(argv: string[]): { handler: CommandHandler; rest: string[] } | un
 
 /** CLI entry: runs one command and sets the exit code (0 done, 2 done with some inputs failed, 1 failed). */
 export async function main(argv: string[]): Promise<void> {
-  const io: CommandIO = {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-    isTTY: Boolean(process.stderr.isTTY),
-  };
+  const io: CommandIO = processIO();
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.out(USAGE + '\n');
     process.exitCode = argv.length === 0 ? 1 : 0;

@@ -58,6 +58,7 @@ testIf(hasEspeak(), 'espeak-ng')('eval voices: every trial scored or counted fai
     out: (s) => (out += s),
     err: (s) => (err += s),
     isTTY: false,
+    status: () => undefined,
   });
   expect(code).toBe(0);
   const j = JSON.parse(out);
@@ -69,7 +70,8 @@ testIf(hasEspeak(), 'espeak-ng')('eval voices: every trial scored or counted fai
     out: () => undefined,
     err: (s) => (err += s),
     isTTY: false,
+    status: () => undefined,
   });
   expect(err).toMatch(/baseline.*chosen explicitly/);
-  await expect(voiceCommands['eval voices']!(['--root', d], { out: () => undefined, err: () => undefined, isTTY: false })).rejects.toMatchObject({ code: 'E_INPUT' });
+  await expect(voiceCommands['eval voices']!(['--root', d], { out: () => undefined, err: () => undefined, isTTY: false, status: () => undefined })).rejects.toMatchObject({ code: 'E_INPUT' });
 });

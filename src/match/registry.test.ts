@@ -222,3 +222,32 @@ test('AS-norm: a calibration fitted on normalised scores needs a cohort; with on
   expect(res!.candidates[0]!.score).toBeGreaterThan(2);
   expect(res!.candidates[0]!.score).not.toBeCloseTo(raw, 3);
 });
+
+test('a new performer and its first enrollment are one transaction: a failing write leaves no performer behind', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-reg-new-'));
+  try {
+    const store = await openSqliteStore({ path: path.join(dir, 'r.db'), key: crypto.randomBytes(32) });
+    const registry = new Registry(store);
+    const r = rng(99);
+    const first = await registry.enrollNew({ name: 'First', consent: CONSENT }, [item('first-a', unitVector(r, DIM)), item('first-b', unitVector(r, DIM))]);
+    expect(first.performer.name).toBe('First');
+    expect(first.added).toHaveLength(2);
+    expect(await store.performerTemplates(first.performerId)).toHaveLength(3); // two items and their centroid
+    // The write fails inside the transaction (a template of media that is not among the references): rolled back whole.
+    const broken = item('broken', unitVector(r, DIM));
+    const stray = { modelId: MODEL, modality: 'face' as const, kind: 'item' as const, vector: unitVector(r, DIM), referenceHash: fakeHash('elsewhere'), quality: 0.5 };
+    await expect(store.createWithEnrollment({ name: 'Half', consent: null }, [{ sha256: broken.sha256, modality: 'face', quality: 1 }], [stray])).rejects.toMatchObject({ code: 'E_INPUT' });
+    // A failing registry-level enrollment (wrong dimension for a known model) creates nobody either.
+    expect(await code(registry.enrollNew({ name: 'Short', noConsent: true }, [item('short', unitVector(r, DIM / 2))]))).toBe('E_INPUT');
+    expect(await code(registry.enrollNew({ name: 'NoConsent' }, [item('nc', unitVector(r, DIM))]))).toBe('E_CONSENT');
+    expect((await store.listPerformers()).map((p) => p.name)).toEqual(['First']);
+    await registry.close();
+    // Without the key: refused before anything is created (the store's templates are encrypted).
+    const keyless = new Registry(await openSqliteStore({ path: path.join(dir, 'r.db'), key: null }));
+    expect(await code(keyless.enrollNew({ name: 'Keyless', noConsent: true }, [item('k', unitVector(r, DIM))]))).toBe('E_CRYPTO');
+    expect((await keyless.listPerformers()).map((p) => p.name)).toEqual(['First']);
+    await keyless.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

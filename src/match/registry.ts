@@ -134,21 +134,24 @@ export class Registry {
    * @throws LikenessError E_CONSENT when neither is given or the consent is already expired/withdrawn.
    */
   async createPerformer(p: NewPerformer): Promise<Performer> {
-    str('performer name', p.name);
-    if (p.consent && p.noConsent) throw invalid('give either a consent record or noConsent, not both');
-    if (!p.consent && p.noConsent !== true) {
-      throw new LikenessError(
-        'E_CONSENT',
-        'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent',
-      );
-    }
-    const consent = p.consent ? normaliseConsent(p.consent) : null;
-    const draft: Performer = { id: '', name: p.name, aliases: [], consent, createdAt: '', updatedAt: '' };
-    const state = consentState(draft);
-    if (state === 'expired' || state === 'withdrawn') {
-      throw new LikenessError('E_CONSENT', `the consent record is already ${state}`);
-    }
-    return this.store.upsertPerformer({ name: p.name, aliases: p.aliases ?? [], consent });
+    return this.store.upsertPerformer(newPerformerInput(p));
+  }
+
+  /**
+   * Creates a performer and enrolls its first items in one store transaction: after a crash the performer exists
+   * with everything accepted, or not at all.
+   * @throws LikenessError E_CONSENT as {@link createPerformer}; E_INPUT for bad items; E_CRYPTO for a wrong key.
+   */
+  async enrollNew(p: NewPerformer, items: readonly EnrollItem[]): Promise<EnrollResult & { performer: Performer }> {
+    const input = newPerformerInput(p);
+    const { references, templates } = await this.prepareEnrollment(null, items);
+    const { performer, write: w } = await this.store.createWithEnrollment(input, references, templates);
+    return { performer, performerId: performer.id, added: w.added, duplicates: w.duplicates, templatesWritten: w.templatesWritten };
+  }
+
+  /** Fails (E_CRYPTO) when the configured key is not the store's: run before costly enrollment work. */
+  async verifyWriteKey(): Promise<void> {
+    await this.store.verifyWriteKey();
   }
 
   /** The performer, or E_NOT_FOUND. */
@@ -226,6 +229,13 @@ export class Registry {
     if (state === 'expired' || state === 'withdrawn') {
       throw new LikenessError('E_CONSENT', `performer ${performerId}'s consent is ${state}: renew it before enrolling`);
     }
+    const { references, templates } = await this.prepareEnrollment(performerId, items);
+    const w = await this.store.addEnrollment(performerId, references, templates);
+    return { performerId, added: w.added, duplicates: w.duplicates, templatesWritten: w.templatesWritten };
+  }
+
+  /** References, normalised item templates and each touched model's centroid (`performerId` null: a new performer). */
+  private async prepareEnrollment(performerId: string | null, items: readonly EnrollItem[]): Promise<{ references: NewReference[]; templates: NewTemplate[] }> {
     if (items.length === 0) throw invalid('nothing to enroll: no accepted items');
     const dims = new Map((await this.store.models()).map((m) => [m.modelId, { dim: m.dim, modality: m.modality }]));
     const references: NewReference[] = [];
@@ -252,15 +262,14 @@ export class Registry {
       }
     });
     const centroids = await this.centroids(performerId, newItems);
-    const w = await this.store.addEnrollment(performerId, references, [...newItems, ...centroids]);
-    return { performerId, added: w.added, duplicates: w.duplicates, templatesWritten: w.templatesWritten };
+    return { references, templates: [...newItems, ...centroids] };
   }
 
   /** One centroid per model touched, over existing items plus the new ones the store will keep (same dedup rule). */
-  private async centroids(performerId: string, newItems: NewTemplate[]): Promise<NewTemplate[]> {
+  private async centroids(performerId: string | null, newItems: NewTemplate[]): Promise<NewTemplate[]> {
     const out: NewTemplate[] = [];
     for (const modelId of new Set(newItems.map((t) => t.modelId))) {
-      const existing = (await this.store.performerTemplates(performerId, modelId)).filter((t) => t.kind === 'item');
+      const existing = performerId === null ? [] : (await this.store.performerTemplates(performerId, modelId)).filter((t) => t.kind === 'item');
       const had = new Set(existing.map((t) => t.referenceHash));
       const fresh = newItems.filter((t) => t.modelId === modelId && !had.has(t.referenceHash));
       const all: Array<Pick<Template, 'vector' | 'quality' | 'modality'>> = [...existing, ...fresh];
@@ -433,4 +442,23 @@ export function centroidOf(items: ReadonlyArray<Pick<Template, 'vector' | 'quali
     for (let i = 0; i < dim; i++) acc[i]! += w * t.vector[i]!;
   }
   return normalise(Float32Array.from(acc));
+}
+
+/** The store input for a new performer; consent required unless `noConsent: true`, and not already expired. */
+function newPerformerInput(p: NewPerformer): { name: string; aliases: string[]; consent: Consent | null } {
+  str('performer name', p.name);
+  if (p.consent && p.noConsent) throw invalid('give either a consent record or noConsent, not both');
+  if (!p.consent && p.noConsent !== true) {
+    throw new LikenessError(
+      'E_CONSENT',
+      'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent',
+    );
+  }
+  const consent = p.consent ? normaliseConsent(p.consent) : null;
+  const draft: Performer = { id: '', name: p.name, aliases: [], consent, createdAt: '', updatedAt: '' };
+  const state = consentState(draft);
+  if (state === 'expired' || state === 'withdrawn') {
+    throw new LikenessError('E_CONSENT', `the consent record is already ${state}`);
+  }
+  return { name: p.name, aliases: p.aliases ?? [], consent };
 }

@@ -264,3 +264,31 @@ function statFolder(dir: string): void {
   }
   if (!st.isDirectory()) throw invalid(`${dir} is not a folder`, { file: dir });
 }
+
+/** Largest `--from` list read (64 MiB: about a million paths). */
+const MAX_PATH_LIST_BYTES = 64 << 20;
+
+/**
+ * Paths listed in a file, or on standard input for `-`: NUL-separated when the text holds a NUL (as `find -print0`
+ * writes, safe for any file name), else one per line (a trailing `\r` is dropped); empty entries are skipped.
+ * @throws LikenessError E_NOT_FOUND when the list file is missing; E_INPUT when it is not a regular file (or stdin
+ * cannot be read); E_TOO_LARGE over 64 MiB.
+ */
+export function readPathList(source: string): string[] {
+  str('path list', source);
+  let buf: Buffer;
+  if (source === '-') {
+    try {
+      buf = fs.readFileSync(0);
+    } catch (e) {
+      throw invalid(`cannot read the path list from standard input: ${(e as Error).message}`);
+    }
+  } else {
+    statRegularFile(source, { maxFileBytes: MAX_PATH_LIST_BYTES });
+    buf = fs.readFileSync(source);
+  }
+  if (buf.length > MAX_PATH_LIST_BYTES) throw invalid(`the path list on standard input is over 64 MiB`);
+  const text = buf.toString('utf8');
+  const entries = text.includes('\0') ? text.split('\0') : text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  return entries.filter((e) => e.length > 0);
+}

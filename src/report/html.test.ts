@@ -38,8 +38,8 @@ describe('renderHtmlReport', () => {
   });
 
   it('lists performers best first, failures with codes, hashes, models and scan times', () => {
-    const evilCard = html.indexOf(`<h3>${escapeHtml(EVIL_NAME)}`);
-    const quoteCard = html.indexOf(`<h3>${escapeHtml(QUOTE_NAME)}`);
+    const evilCard = html.indexOf(`<h3><bdi>${escapeHtml(EVIL_NAME)}`);
+    const quoteCard = html.indexOf(`<h3><bdi>${escapeHtml(QUOTE_NAME)}`);
     expect(evilCard).toBeGreaterThan(0);
     expect(quoteCard).toBeGreaterThan(evilCard); // fused 0.9999 before 0.97
     for (const s of ['E_DECODE', 'E_TOO_LARGE', 'a'.repeat(64), 'face-model-x', 'voice-model-y', '2026-11-28T01:00:00.000Z', 'clean/nobody.wav', 'box 10,20 64×80', '99.3%', '99.9+%']) {
@@ -93,4 +93,25 @@ describe('safeJpegDataUrl', () => {
       expect(safeJpegDataUrl(bad)).toBeNull();
     }
   });
+});
+
+test('names and file names are isolated in <bdi> and their bidi and control characters are shown, never applied', async () => {
+  const base = await sampleReport();
+  const name = 'Jane \u202Eexe.doe\u202C Doe\u001b[2J';
+  const file = 'uploads/clip\u202Egpj.exe\u2066.mp4';
+  const first = base.results[0]! as Extract<ScanReportFile['results'][number], { matches: unknown }>;
+  const report: ScanReportFile = {
+    ...base,
+    results: [
+      { ...first, media: { ...first.media, path: file }, matches: first.matches.map((m) => ({ ...m, name })), verdicts: first.verdicts.map((v) => ({ ...v, name })) },
+      { media: { path: `broken\u202E.mp4` }, error: { code: 'E_DECODE', message: 'x' } },
+    ],
+  };
+  const out = renderHtmlReport(report, { generatedAt: '2026-11-28T02:00:00Z' });
+  expect(out).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u001b]/);
+  expect(out).toContain('<bdi>Jane \\u202eexe.doe\\u202c Doe\\u001b[2J</bdi>');
+  expect(out).toContain('<bdi>uploads/clip\\u202egpj.exe\\u2066.mp4</bdi>');
+  expect(out).toContain('<bdi>broken\\u202e.mp4</bdi>');
+  // Every place a name or a path is HTML content, it is in a <bdi>.
+  expect(out).not.toMatch(/<(?:td|h3)[^>]*>(?:Jane|uploads\/clip|broken)/);
 });

@@ -123,6 +123,22 @@ export function escapeHtml(v: unknown): string {
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = escapeHtml;
 
+/** Bidi and other control characters (U+202E and friends reorder text; C0/C1 controls are invisible). */
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text with its control characters shown as `\uXXXX`, then HTML-escaped: for attributes and SVG text. */
+function visible(v: unknown): string {
+  return esc(String(v ?? '').replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/**
+ * A user-given string (a performer name, a file name) as HTML content: isolated in `<bdi>` so bidi controls in it
+ * cannot reorder the text around it, with its control characters shown visibly.
+ */
+function isolate(v: unknown): string {
+  return `<bdi>${visible(v)}</bdi>`;
+}
+
 /** The crop as a JPEG data URL, or null for anything else (other types, other schemes, oversized, malformed). */
 export function safeJpegDataUrl(v: unknown): string | null {
   if (typeof v !== 'string' || v.length > MAX_CROP_CHARS) return null;
@@ -204,21 +220,21 @@ function performerCard(g: PerformerGroup): string {
     ? `<div class="crops">${crops
         .map(({ url, result, match }) => {
           const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(match.evidence?.time)}`;
-          return `<figure><img src="${esc(url)}" alt="${esc(`face of ${g.name} in ${where}`)}"><figcaption>${esc(where)}</figcaption></figure>`;
+          return `<figure><img src="${esc(url)}" alt="${visible(`face of ${g.name} in ${where}`)}"><figcaption>${isolate(where)}</figcaption></figure>`;
         })
         .join('')}</div>`
     : '';
   const rows = g.items
     .map(
       ({ result, match }) =>
-        `<tr><td class="mono">${esc(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${fmtPct(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
+        `<tr><td class="mono">${isolate(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${fmtPct(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
     )
     .join('\n');
   const fused = g.fusedBest
     ? `<p>Face and voice together: ${decision(g.fusedBest.decision)} fused confidence ${fmtPct(g.fusedBest.confidence)} (${esc(arr(g.fusedBest.modalities).join(' + '))})</p>`
     : '';
   return `<article class="card performer">
-<h3>${esc(g.name)} ${decision(overall.decision)}</h3>
+<h3>${isolate(g.name)} ${decision(overall.decision)}</h3>
 <p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${fmtPct(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
 ${fused}${cropHtml}
 <table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>model</th></tr></thead>
@@ -234,7 +250,7 @@ function mediaSection(results: ScanResult[]): string {
   const without = results.filter((r) => arr(r.matches).length === 0);
   const clean = without.length
     ? `<h3>No enrolled performer found (${without.length})</h3><table><thead><tr><th>media</th><th>kind</th><th>sha256</th><th>scanned</th><th>warnings</th></tr></thead><tbody>
-${without.map((r) => `<tr><td class="mono">${esc(r.media.path)}</td><td>${esc(r.media.kind)}</td><td class="mono">${esc(r.media.sha256)}</td><td>${esc(r.scannedAt)}</td><td>${arr(r.warnings).map(esc).join('<br>')}</td></tr>`).join('\n')}
+${without.map((r) => `<tr><td class="mono">${isolate(r.media.path)}</td><td>${esc(r.media.kind)}</td><td class="mono">${esc(r.media.sha256)}</td><td>${esc(r.scannedAt)}</td><td>${arr(r.warnings).map(visible).join('<br>')}</td></tr>`).join('\n')}
 </tbody></table>`
     : '';
   return `<section id="media"><h2>Scanned media</h2>
@@ -258,14 +274,14 @@ function mediaCard(r: ScanResult): string {
   const rows = matches
     .map(
       (x) =>
-        `<tr><td>${esc(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${fmtPct(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
+        `<tr><td>${isolate(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${fmtPct(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
     )
     .join('\n');
   // A one-modality verdict repeats its match row; the table is for face and voice combined.
   const verdicts = arr<ScanVerdict>(r.verdicts).filter((v) => arr(v.modalities).length > 1);
   const verdictHtml = verdicts.length
     ? `<table><thead><tr><th>performer</th><th>modalities</th><th>fused confidence</th><th>decision</th><th>face and voice together</th></tr></thead><tbody>
-${verdicts.map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${fmtPct(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
+${verdicts.map((v) => `<tr><td>${isolate(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${fmtPct(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
 </tbody></table>`
     : '';
   const timings = Object.entries(typeof r.timings === 'object' && r.timings !== null ? r.timings : {})
@@ -273,7 +289,7 @@ ${verdicts.map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(arr(v.modalities).jo
     .join(' · ');
   const warnings = arr<string>(r.warnings);
   return `<article class="card media">
-<h3>${esc(m.path)}</h3>
+<h3>${isolate(m.path)}</h3>
 <p class="meta">${facts.join(' · ')}<br>sha256 <code>${esc(m.sha256)}</code></p>
 ${timeline(r)}
 <table><thead><tr><th>performer</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>evidence</th><th>model</th></tr></thead>
@@ -281,7 +297,7 @@ ${timeline(r)}
 ${rows}
 </tbody></table>
 ${verdictHtml}
-${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
+${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}
 ${timings ? `<details><summary>Timings</summary><p class="mono">${timings}</p></details>` : ''}
 </article>`;
 }
@@ -341,13 +357,13 @@ function timeline(r: ScanResult): string {
           const x0 = x(Math.min(b.start, b.end));
           // A point observation (one frame) still gets a visible mark.
           const w = Math.max(2, x(Math.max(b.start, b.end)) - x0);
-          return `<rect class="bar-${row.cls}${b.possible ? ' possible' : ''}" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${TL_ROW - 6}" rx="2"><title>${esc(b.tip)}</title></rect>`;
+          return `<rect class="bar-${row.cls}${b.possible ? ' possible' : ''}" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${TL_ROW - 6}" rx="2"><title>${visible(b.tip)}</title></rect>`;
         })
         .join('');
-      return `<text x="4" y="${y + TL_ROW / 2 + 4}">${esc(truncate(row.label, 34))}<title>${esc(row.label)}</title></text>${bars}`;
+      return `<text x="4" y="${y + TL_ROW / 2 + 4}">${visible(truncate(row.label, 34))}<title>${visible(row.label)}</title></text>${bars}`;
     })
     .join('\n');
-  return `<svg class="timeline" viewBox="0 0 ${TL_WIDTH} ${height}" role="img" aria-label="${esc(`timeline of ${r.media.path}`)}" xmlns="http://www.w3.org/2000/svg">
+  return `<svg class="timeline" viewBox="0 0 ${TL_WIDTH} ${height}" role="img" aria-label="${visible(`timeline of ${r.media.path}`)}" xmlns="http://www.w3.org/2000/svg">
 ${ticks.join('')}
 ${body}
 </svg>`;
@@ -357,7 +373,7 @@ function failuresSection(failures: ScanFailure[]): string {
   if (failures.length === 0) return '';
   return `<section id="failures"><h2>Inputs that could not be scanned (${failures.length})</h2>
 <table><thead><tr><th>input</th><th>code</th><th>message</th></tr></thead><tbody>
-${failures.map((f) => `<tr><td class="mono">${esc(f.media.path)}</td><td class="error"><code>${esc(f.error?.code)}</code></td><td>${esc(f.error?.message)}</td></tr>`).join('\n')}
+${failures.map((f) => `<tr><td class="mono">${isolate(f.media.path)}</td><td class="error"><code>${esc(f.error?.code)}</code></td><td>${esc(f.error?.message)}</td></tr>`).join('\n')}
 </tbody></table></section>`;
 }
 

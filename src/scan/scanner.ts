@@ -563,7 +563,17 @@ function concludeDuration(media: ScanResult['media'], job: ScanJob): void {
     // one that does not is only reported beside it.
     const agrees = Number.isFinite(declared) && Math.abs(declared - decoded) <= Math.max(0.5, 1 / job.fps);
     media.duration = round(agrees ? declared : decoded, 3);
-    if (Number.isFinite(declared) && !agrees) media.declaredDuration = round(declared, 3);
+    if (Number.isFinite(declared) && !agrees) {
+      media.declaredDuration = round(declared, 3);
+      // The container's own duration (an MP4 mvhd, a Matroska Segment Duration) can lie while every stream header
+      // tells the truth; say so unless a stream's report already did, or a stream not scanned explains it.
+      const tol = Math.max(0.5, 1 / job.fps);
+      const explained = (job.probed.info?.streams ?? []).some((x) => x.duration !== undefined && Math.abs(declared - x.duration) <= tol);
+      const said = job.reports.some((r) => r.truncated || r.warnings.some((w) => w.includes(' declares ')));
+      if (!said && !explained) {
+        job.warnings.push(`the container header declares ${declared.toFixed(1)} s but ${decoded.toFixed(1)} s decode (a header that lies, or a cut-off file); scanned what decodes`);
+      }
+    }
   } else if (Number.isFinite(declared) && job.reports.length === 0) media.duration = round(declared, 3);
   if (job.reports.some((r) => r.truncated)) media.truncated = true;
 }

@@ -62,6 +62,9 @@ async function checkStore(db: string, key: string, reported: Expectation): Promi
       const refs = await store.references(p.id);
       const templates = await store.performerTemplates(p.id);
       expect(reported.deleted.has(p.id)).toBe(false); // a returned delete is never undone
+      // A performer is created with its first enrollment: never one with nothing enrolled.
+      expect(refs.length).toBeGreaterThan(0);
+      expect(templates.length).toBeGreaterThan(0);
       const byBatch = new Map<string, number[]>();
       const hashes = new Set(refs.map((x) => x.sha256));
       for (const t of templates) if (t.kind === 'item') expect(hashes.has(t.referenceHash!)).toBe(true);

@@ -125,3 +125,42 @@ test('a reader that holds the WAL delays the scrub, not the delete: success, scr
   expect(fs.statSync(`${file}-wal`).size).toBe(0);
   await again.close();
 });
+
+test('a wrong key never writes: enrolling under it is E_CRYPTO naming the store key, nothing is added, the right key still reads all', async () => {
+  const file = path.join(dir, 'wrong.db');
+  const right = crypto.randomBytes(32);
+  const wrong = crypto.randomBytes(32);
+  const store = await openSqliteStore({ path: file, key: right });
+  await fill(store, 2, 2);
+  const rightId = (await store.info()).keyId!;
+  await store.close();
+
+  const bad = await openSqliteStore({ path: file, key: wrong });
+  const newcomer = await bad.upsertPerformer({ name: 'Newcomer', consent: null });
+  const ref = { sha256: fakeHash('newcomer'), modality: 'face' as const, quality: 0.9 };
+  const tpl = { modelId: 'm', modality: 'face' as const, kind: 'item' as const, vector: unitVector(rng(7), DIM), referenceHash: ref.sha256, quality: 0.9 };
+  await expect(bad.verifyWriteKey()).rejects.toMatchObject({ code: 'E_CRYPTO', message: expect.stringContaining(rightId) });
+  await expect(bad.addEnrollment(newcomer.id, [ref], [tpl])).rejects.toMatchObject({ code: 'E_CRYPTO', message: expect.stringMatching(/not this store's key.*Nothing was written/) });
+  // A provider that claims the store's key id but holds other bytes is caught too (the key must open a template).
+  await bad.close();
+  const liar = await openSqliteStore({ path: file, key: () => ({ id: rightId, key: wrong }) });
+  await expect(liar.addEnrollment(newcomer.id, [ref], [tpl])).rejects.toMatchObject({ code: 'E_CRYPTO' });
+  await liar.close();
+  // No key at all on an encrypted store: refused as before.
+  const none = await openSqliteStore({ path: file, key: null });
+  await expect(none.addEnrollment(newcomer.id, [ref], [tpl])).rejects.toMatchObject({ code: 'E_CRYPTO' });
+  await none.close();
+
+  const good = await openSqliteStore({ path: file, key: right });
+  expect(await good.references(newcomer.id)).toEqual([]);
+  let n = 0;
+  for await (const t of good.templates('m')) n += t.vector.length === DIM ? 1 : 0;
+  expect(n).toBe(4);
+  // The right key writes; so does a new key during a rotation while the old one is still given.
+  await expect(good.addEnrollment(newcomer.id, [ref], [tpl])).resolves.toMatchObject({ templatesWritten: 1 });
+  await good.close();
+  const rotating = await openSqliteStore({ path: file, key: wrong, oldKeys: [right] });
+  const ref2 = { ...ref, sha256: fakeHash('newcomer-2') };
+  await expect(rotating.addEnrollment(newcomer.id, [ref2], [{ ...tpl, referenceHash: ref2.sha256 }])).resolves.toMatchObject({ templatesWritten: 1 });
+  await rotating.close();
+});

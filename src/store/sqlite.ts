@@ -319,15 +319,7 @@ export class SqliteStore implements Store {
       this.conn
         .transaction(() => {
           const now = nowIso();
-          if (p.id === undefined || !this.readPerformer(p.id)) {
-            const id = p.id ?? crypto.randomUUID();
-            this
-              .sql('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-              .run(id, p.name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
-            this.appendAudit({ type: 'performer.create', performerId: id, details: { consent: consent !== null } });
-            this.bump();
-            return this.readPerformer(id)!;
-          }
+          if (p.id === undefined || !this.readPerformer(p.id)) return this.insertPerformer(p.id ?? crypto.randomUUID(), p.name, aliases, consent, now);
           const before = this.readPerformer(p.id)!;
           this
             .sql('UPDATE performers SET name = ?, aliases = ?, consent = ?, updated_at = ? WHERE id = ?')
@@ -338,6 +330,40 @@ export class SqliteStore implements Store {
           }
           this.bump();
           return this.readPerformer(p.id)!;
+        })
+        .immediate(),
+    );
+  }
+
+  /** Inserts a performer and audits it (inside the caller's transaction). */
+  private insertPerformer(id: string, name: string, aliases: string[], consent: Consent | null, now: string): Performer {
+    this
+      .sql('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, name, JSON.stringify(aliases), consent && JSON.stringify(consent), now, now);
+    this.appendAudit({ type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+    this.bump();
+    return this.readPerformer(id)!;
+  }
+
+  /** {@inheritDoc Store.createWithEnrollment} */
+  async createWithEnrollment(
+    p: Omit<PerformerInput, 'id'>,
+    references: NewReference[],
+    templates: NewTemplate[],
+  ): Promise<{ performer: Performer; write: EnrollmentWrite }> {
+    str('performer name', p.name);
+    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
+    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    if (references.length === 0) throw invalid('a new performer needs at least one reference');
+    references.forEach(checkReference);
+    templates.forEach(checkTemplate);
+    const key = await this.writeKey();
+    return this.guard('creating a performer with its enrollment', () =>
+      this.conn
+        .transaction(() => {
+          this.checkKeysStill();
+          const performer = this.insertPerformer(crypto.randomUUID(), p.name, aliases, consent, nowIso());
+          return { performer, write: this.writeEnrollment(performer.id, references, templates, key) };
         })
         .immediate(),
     );
@@ -422,14 +448,24 @@ export class SqliteStore implements Store {
     return false;
   }
 
+  /** {@inheritDoc Store.verifyWriteKey} */
+  async verifyWriteKey(): Promise<void> {
+    await this.writeKey();
+  }
+
   /** {@inheritDoc Store.addEnrollment} */
   async addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite> {
     str('performer id', performerId);
     references.forEach(checkReference);
     templates.forEach(checkTemplate);
-    const key = this.writeKey();
+    const key = await this.writeKey();
     return this.guard('writing an enrollment', () =>
-      this.conn.transaction(() => this.writeEnrollment(performerId, references, templates, key)).immediate(),
+      this.conn
+        .transaction(() => {
+          this.checkKeysStill();
+          return this.writeEnrollment(performerId, references, templates, key);
+        })
+        .immediate(),
     );
   }
 
@@ -511,19 +547,59 @@ export class SqliteStore implements Store {
       .run(id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, key?.id ?? null, nonce, data, now);
   }
 
-  /** The key to write with; refuses to mix plaintext into a store that already holds encrypted templates. */
-  private writeKey(): KeyMaterial | null {
-    if (this.current) return this.current;
-    const encrypted = this.guard('reading key state', () =>
-      this.sql('SELECT 1 FROM templates WHERE key_id IS NOT NULL LIMIT 1').pluck().get(),
-    );
-    if (encrypted) {
-      throw new LikenessError(
-        'E_CRYPTO',
-        'this store holds encrypted templates: set LIKENESS_KEY (or pass a key) before enrolling into it',
-      );
+  /**
+   * The key to write with, verified against the store first: every key the store's templates are encrypted under
+   * must be available and open one of its templates, so a wrong `LIKENESS_KEY` can never add templates that lock
+   * everyone out of searching. Refuses to mix plaintext into a store that already holds encrypted templates.
+   * @throws LikenessError E_CRYPTO saying which key the store holds and what to set.
+   */
+  private async writeKey(): Promise<KeyMaterial | null> {
+    const ids = this.guard('reading key state', () =>
+      this.sql('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL ORDER BY key_id').pluck().all(),
+    ) as string[];
+    if (!this.current) {
+      if (ids.length) {
+        throw new LikenessError(
+          'E_CRYPTO',
+          `this store holds templates encrypted under key ${ids.join(', ')}: set LIKENESS_KEY to that key (or pass it) before enrolling into it`,
+          { keyId: ids[0]! },
+        );
+      }
+      return null;
     }
-    return null;
+    for (const id of ids) {
+      const m = this.keyCache.get(id) ?? (this.keys ? await this.keys(id) : null);
+      const sample = m ? (this.guard('reading a template', () => this.sql('SELECT * FROM templates WHERE key_id = ? LIMIT 1').get(id)) as TemplateRow | undefined) : undefined;
+      let opens = false;
+      if (m && sample) {
+        try {
+          this.keyCache.set(id, m);
+          this.decode(sample);
+          opens = true;
+        } catch {
+          this.keyCache.delete(id);
+        }
+      }
+      if (!opens) {
+        throw new LikenessError(
+          'E_CRYPTO',
+          `the configured key ${this.current.id} is not this store's key: its templates are encrypted under ${id}` +
+            `${m ? ', which the key given for it does not open' : ''}. Nothing was written. Set LIKENESS_KEY to the store's key ` +
+            '(`likeness doctor` shows its id), or to rotate keep the old one in LIKENESS_OLD_KEYS and run `likeness rekey`',
+          { keyId: id, configuredKeyId: this.current.id },
+        );
+      }
+    }
+    return this.current;
+  }
+
+  /** Inside a write transaction: no template under a key this connection has not verified appeared meanwhile. */
+  private checkKeysStill(): void {
+    const ids = this.sql('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL').pluck().all() as string[];
+    const unknown = ids.filter((id) => !this.keyCache.has(id));
+    if (unknown.length) {
+      throw new LikenessError('E_CRYPTO', `the store's templates changed key (${unknown.join(', ')}) while enrolling: nothing was written; retry`, { keyId: unknown[0]! });
+    }
   }
 
   /** {@inheritDoc Store.references} */

@@ -222,8 +222,19 @@ export interface Store {
    */
   deletePerformer(id: string): Promise<boolean>;
 
+  /**
+   * Checks that writes would be readable by everyone using the store: the configured key opens the templates already
+   * stored (every enrollment runs this check before writing; callers run it early to fail before costly work).
+   * @throws LikenessError E_CRYPTO naming the store's key and what to set.
+   */
+  verifyWriteKey(): Promise<void>;
   /** Adds references and templates for one performer in one transaction (all or nothing). */
   addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite>;
+  /**
+   * Creates a performer and writes its first references and templates in one transaction: a crash leaves either the
+   * whole enrollment or no performer at all (never one with nothing enrolled).
+   */
+  createWithEnrollment(p: Omit<PerformerInput, 'id'>, references: NewReference[], templates: NewTemplate[]): Promise<{ performer: Performer; write: EnrollmentWrite }>;
   references(performerId: string): Promise<Reference[]>;
   /** Decrypted templates of one model (every performer), in a stable order. */
   templates(modelId: string): AsyncIterable<Template>;

@@ -169,7 +169,7 @@ function floatSamples(n: number, f: (i: number) => number): Buffer {
 }
 
 /** Rewrites every 32-bit `mvhd` duration in an MP4 to `value` (the lying-header case). */
-function mp4LyingDuration(mp4: Buffer, value: number): Buffer {
+export function mp4LyingDuration(mp4: Buffer, value: number): Buffer {
   const b = Buffer.from(mp4);
   for (let i = 0; i < b.length - 24; i++) {
     if (b.toString('latin1', i, i + 4) === 'mvhd' && b[i + 4] === 0) {
@@ -180,7 +180,7 @@ function mp4LyingDuration(mp4: Buffer, value: number): Buffer {
 }
 
 /** Rewrites a Matroska Segment Info Duration (EBML id 0x4489, 8-byte float) to `seconds` x 1000 ticks. */
-function mkvLyingDuration(mkv: Buffer, seconds: number): Buffer {
+export function mkvLyingDuration(mkv: Buffer, seconds: number): Buffer {
   const b = Buffer.from(mkv);
   for (let i = 0; i < b.length - 11; i++) {
     if (b[i] === 0x44 && b[i + 1] === 0x89) {

@@ -27,13 +27,8 @@ async function main(): Promise<void> {
       fs.appendFileSync(side!, `D ${victim}\n`);
       continue;
     }
-    let id: string;
-    if (known.length > 0 && n % 3 === 2) {
-      id = known[Math.floor(r() * known.length)]!;
-    } else {
-      id = (await registry.createPerformer({ name: `perf-${crypto.randomUUID()}`, noConsent: true })).id;
-      known.push(id);
-    }
+    // An existing performer now and then; otherwise a new one, created in the same transaction as its first batch.
+    const existing = known.length > 0 && n % 3 === 2 ? known[Math.floor(r() * known.length)]! : null;
     const batch = crypto.randomUUID();
     const faceBase = unitVector(r, 64);
     const voiceBase = unitVector(r, 32);
@@ -52,7 +47,9 @@ async function main(): Promise<void> {
       quality: { batch, item: FACE_ITEMS, items: FACE_ITEMS + 1 },
       templates: Array.from({ length: VOICE_WINDOWS }, () => ({ modelId: VOICE_MODEL, vector: nearVector(r, voiceBase, 0.6), quality: 1 })),
     });
-    await registry.enroll(id, items);
+    const id = existing ?? (await registry.enrollNew({ name: `perf-${crypto.randomUUID()}`, noConsent: true }, items)).performerId;
+    if (existing) await registry.enroll(existing, items);
+    else known.push(id);
     fs.appendFileSync(side!, `E ${id} ${batch}\n`);
   }
 }

@@ -182,7 +182,7 @@ test('scanMany stops with E_ABORTED when its signal fires', async () => {
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CommandIO = { out: (s) => void (out += s), err: (s) => void (err += s), isTTY: false };
+  const io: CommandIO = { out: (s) => void (out += s), err: (s) => void (err += s), isTTY: false, status: () => undefined };
   const code = await scanCommands.scan!([...args, '--db', db], io);
   return { code, out, err };
 }
