@@ -20,7 +20,7 @@ import { BASELINE_NOTICE, DEFAULT_VOICE_MODEL, VoiceEmbedder } from './voice/emb
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { probeInput } from './media/kind';
-import { newDecodeReport } from './media/ffmpeg';
+import { ffmpegInfo, ffmpegWarnings, newDecodeReport, type FfmpegInfo } from './media/ffmpeg';
 import { resolveLimits, type MediaLimits } from './media/limits';
 import type { ScanFailure, ScanResult } from './report/schema';
 import { checkScanOptions, ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
@@ -74,6 +74,8 @@ export interface DoctorReport {
   /** Store facts, or null when the store could not be opened (the reason is in `warnings`). */
   store: StoreInfo | null;
   native: NativeInfo;
+  /** The ffmpeg in use (video and non-WAV audio), where it was found and its version. */
+  ffmpeg: FfmpegInfo;
   models: { id: string; state: string }[];
 }
 
@@ -176,7 +178,9 @@ export class Guard {
     }
     const native = nativeInfo();
     if (!native.available) warnings.push('native kernels are not built: the TypeScript implementations run instead (slower); reinstall with a C++ toolchain to build them');
-    return { ok: warnings.length === 0, warnings, store, native, models: models.map((m) => ({ id: m.id, state: m.state })) };
+    const ffmpeg = ffmpegInfo();
+    warnings.push(...ffmpegWarnings(ffmpeg));
+    return { ok: warnings.length === 0, warnings, store, native, ffmpeg, models: models.map((m) => ({ id: m.id, state: m.state })) };
   }
 
   /**

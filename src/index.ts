@@ -42,4 +42,4 @@ export { DEFAULT_LIMITS, resolveLimits } from './media/limits';
 export type { MediaLimits } from './media/limits';
 export { probeInput } from './media/kind';
 export type { ProbedMedia, ProbeInputOptions, MediaKind } from './media/kind';
-export type { MediaInfo, MediaStreamInfo, DecodeReport } from './media/ffmpeg';
+export type { MediaInfo, MediaStreamInfo, DecodeReport, FfmpegInfo, ToolSource } from './media/ffmpeg';
