@@ -57,6 +57,16 @@ export interface EnrollReport {
   name: string;
   accepted: { file: string; modality: 'face' | 'voice'; quality: unknown; duplicate?: boolean }[];
   rejected: RejectedItem[];
+  /** The model ids the references were (or would have been) enrolled under. */
+  models: GuardModels;
+}
+
+/** The model ids a {@link Guard} embeds with: face embedder and voice model. */
+export interface GuardModels {
+  /** Face embedder id (e.g. `faceplugin-mfn512`). */
+  face: string;
+  /** Voice model id (e.g. `campplus-zh-en`, or `baseline-mfcc-stats`). */
+  voice: string;
 }
 
 /** Matches found in one media file. */
@@ -124,6 +134,8 @@ export class Guard {
   private reenrollCache: { version: number; modelId: string; stale: { id: string; name: string; models: string[] }[] } | undefined;
   /** The limits every input is checked against. */
   readonly limits: Readonly<MediaLimits>;
+  /** The model ids this guard enrolls and matches with. */
+  readonly models: Readonly<GuardModels>;
 
   private readonly engines: ScanEngines;
 
@@ -134,6 +146,7 @@ export class Guard {
     private readonly opts: GuardOptions,
   ) {
     this.limits = Object.freeze(resolveLimits(opts.limits));
+    this.models = Object.freeze({ face: faces.modelId, voice: opts.voiceModel ?? DEFAULT_VOICE_MODEL });
     this.engines = { registry, faces, voice: () => this.voice() };
   }
 
@@ -303,7 +316,7 @@ export class Guard {
     }
     const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
     if (accepted.length === 0) {
-      return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected };
+      return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected, models: { ...this.models } };
     }
     performer ??= await this.registry.createPerformer(target as Exclude<EnrollTarget, { id: string }>);
     const r = await this.registry.enroll(performer.id, accepted.map((a) => a.item));
@@ -315,6 +328,7 @@ export class Guard {
       name: performer.name,
       accepted: accepted.map((a) => ({ file: a.file, modality: a.modality, quality: a.quality, ...(isDuplicate(a) ? { duplicate: true } : {}) })),
       rejected,
+      models: { ...this.models },
     };
   }
 
