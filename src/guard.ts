@@ -20,7 +20,7 @@ import { BASELINE_NOTICE, DEFAULT_VOICE_MODEL, VoiceEmbedder } from './voice/emb
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { probeInput } from './media/kind';
-import { newDecodeReport } from './media/ffmpeg';
+import { ffmpegInfo, ffmpegWarnings, newDecodeReport, type FfmpegInfo } from './media/ffmpeg';
 import { resolveLimits, type MediaLimits } from './media/limits';
 import type { ScanFailure, ScanResult } from './report/schema';
 import { checkScanOptions, ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
@@ -57,6 +57,16 @@ export interface EnrollReport {
   name: string;
   accepted: { file: string; modality: 'face' | 'voice'; quality: unknown; duplicate?: boolean }[];
   rejected: RejectedItem[];
+  /** The model ids the references were (or would have been) enrolled under. */
+  models: GuardModels;
+}
+
+/** The model ids a {@link Guard} embeds with: face embedder and voice model. */
+export interface GuardModels {
+  /** Face embedder id (e.g. `faceplugin-mfn512`). */
+  face: string;
+  /** Voice model id (e.g. `campplus-zh-en`, or `baseline-mfcc-stats`). */
+  voice: string;
 }
 
 /** Matches found in one media file. */
@@ -74,6 +84,8 @@ export interface DoctorReport {
   /** Store facts, or null when the store could not be opened (the reason is in `warnings`). */
   store: StoreInfo | null;
   native: NativeInfo;
+  /** The ffmpeg in use (video and non-WAV audio), where it was found and its version. */
+  ffmpeg: FfmpegInfo;
   models: { id: string; state: string }[];
 }
 
@@ -122,6 +134,8 @@ export class Guard {
   private reenrollCache: { version: number; modelId: string; stale: { id: string; name: string; models: string[] }[] } | undefined;
   /** The limits every input is checked against. */
   readonly limits: Readonly<MediaLimits>;
+  /** The model ids this guard enrolls and matches with. */
+  readonly models: Readonly<GuardModels>;
 
   private readonly engines: ScanEngines;
 
@@ -132,6 +146,7 @@ export class Guard {
     private readonly opts: GuardOptions,
   ) {
     this.limits = Object.freeze(resolveLimits(opts.limits));
+    this.models = Object.freeze({ face: faces.modelId, voice: opts.voiceModel ?? DEFAULT_VOICE_MODEL });
     this.engines = { registry, faces, voice: () => this.voice() };
   }
 
@@ -176,7 +191,9 @@ export class Guard {
     }
     const native = nativeInfo();
     if (!native.available) warnings.push('native kernels are not built: the TypeScript implementations run instead (slower); reinstall with a C++ toolchain to build them');
-    return { ok: warnings.length === 0, warnings, store, native, models: models.map((m) => ({ id: m.id, state: m.state })) };
+    const ffmpeg = ffmpegInfo();
+    warnings.push(...ffmpegWarnings(ffmpeg));
+    return { ok: warnings.length === 0, warnings, store, native, ffmpeg, models: models.map((m) => ({ id: m.id, state: m.state })) };
   }
 
   /**
@@ -301,7 +318,7 @@ export class Guard {
     await this.registry.verifyWriteKey();
     const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
     if (accepted.length === 0) {
-      return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected };
+      return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected, models: { ...this.models } };
     }
     // A new performer is created in the same transaction as its first references (never one with nothing enrolled).
     let r: { added: string[] };
@@ -319,6 +336,7 @@ export class Guard {
       name: performer.name,
       accepted: accepted.map((a) => ({ file: a.file, modality: a.modality, quality: a.quality, ...(isDuplicate(a) ? { duplicate: true } : {}) })),
       rejected,
+      models: { ...this.models },
     };
   }
 

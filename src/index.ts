@@ -10,7 +10,7 @@ export { LikenessError, isLikenessError } from './errors';
 export type { ErrorCode } from './errors';
 
 export { Guard, defaultDbPath } from './guard';
-export type { GuardOptions, EnrollTarget, EnrollReport, MediaMatches, DoctorReport, CalibrateOptions, CalibrateReport } from './guard';
+export type { GuardOptions, GuardModels, EnrollTarget, EnrollReport, MediaMatches, DoctorReport, CalibrateOptions, CalibrateReport } from './guard';
 export type { ScanInput, ScanOptions, ScanManyOptions, ScanEvent, ScanProgress } from './scan/scanner';
 export type { MatchOptions } from './match/registry';
 export type { Candidate, SuppressedCandidate, SuppressionReason, Decision } from './match/decide';
@@ -31,7 +31,7 @@ export { decodeAudio, pcmToSignal } from './media/audio';
 export type { AudioSignal, AudioInput, DecodeAudioOptions } from './media/audio';
 
 export { SCAN_SCHEMA_VERSION, isScanFailure } from './report/schema';
-export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile } from './report/schema';
+export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput } from './report/schema';
 export { renderHtmlReport } from './report/html';
 export type { HtmlReportOptions } from './report/html';
 
@@ -42,4 +42,4 @@ export { DEFAULT_LIMITS, resolveLimits } from './media/limits';
 export type { MediaLimits } from './media/limits';
 export { probeInput } from './media/kind';
 export type { ProbedMedia, ProbeInputOptions, MediaKind } from './media/kind';
-export type { MediaInfo, MediaStreamInfo, DecodeReport } from './media/ffmpeg';
+export type { MediaInfo, MediaStreamInfo, DecodeReport, FfmpegInfo, ToolSource } from './media/ffmpeg';

@@ -7,12 +7,58 @@ import { int, invalid } from '../validate';
 /** Option spec for {@link parseCommandArgs}, as node:util parseArgs takes it. */
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
-/** Parses a command's arguments strictly; unknown options or missing values become E_INPUT with the usage. */
+/**
+ * Thrown by {@link parseCommandArgs} for `--help` / `-h`: the CLI entry prints `text` on stdout and exits 0. Not a
+ * LikenessError (nothing failed). `options` is the parser's own option table, the one source the text is made from.
+ */
+export class HelpRequested extends Error {
+  constructor(
+    /** The usage line(s) and every option the parser accepts. */
+    readonly text: string,
+    /** The option table the command's parser accepts (for tests and `likeness help COMMAND`). */
+    readonly options: OptionSpec,
+  ) {
+    super('help requested');
+    this.name = 'HelpRequested';
+  }
+}
+
+/** True when the arguments ask for help (`--help` or `-h` before a `--`). */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
+/**
+ * The help text of a command: its usage, then one line per option of the parser's table (`--db PATH`,
+ * `--alias A (repeatable)`), the value's name taken from the usage where it names one. Pure.
+ */
+export function helpText(usage: string, options: OptionSpec): string {
+  const lines: string[] = [];
+  const all: OptionSpec = { ...options, help: { type: 'boolean', short: 'h' } };
+  for (const name of Object.keys(all).sort()) {
+    const o = all[name]!;
+    const esc = name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&');
+    const meta = new RegExp(`--${esc}[ =]([A-Z][A-Z0-9_.|-]*|[a-z]+(?:\\|[a-z]+)+)`).exec(usage)?.[1] ?? 'VALUE';
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${meta}` : ''}`;
+    lines.push(`  ${flag}${o.multiple ? ' (repeatable)' : ''}${name === 'help' ? '   this help' : ''}`);
+  }
+  return `usage: ${usage}\n\noptions:\n${lines.join('\n')}`;
+}
+
+/**
+ * Parses a command's arguments strictly; unknown options or missing values become E_INPUT with the usage.
+ * `--help` / `-h` throws {@link HelpRequested} with the usage and every option of `options`.
+ */
 export function parseCommandArgs<T extends OptionSpec>(
   args: string[],
   options: T,
   usage: string,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  if (wantsHelp(args)) throw new HelpRequested(helpText(usage, options), options);
   try {
     const config: ParseArgsConfig & { options: T; allowPositionals: true; strict: true } = { args, options, allowPositionals: true, strict: true };
     return parseArgs(config);

@@ -1,8 +1,9 @@
 
 import { addModel, listModels, pullModel } from '../models/store';
-import type { CommandHandler, CommandIO } from './command';
+import type { CommandHandler } from './command';
 import { printJson } from './command';
 import { invalid } from '../validate';
+import { parseCommandArgs } from './args';
 
 const HELP = {
   list: 'likeness models list [--no-verify]\n  Every model of the manifest: verified, present, missing or mismatch, and how to fix it.',
@@ -10,31 +11,20 @@ const HELP = {
   add: 'likeness models add FILE --as ID\n  Imports a model file brought by hand (offline machines) after checking size and sha256.',
 };
 
-function wantsHelp(args: string[]): boolean {
-  return args.includes('--help') || args.includes('-h');
-}
-
-function rejectUnknown(args: string[], known: string[]): void {
-  const bad = args.find((a) => a.startsWith('-') && !known.includes(a));
-  if (bad) throw invalid(`unknown option ${bad}`);
-}
-
 const list: CommandHandler = async (args, io) => {
-  if (wantsHelp(args)) return help(io, HELP.list);
-  rejectUnknown(args, ['--no-verify', '--json']);
-  const models = listModels({ verify: !args.includes('--no-verify') });
+  const { values, positionals } = parseCommandArgs(args, { 'no-verify': { type: 'boolean' }, json: { type: 'boolean' } }, HELP.list);
+  if (positionals.length) throw invalid(`unexpected argument ${positionals[0]}\nusage: ${HELP.list.split('\n')[0]}`);
+  const models = listModels({ verify: !values['no-verify'] });
   printJson(io, { models });
   return models.some((m) => m.state === 'mismatch') ? 2 : 0;
 };
 
 const pull: CommandHandler = async (args, io) => {
-  if (wantsHelp(args)) return help(io, HELP.pull);
-  rejectUnknown(args, ['--force', '--json']);
-  const ids = args.filter((a) => !a.startsWith('-'));
+  const { values, positionals: ids } = parseCommandArgs(args, { force: { type: 'boolean' }, json: { type: 'boolean' } }, HELP.pull);
   if (ids.length !== 1) throw invalid(`usage: ${HELP.pull.split('\n')[0]}`);
   let lastPct = -1;
   const r = await pullModel(ids[0]!, {
-    force: args.includes('--force'),
+    force: values.force ?? false,
     onProgress: (got, total) => {
       const pct = Math.floor((got / total) * 100);
       if (io.isTTY && pct !== lastPct) io.status(`${ids[0]}: ${pct}%`);
@@ -47,21 +37,12 @@ const pull: CommandHandler = async (args, io) => {
 };
 
 const add: CommandHandler = async (args, io) => {
-  if (wantsHelp(args)) return help(io, HELP.add);
-  const i = args.indexOf('--as');
-  const id = i >= 0 ? args[i + 1] : undefined;
-  const rest = args.filter((_, k) => k !== i && k !== i + 1);
-  rejectUnknown(rest, ['--json']);
-  const files = rest.filter((a) => !a.startsWith('-'));
+  const { values, positionals: files } = parseCommandArgs(args, { as: { type: 'string' }, json: { type: 'boolean' } }, HELP.add);
+  const id = values.as;
   if (!id || files.length !== 1) throw invalid(`usage: ${HELP.add.split('\n')[0]}`);
   printJson(io, addModel(files[0]!, id));
   return 0;
 };
-
-function help(io: CommandIO, text: string): number {
-  io.out(text + '\n');
-  return 0;
-}
 
 /** `likeness models list | pull ID | add FILE --as ID`. */
 export const modelCommands: Record<string, CommandHandler> = {

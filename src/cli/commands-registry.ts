@@ -28,7 +28,7 @@ async function withGuard<T>(values: { db?: string; preset?: string; model?: stri
 }
 
 const ENROLL_USAGE =
-  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} FILE... ${FROM_USAGE}`;
+  `likeness enroll (--name NAME | --id ID) [--largest] (--consent-by WHO [--consent-scope S] [--consent-expires DATE] [--consent-doc REF] | --consent-file FILE.json | --no-consent) [--alias A]... [--preset accurate|fast] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} FILE... ${FROM_USAGE}`;
 
 function consentFrom(v: Record<string, string | boolean | string[] | undefined>): Consent | undefined {
   if (typeof v['consent-file'] === 'string') {
@@ -135,17 +135,21 @@ const rekey: CommandHandler = async (args, io) => {
   }
 };
 
-const MATCH_USAGE = `likeness identify FILE... ${FROM_USAGE} [--top K] [--far RATE] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} | likeness verify --performer ID FILE... [--from LIST|-] [--model VOICE_MODEL] [--db PATH] [--max-* N]`;
+const MATCH_USAGE = {
+  identify: `likeness identify FILE... ${FROM_USAGE} [--top K] [--far RATE] [--preset accurate|fast] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE}`,
+  verify: `likeness verify --performer ID FILE... ${FROM_USAGE} [--top K] [--far RATE] [--preset accurate|fast] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE}`,
+};
 
 function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
   return async (args, io) => {
-    const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, performer: { type: 'string' }, ...LIMIT_OPTIONS, ...FROM_OPTION }, MATCH_USAGE);
-    if (values.help) return usage(io, MATCH_USAGE);
+    const usageText = MATCH_USAGE[mode];
+    const { values, positionals } = parseCommandArgs(args, { ...DB, top: { type: 'string' }, far: { type: 'string' }, ...(mode === 'verify' ? { performer: { type: 'string' as const } } : {}), ...LIMIT_OPTIONS, ...FROM_OPTION }, usageText);
+    if (values.help) return usage(io, usageText);
     const files = inputsWithLists(positionals, values.from);
-    if (files.length === 0) throw invalid(`no media file given\nusage: ${MATCH_USAGE}`);
+    if (files.length === 0) throw invalid(`no media file given\nusage: ${usageText}`);
     const topK = values.top ? int('--top', Number(values.top), 1, 100) : 5;
     const far = values.far ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
-    const performer = mode === 'verify' ? required(values.performer, 'performer', MATCH_USAGE) : undefined;
+    const performer = mode === 'verify' ? required(values.performer as string | undefined, 'performer', usageText) : undefined;
     let failed = 0;
     const results = await withGuard(values, async (g) => {
       const out: unknown[] = [];
@@ -172,17 +176,21 @@ function matchCommand(mode: 'identify' | 'verify'): CommandHandler {
   };
 }
 
-const CAL_USAGE = 'likeness calibrate faces --pairs CSV --root DIR [--preset P] | likeness calibrate voices --trials CSV --root DIR [--model ID]  (writes the deployment calibration; --dry-run to only show it)';
+const CAL_USAGE = {
+  faces: 'likeness calibrate faces --pairs CSV --root DIR [--preset accurate|fast] [--dry-run]  (writes the deployment calibration; --dry-run to only show it)',
+  voices: 'likeness calibrate voices --trials CSV --root DIR [--model ID] [--dry-run]  (writes the deployment calibration; --dry-run to only show it)',
+};
 
 function calibrateCommand(modality: 'faces' | 'voices'): CommandHandler {
   return async (args, io) => {
+    const usageText = CAL_USAGE[modality];
     const { values } = parseCommandArgs(args, {
       pairs: { type: 'string' }, trials: { type: 'string' }, root: { type: 'string' }, preset: { type: 'string' }, model: { type: 'string' },
       'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    }, CAL_USAGE);
-    if (values.help) return usage(io, CAL_USAGE);
-    const list = required(modality === 'faces' ? values.pairs : values.trials, modality === 'faces' ? 'pairs' : 'trials', CAL_USAGE);
-    const root = required(values.root, 'root', CAL_USAGE);
+    }, usageText);
+    if (values.help) return usage(io, usageText);
+    const list = required(modality === 'faces' ? values.pairs : values.trials, modality === 'faces' ? 'pairs' : 'trials', usageText);
+    const root = required(values.root, 'root', usageText);
     const report = await Guard.calibrate({
       modality,
       list,
@@ -198,7 +206,7 @@ function calibrateCommand(modality: 'faces' | 'voices'): CommandHandler {
   };
 }
 
-const DOCTOR_USAGE = 'likeness doctor [--model VOICE_MODEL] [--db PATH]';
+const DOCTOR_USAGE = 'likeness doctor [--preset accurate|fast] [--model VOICE_MODEL] [--db PATH]';
 
 const doctor: CommandHandler = async (args, io) => {
   const { values } = parseCommandArgs(args, { ...DB }, DOCTOR_USAGE);

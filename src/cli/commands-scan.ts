@@ -4,7 +4,7 @@ import * as path from 'path';
 import { renderHtmlReport } from '../report/html';
 import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
 import { Guard, defaultDbPath } from '../guard';
-import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
+import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult, type SkippedInput } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
 import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs } from './args';
@@ -117,32 +117,50 @@ export function expandInputs(args: readonly string[], maxFiles = DEFAULT_LIMITS.
   return { files, unmatched, problems };
 }
 
-/** The `--skip-seen` table: media hashes already scanned, with the gallery version they were scanned against. */
+/**
+ * What a scan was run against, for `--skip-seen`: the gallery version, the face preset and embedder, the voice model.
+ * An input is skipped only when all of them are the same as when it was scanned.
+ */
+export interface SeenKey {
+  galleryVersion: number;
+  facePreset: string;
+  faceModel: string;
+  voiceModel: string;
+}
+
+function seenKeyText(k: SeenKey): string {
+  return `${k.galleryVersion}|${k.facePreset}|${k.faceModel}|${k.voiceModel}`;
+}
+
+/** The `--skip-seen` table: media hashes already scanned, with the gallery version and model ids they were scanned against. */
 export class SeenTable {
-  private entries: Record<string, number> = {};
+  private entries: Record<string, string> = {};
   private dirty = false;
 
   private constructor(readonly file: string) {}
 
-  /** Reads `<db>.seen.json` (a damaged table starts empty: it only saves work, it never hides a result). */
+  /** Reads `<db>.seen.json` (a damaged or older table starts empty: it only saves work, it never hides a result). */
   static open(db: string): SeenTable {
     const t = new SeenTable(`${db}.seen.json`);
     try {
-      const j = JSON.parse(fs.readFileSync(t.file, 'utf8')) as { version?: number; entries?: Record<string, number> };
-      if (j && j.version === 1 && j.entries && typeof j.entries === 'object') t.entries = j.entries;
+      const j = JSON.parse(fs.readFileSync(t.file, 'utf8')) as { version?: number; entries?: Record<string, unknown> };
+      if (j && j.version === 2 && j.entries && typeof j.entries === 'object') {
+        for (const [h, v] of Object.entries(j.entries)) if (typeof v === 'string') t.entries[h] = v;
+      }
     } catch {
       t.entries = {};
     }
     return t;
   }
 
-  /** True when `sha256` was scanned against this gallery version. */
-  has(sha256: string, galleryVersion: number): boolean {
-    return this.entries[sha256] === galleryVersion;
+  /** True when `sha256` was scanned against this gallery version with these models. */
+  has(sha256: string, key: SeenKey): boolean {
+    return Object.hasOwn(this.entries, sha256) && this.entries[sha256] === seenKeyText(key);
   }
 
-  add(sha256: string, galleryVersion: number): void {
-    this.entries[sha256] = galleryVersion;
+  /** Records that `sha256` was scanned under `key`. */
+  add(sha256: string, key: SeenKey): void {
+    this.entries[sha256] = seenKeyText(key);
     this.dirty = true;
   }
 
@@ -150,10 +168,31 @@ export class SeenTable {
   save(): void {
     if (!this.dirty) return;
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ version: 1, entries: this.entries }));
+    fs.writeFileSync(tmp, JSON.stringify({ version: 2, entries: this.entries }));
     fs.renameSync(tmp, this.file);
     this.dirty = false;
   }
+}
+
+/**
+ * The progress line for an event: the bar counts finished inputs plus the fraction of the current one (seconds
+ * scanned of its duration), so it moves within one long video. Pure.
+ */
+export function progressLine(e: ScanEvent, width = 20): string {
+  let within = 0;
+  let text = '';
+  if (e.type === 'progress') {
+    const p = e.progress;
+    text = ` ${path.basename(p.path)} ${p.stage}`;
+    if (p.frames !== undefined) text += ` ${p.frames} frames`;
+    if (p.seconds !== undefined) {
+      text += ` ${p.seconds.toFixed(1)}${p.duration !== undefined ? ` of ${p.duration.toFixed(1)}` : ''} s`;
+      if (p.duration !== undefined && p.duration > 0) within = Math.min(1, Math.max(0, p.seconds / p.duration));
+    }
+  }
+  const total = Math.max(1, e.total);
+  const filled = Math.min(width, Math.floor(((Math.min(e.done, total) + within) / total) * width));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.done}/${e.total}${text}`;
 }
 
 /** A single-line progress bar on stderr, redrawn at most 10 times a second. */
@@ -225,11 +264,12 @@ const scan: CommandHandler = async (args, io) => {
   const guard = await Guard.open({ db, limits, ...(preset ? { facePreset: preset } : {}), ...(values.model ? { voiceModel: values.model } : {}) });
   const seen = values['skip-seen'] ? SeenTable.open(db) : null;
   const bar = new ProgressBar(io);
-  let skipped = 0;
+  const skipped: SkippedInput[] = [];
   const warned = new Set<string>();
   try {
     const galleryVersion = await guard.galleryVersion();
-    const events = guard.scanMany(files, { fps, concurrency, ...(far !== undefined ? { far } : {}), ...(seen ? { skip: ({ sha256 }) => seen.has(sha256, galleryVersion) } : {}) });
+    const key = (v: number): SeenKey => ({ galleryVersion: v, facePreset: guard.faces.preset, faceModel: guard.models.face, voiceModel: guard.models.voice });
+    const events = guard.scanMany(files, { fps, concurrency, ...(far !== undefined ? { far } : {}), ...(seen ? { skip: ({ sha256 }) => seen.has(sha256, key(galleryVersion)) } : {}) });
     for await (const e of events) {
       if (e.type === 'progress') {
         bar.update(e);
@@ -237,15 +277,15 @@ const scan: CommandHandler = async (args, io) => {
       }
       bar.clear();
       if (e.type === 'skipped') {
-        skipped++;
-        io.err(`${e.path}: skipped (already scanned against this gallery)\n`);
+        skipped.push({ path: e.path, sha256: e.sha256, reason: 'already scanned against this gallery version with the same models' });
+        io.err(`${e.path}: skipped (already scanned against this gallery version with the same models)\n`);
       } else {
         ordered[e.index] = e.result;
         if (values.jsonl) io.out(JSON.stringify(e.result) + '\n');
         io.err(summaryLine(e.result) + '\n');
         if (!isScanFailure(e.result)) {
           for (const w of e.result.warnings) if (!warned.has(w)) (warned.add(w), io.err(`likeness: note: ${w}\n`));
-          seen?.add(e.result.media.sha256, e.result.galleryVersion);
+          seen?.add(e.result.media.sha256, key(e.result.galleryVersion));
         }
       }
       bar.update(e, true);
@@ -256,12 +296,12 @@ const scan: CommandHandler = async (args, io) => {
     await guard.close();
   }
   for (const r of ordered) if (r) results.push(r);
-  const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results };
+  const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results, ...(seen ? { skipped } : {}) };
   if (values.json !== undefined) writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
   if (values.report !== undefined) writeFileAtomic(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
   const failed = results.filter(isScanFailure).length;
-  io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped ? `, ${skipped} skipped as already seen` : ''}\n`);
+  io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped.length ? `, ${skipped.length} skipped as already seen` : ''}\n`);
   return failed > 0 ? 2 : 0;
 };
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, type ErrorCode } from '../errors';
@@ -92,8 +92,8 @@ let cachedFfmpeg: string | undefined;
 let cachedFfprobe: string | undefined;
 
 /** Finds an executable on PATH without running a shell. */
-function findOnPath(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+function findOnPath(name: string, pathVar: string): string | undefined {
+  const dirs = pathVar.split(path.delimiter).filter(Boolean);
   for (const d of dirs) {
     const p = path.join(d, name);
     try {
@@ -106,6 +106,7 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
+/** The binary of a static ffmpeg/ffprobe package when it is installed (a clone's devDependency; never a consumer's). */
 function fromInstaller(pkg: string): string | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -116,30 +117,133 @@ function fromInstaller(pkg: string): string | undefined {
   }
 }
 
-function resolveBinary(envVar: string, name: string, pkg: string): string {
-  const env = process.env[envVar];
-  if (env) return env;
-  const found = findOnPath(name) ?? fromInstaller(pkg);
-  if (!found) {
-    throw new LikenessError('E_FFMPEG', `${name} not found: install ffmpeg, or set ${envVar} to the ${name} binary`, {
-      binary: name,
-    });
-  }
-  return found;
+/** Where {@link locateTool} found a binary. */
+export type ToolSource = 'env' | 'path' | 'installer';
+
+/** A located ffmpeg or ffprobe binary. */
+export interface LocatedTool {
+  /** Absolute path (or the env variable's value as given). */
+  path: string;
+  /** `env` ($FFMPEG_PATH / $FFPROBE_PATH), `path` (the system binary on PATH) or `installer` (a static package). */
+  source: ToolSource;
 }
 
-/** Path of the ffmpeg binary: $FFMPEG_PATH, else `ffmpeg` on PATH, else @ffmpeg-installer/ffmpeg. Throws E_FFMPEG. */
+/** What {@link locateTool} looks at; the defaults are the process's own (tests pass their own). */
+export interface LocateOptions {
+  /** Environment (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Looks up a static binary package; default `require(pkg).path` when the package is installed. */
+  installer?: (pkg: string) => string | undefined;
+}
+
+const TOOLS = {
+  ffmpeg: { envVar: 'FFMPEG_PATH', pkg: '@ffmpeg-installer/ffmpeg' },
+  ffprobe: { envVar: 'FFPROBE_PATH', pkg: '@ffprobe-installer/ffprobe' },
+} as const;
+
+/** The E_FFMPEG error for a missing ffmpeg/ffprobe: names both fixes. */
+export function missingToolError(tool: 'ffmpeg' | 'ffprobe'): LikenessError {
+  const envVar = TOOLS[tool].envVar;
+  return new LikenessError(
+    'E_FFMPEG',
+    `${tool} not found (video and non-WAV audio need it). Fix: install ffmpeg 5 or newer with the OS package manager ` +
+      `(apt install ffmpeg, dnf install ffmpeg, apk add ffmpeg, brew install ffmpeg), or set ${envVar} to the ${tool} binary`,
+    { binary: tool, envVar },
+  );
+}
+
+/**
+ * Finds ffmpeg or ffprobe: $FFMPEG_PATH / $FFPROBE_PATH first, then the system binary on PATH, then the static
+ * `@ffmpeg-installer` / `@ffprobe-installer` package only when it is installed (a devDependency: a clone has it, a
+ * consumer does not). Returns undefined when none exists.
+ */
+export function locateTool(tool: 'ffmpeg' | 'ffprobe', opts: LocateOptions = {}): LocatedTool | undefined {
+  const env = opts.env ?? process.env;
+  const { envVar, pkg } = TOOLS[tool];
+  const given = env[envVar];
+  if (given) return { path: given, source: 'env' };
+  const onPath = findOnPath(tool, env['PATH'] ?? '');
+  if (onPath) return { path: onPath, source: 'path' };
+  const inst = (opts.installer ?? fromInstaller)(pkg);
+  return inst ? { path: inst, source: 'installer' } : undefined;
+}
+
+function resolveBinary(tool: 'ffmpeg' | 'ffprobe'): string {
+  const found = locateTool(tool);
+  if (!found) throw missingToolError(tool);
+  return found.path;
+}
+
+/** Path of the ffmpeg binary: $FFMPEG_PATH, else `ffmpeg` on PATH, else @ffmpeg-installer/ffmpeg when installed. Throws E_FFMPEG. */
 export function ffmpegPath(): string {
   if (process.env.FFMPEG_PATH) return process.env.FFMPEG_PATH;
-  cachedFfmpeg ??= resolveBinary('FFMPEG_PATH', 'ffmpeg', '@ffmpeg-installer/ffmpeg');
+  cachedFfmpeg ??= resolveBinary('ffmpeg');
   return cachedFfmpeg;
 }
 
-/** Path of the ffprobe binary: $FFPROBE_PATH, else `ffprobe` on PATH, else @ffprobe-installer/ffprobe. Throws E_FFMPEG. */
+/** Path of the ffprobe binary: $FFPROBE_PATH, else `ffprobe` on PATH, else @ffprobe-installer/ffprobe when installed. Throws E_FFMPEG. */
 export function ffprobePath(): string {
   if (process.env.FFPROBE_PATH) return process.env.FFPROBE_PATH;
-  cachedFfprobe ??= resolveBinary('FFPROBE_PATH', 'ffprobe', '@ffprobe-installer/ffprobe');
+  cachedFfprobe ??= resolveBinary('ffprobe');
   return cachedFfprobe;
+}
+
+/** What `likeness doctor` reports about ffmpeg. */
+export interface FfmpegInfo {
+  /** The binary in use, or null when none was found. */
+  path: string | null;
+  source: ToolSource | null;
+  /** The version line's version (`5.1.9-0+deb12u1`, `N-47683-g0e8eb07980-static`), or null when it did not run. */
+  version: string | null;
+  /** Major version: the release number, or for a git build (`N-...`) the release of its copyright year; null if unknown. */
+  major: number | null;
+}
+
+/** First year of each major ffmpeg release, for git builds (`N-...`) whose version line names no release. */
+const RELEASE_YEARS: [number, number][] = [
+  [2024, 7],
+  [2023, 6],
+  [2022, 5],
+  [2018, 4],
+];
+
+/** Parses `ffmpeg -version`'s first line into a version and a major number (pure). */
+export function parseFfmpegVersion(text: string): { version: string | null; major: number | null } {
+  const m = /version\s+(\S+)/.exec(text);
+  if (!m) return { version: null, major: null };
+  const version = m[1]!;
+  const rel = /^n?(\d+)\.\d+/.exec(version);
+  if (rel) return { version, major: Number(rel[1]) };
+  const year = /Copyright \(c\) \d{4}-(\d{4})/.exec(text);
+  if (year) {
+    const y = Number(year[1]);
+    const hit = RELEASE_YEARS.find(([from]) => y >= from);
+    return { version, major: hit ? hit[1] : 3 };
+  }
+  return { version, major: null };
+}
+
+/** Locates ffmpeg and reads its version (`ffmpeg -version`, 10 s at most). Never throws. */
+export function ffmpegInfo(opts: LocateOptions = {}): FfmpegInfo {
+  const found = locateTool('ffmpeg', opts);
+  if (!found) return { path: null, source: null, version: null, major: null };
+  try {
+    const out = execFileSync(found.path, ['-hide_banner', '-version'], { timeout: 10_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // -hide_banner drops nothing from -version on the releases seen; keep the first line either way.
+    return { path: found.path, source: found.source, ...parseFfmpegVersion(out.split('\n').slice(0, 2).join('\n')) };
+  } catch {
+    return { path: found.path, source: found.source, version: null, major: null };
+  }
+}
+
+/** Doctor's warnings about ffmpeg: missing, not runnable, or older than 5. */
+export function ffmpegWarnings(info: FfmpegInfo): string[] {
+  if (!info.path) return [missingToolError('ffmpeg').message];
+  if (!info.version) return [`ffmpeg at ${info.path} did not run (ffmpeg -version failed): install ffmpeg 5 or newer with the OS package manager, or set FFMPEG_PATH`];
+  if (info.major !== null && info.major < 5) {
+    return [`ffmpeg ${info.version} at ${info.path} (${info.source}) is older than 5: install ffmpeg 5 or newer with the OS package manager, or set FFMPEG_PATH to a newer binary`];
+  }
+  return [];
 }
 
 /** Keeps only the last `STDERR_KEEP_BYTES` of a growing text. */
@@ -302,7 +406,7 @@ function spawnTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], opts: Ru
           new LikenessError(
             'E_FFMPEG',
             missing
-              ? `cannot run ${tool} at ${bin} (${spawnError.code}): install ffmpeg or set ${tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'}`
+              ? `cannot run ${tool} at ${bin} (${spawnError.code}): install ffmpeg 5 or newer with the OS package manager, or set ${TOOLS[tool].envVar}`
               : `${tool} failed to start: ${spawnError.message}`,
             { binary: bin },
           ),

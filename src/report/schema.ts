@@ -122,10 +122,19 @@ export interface ScanFailure {
   error: { code: string; message: string };
 }
 
+/** An input `likeness scan --skip-seen` did not scan again (its sha256 was scanned under the same gallery and models). */
+export interface SkippedInput {
+  path: string;
+  sha256: string;
+  reason: string;
+}
+
 /** The file written by `likeness scan --json FILE`. */
 export interface ScanReportFile {
   schemaVersion: number;
   results: (ScanResult | ScanFailure)[];
+  /** With `--skip-seen`: the inputs skipped as already scanned (absent without it). */
+  skipped?: SkippedInput[];
 }
 
 /** True when a result is a failure entry. */
