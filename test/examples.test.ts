@@ -73,7 +73,7 @@ maybe('examples', () => {
     expect(others!.matches).toEqual([]);
 
     const html = fs.readFileSync(path.join(demoOut, 'report.html'), 'utf8');
-    expect(html).toContain('<h3>Sample Performer');
+    expect(html).toContain('<h3><bdi>Sample Performer');
     expect(html).toContain(ad!.media.sha256);
     expect(html).toMatch(/<img src="data:image\/jpeg;base64,/);
     expect(stdout).toMatch(/^ {2}ad\.mp4: Sample Performer — face match at \d/m);
