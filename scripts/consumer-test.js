@@ -126,6 +126,9 @@ const nm = path.join(consumer, 'node_modules');
 const pkgDir = path.join(nm, 'likeness-guard');
 check('our addon was not compiled at install (no build/ folder)', !fs.existsSync(path.join(pkgDir, 'build')));
 for (const p of ['@ffmpeg-installer', '@ffprobe-installer', '@tensorflow', '@vladmandic']) check(`consumer has no ${p}`, !fs.existsSync(path.join(nm, p)));
+// No third-party types leak: the declarations reachable from the entry points import only Node's own modules.
+const leaks = declarationImports(pkgDir, ['dist/index.d.ts', 'dist/kernels/index.d.ts']).filter((m) => !require('module').isBuiltin(m));
+check('published declarations import no third-party types', leaks.length === 0, leaks);
 figures.typescript = readVersion(path.join(nm, 'typescript'));
 figures.typesNode = readVersion(path.join(nm, '@types', 'node'));
 
@@ -239,6 +242,24 @@ function cmpVer(a, b) {
   const y = b.split('.').map(Number);
   for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) - (y[i] || 0);
   return 0;
+}
+function declarationImports(dir, entries) {
+  const seen = new Set();
+  const bare = new Set();
+  const visit = (f) => {
+    if (seen.has(f) || !fs.existsSync(f)) return;
+    seen.add(f);
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(/(?:from\s+|import\(\s*|require\(\s*|reference types=)['"]([^'"]+)['"]/g)) {
+      const spec = m[1];
+      if (!spec.startsWith('.')) bare.add(spec);
+      else {
+        const p = path.resolve(path.dirname(f), spec);
+        visit(fs.existsSync(p + '.d.ts') ? p + '.d.ts' : path.join(p, 'index.d.ts'));
+      }
+    }
+  };
+  for (const e of entries) visit(path.join(dir, e));
+  return [...bare];
 }
 function readVersion(dir) {
   try {
