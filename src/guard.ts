@@ -190,7 +190,7 @@ export class Guard {
       warnings.push(`store: ${e.code}: ${e.message}`);
     }
     const native = nativeInfo();
-    if (!native.available) warnings.push('native kernels are not built: the TypeScript implementations run instead (slower); reinstall with a C++ toolchain to build them');
+    if (!native.available) warnings.push(`native kernels are not in use: the TypeScript implementations run instead (slower): ${native.reason ?? 'unknown reason'}`);
     const ffmpeg = ffmpegInfo();
     warnings.push(...ffmpegWarnings(ffmpeg));
     return { ok: warnings.length === 0, warnings, store, native, ffmpeg, models: models.map((m) => ({ id: m.id, state: m.state })) };

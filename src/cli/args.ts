@@ -42,7 +42,7 @@ export function helpText(usage: string, options: OptionSpec): string {
   for (const name of Object.keys(all).sort()) {
     const o = all[name]!;
     const esc = name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&');
-    const meta = new RegExp(`--${esc}[ =]([A-Z][A-Z0-9_.|-]*|[a-z]+(?:\\|[a-z]+)+)`).exec(usage)?.[1] ?? 'VALUE';
+    const meta = new RegExp(`--${esc}[ =]([A-Z][\\w.|-]*|[a-z]+(?:\\|[a-z]+)+)`).exec(usage)?.[1]?.replace(/\.+$/, '') ?? 'VALUE';
     const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${meta}` : ''}`;
     lines.push(`  ${flag}${o.multiple ? ' (repeatable)' : ''}${name === 'help' ? '   this help' : ''}`);
   }

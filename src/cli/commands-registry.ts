@@ -213,6 +213,9 @@ const doctor: CommandHandler = async (args, io) => {
   if (values.help) return usage(io, DOCTOR_USAGE);
   const report = await Guard.doctor(guardOptions(values));
   printJson(io, report);
+  const n = report.native;
+  io.err(`likeness doctor: native kernels: ${n.available ? `${n.source === 'prebuilt' ? 'prebuilt addon' : 'node-gyp build'} (${n.file}, ${n.simd})` : 'TypeScript twins (no addon)'}\n`);
+  io.err(`likeness doctor: ffmpeg: ${report.ffmpeg.path ? `${report.ffmpeg.version ?? 'unknown version'} (${report.ffmpeg.path}, ${report.ffmpeg.source})` : 'not found'}\n`);
   for (const w of report.warnings) io.err(`likeness doctor: warning: ${w}\n`);
   return 0;
 };

@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -9,6 +10,7 @@ import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
 import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs } from './args';
 import { listMediaFiles } from '../media/gate';
+import { dataHome } from '../paths';
 import { DEFAULT_LIMITS, resolveLimits } from '../media/limits';
 import { CommandHandler, CommandIO } from './command';
 
@@ -139,9 +141,13 @@ export class SeenTable {
 
   private constructor(readonly file: string) {}
 
-  /** Reads `<db>.seen.json` (a damaged or older table starts empty: it only saves work, it never hides a result). */
+  /**
+   * Reads `<db>.seen.json` beside a store file, or for a store URL (`postgres://...`) a file under the data folder
+   * named by the URL's hash (a damaged or older table starts empty: it only saves work, it never hides a result).
+   */
   static open(db: string): SeenTable {
-    const t = new SeenTable(`${db}.seen.json`);
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(db);
+    const t = new SeenTable(isUrl ? path.join(dataHome(), 'seen', `${crypto.createHash('sha256').update(db).digest('hex').slice(0, 32)}.seen.json`) : `${db}.seen.json`);
     try {
       const j = JSON.parse(fs.readFileSync(t.file, 'utf8')) as { version?: number; entries?: Record<string, unknown> };
       if (j && j.version === 2 && j.entries && typeof j.entries === 'object') {
@@ -168,6 +174,7 @@ export class SeenTable {
   save(): void {
     if (!this.dirty) return;
     const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
     fs.writeFileSync(tmp, JSON.stringify({ version: 2, entries: this.entries }));
     fs.renameSync(tmp, this.file);
     this.dirty = false;

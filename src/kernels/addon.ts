@@ -1,4 +1,6 @@
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { toLikenessError } from '../errors';
 import { PACKAGE_ROOT } from '../paths';
 
@@ -23,10 +25,20 @@ export interface Addon {
   simd(): string;
 }
 
+/**
+ * Where the loaded addon came from: `prebuilt` (the package's `prebuilds/<platform>-<arch>/`, built by prebuildify at
+ * pack time, so install needs no compiler) or `node-gyp` (compiled at install into `build/`).
+ */
+export type NativeSource = 'prebuilt' | 'node-gyp';
+
 /** What `likeness doctor` reports about the native kernels. */
 export interface NativeInfo {
   /** True when the addon loaded and its kernels run. */
   available: boolean;
+  /** Which addon is in use; undefined when the TypeScript twins run. */
+  source?: NativeSource;
+  /** The `.node` file in use. */
+  file?: string;
   /** Instruction set the kernels chose at run time (`avx2+fma` or `portable`); undefined without the addon. */
   simd?: string;
   /** Why the addon is not in use (not built, load error, or LIKENESS_NO_NATIVE=1). */
@@ -58,22 +70,65 @@ export const SYNC_CROP_PIXELS = 150_000;
 
 let addon: Addon | null | undefined;
 let loadReason: string | undefined;
+let loaded: { source: NativeSource; file: string } | undefined;
 
-/** The addon, or null when it is not built, does not load, or LIKENESS_NO_NATIVE=1 (loaded once). */
+/** True on Linux with glibc (prebuilds tagged `glibc` / `musl` by prebuildify --tag-libc must match). */
+function isGlibc(): boolean {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return typeof header?.glibcVersionRuntime === 'string';
+}
+
+/**
+ * The addon files to try, in order: the prebuilt one for this platform and architecture, then a node-gyp build
+ * (Release, then Debug). Pure apart from reading the folders.
+ */
+export function addonCandidates(root: string = PACKAGE_ROOT): { source: NativeSource; file: string }[] {
+  const out: { source: NativeSource; file: string }[] = [];
+  const pre = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(pre).filter((f) => f.endsWith('.node')).sort();
+  } catch {
+    names = [];
+  }
+  const libc = process.platform === 'linux' ? (isGlibc() ? 'glibc' : 'musl') : undefined;
+  for (const n of names) {
+    const tags = n.split('.');
+    if (libc && (tags.includes('glibc') || tags.includes('musl')) && !tags.includes(libc)) continue;
+    out.push({ source: 'prebuilt', file: path.join(pre, n) });
+  }
+  for (const d of ['Release', 'Debug']) {
+    const f = path.join(root, 'build', d, 'likeness_native.node');
+    if (fs.existsSync(f)) out.push({ source: 'node-gyp', file: f });
+  }
+  return out;
+}
+
+/**
+ * The addon, or null when it is not built, does not load, or LIKENESS_NO_NATIVE=1 (loaded once). Order: the
+ * prebuilt addon, then the node-gyp build, then null (the TypeScript twins run).
+ */
 export function loadAddon(): Addon | null {
   if (addon !== undefined) return addon;
   if (process.env['LIKENESS_NO_NATIVE'] === '1') {
     loadReason = 'disabled by LIKENESS_NO_NATIVE=1';
     return (addon = null);
   }
-  try {
-    const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    addon = gypBuild(PACKAGE_ROOT) as Addon;
-  } catch (e) {
-    loadReason = `native addon not built or not loadable (${(e as Error).message.split('\n')[0]}); run "npx node-gyp rebuild" in the package folder`;
-    addon = null;
+  const failures: string[] = [];
+  for (const c of addonCandidates()) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require(c.file) as Addon;
+      loaded = c;
+      return addon;
+    } catch (e) {
+      failures.push(`${c.source} ${c.file}: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
-  return addon;
+  loadReason = failures.length
+    ? `native addon did not load (${failures.join('; ')}); run "npx node-gyp rebuild" in the package folder`
+    : `no prebuilt addon for ${process.platform}-${process.arch} and no node-gyp build; run "npx node-gyp rebuild" in the package folder (needs a C++ toolchain)`;
+  return (addon = null);
 }
 
 /** True when the C++ kernels are in use (false: the TS implementations run instead). */
@@ -84,7 +139,7 @@ export function nativeAvailable(): boolean {
 /** Whether the addon is in use, which instruction set it chose, or why it is not in use. */
 export function nativeInfo(): NativeInfo {
   const a = loadAddon();
-  return a ? { available: true, simd: a.simd() } : { available: false, reason: loadReason };
+  return a ? { available: true, source: loaded!.source, file: loaded!.file, simd: a.simd() } : { available: false, reason: loadReason };
 }
 
 /** Runs an addon call (sync or async) and turns whatever it throws into a LikenessError. */

@@ -3,7 +3,7 @@
  * C++ addon when it loaded and its TypeScript twin otherwise (same results; `nativeInfo()` says which).
  * @packageDocumentation
  */
-export { nativeAvailable, nativeInfo, type NativeInfo, type NativeOptions } from './addon';
+export { nativeAvailable, nativeInfo, type NativeInfo, type NativeOptions, type NativeSource } from './addon';
 export { computeFbank, type Fbank, type FbankOptions, type FbankWindow } from './fbank';
 export { cropFacesNchw, letterboxNchw, meshCropsNchw, type CropOptions, type LetterboxOptions, type MeshCrop } from './image';
 export { postprocessDetections, decodeBlazeFace, type BlazeFaceBox, type BlazeFaceParams, type DetectionParams, type ScoredBox } from './detect';

@@ -44,8 +44,8 @@ test('every command answers --help with its usage and every option its parser ac
 });
 
 test('the option lines come from the table: a value is named from the usage, else VALUE', () => {
-  const t = helpText('likeness x [--db PATH] [--preset accurate|fast]', { db: { type: 'string' }, preset: { type: 'string' }, all: { type: 'boolean' }, tag: { type: 'string', multiple: true } });
-  expect(t.split('\n').slice(3)).toEqual(['  --all', '  --db PATH', '  -h, --help   this help', '  --preset accurate|fast', '  --tag VALUE (repeatable)']);
+  const t = helpText('likeness x [--db PATH] [--preset accurate|fast] [--consent-file FILE.json]. --tag', { db: { type: 'string' }, preset: { type: 'string' }, all: { type: 'boolean' }, tag: { type: 'string', multiple: true }, 'consent-file': { type: 'string' } });
+  expect(t.split('\n').slice(3)).toEqual(['  --all', '  --consent-file FILE.json', '  --db PATH', '  -h, --help   this help', '  --preset accurate|fast', '  --tag VALUE (repeatable)']);
 });
 
 test('through the CLI: `help COMMAND` equals `COMMAND --help`; --version prints the package version', () => {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { CommandIO } from '../../src/cli/command';
-import { progressLine, scanCommands } from '../../src/cli/commands-scan';
+import { SeenTable, progressLine, scanCommands } from '../../src/cli/commands-scan';
 import { registryCommands } from '../../src/cli/commands-registry';
 import { Guard } from '../../src/guard';
 import { DEFAULT_VOICE_MODEL } from '../../src/voice/embed';
@@ -112,4 +112,18 @@ test('progressLine: finished inputs plus the fraction of the current one', () =>
   expect(progressLine(e(1, 2, 30, 60), 10)).toBe('[#######...] 1/2 film.mkv video 3 frames 30.0 of 60.0 s');
   expect(progressLine(e(0, 1, 5), 10)).toBe('[..........] 0/1 film.mkv video 3 frames 5.0 s');
   expect(progressLine(e(0, 1, 90, 60), 10)).toBe('[##########] 0/1 film.mkv video 3 frames 90.0 of 60.0 s');
+});
+
+test('the seen table lives beside a store file, and under the data folder for a store URL (no file named by the URL)', () => {
+  expect(SeenTable.open(db).file).toBe(`${db}.seen.json`);
+  const t = SeenTable.open('postgres://user:secret@db.example/likeness');
+  expect(path.dirname(t.file)).toBe(path.join(f('home'), 'seen'));
+  expect(t.file).not.toContain('secret');
+  const key = { galleryVersion: 3, facePreset: 'accurate', faceModel: 'm', voiceModel: 'v' };
+  t.add('ab'.repeat(32), key);
+  t.save();
+  const again = SeenTable.open('postgres://user:secret@db.example/likeness');
+  expect(again.has('ab'.repeat(32), key)).toBe(true);
+  expect(again.has('ab'.repeat(32), { ...key, voiceModel: 'other' })).toBe(false);
+  expect(again.has('constructor', key)).toBe(false);
 });
