@@ -17,7 +17,7 @@ import { CommandHandler, CommandIO } from './command';
 const SCAN_USAGE =
   `likeness scan INPUT... ${FROM_USAGE} [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
-  '  --from LIST: more inputs, one per line or NUL-separated (find -print0); `--from -` reads them from stdin.\n' +
+  '  LIST (--from): more inputs, one per line or NUL-separated (find -print0); `--from -` reads them from stdin.\n' +
   '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
   '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
   '  exit: 0 every input scanned (match or not), 2 some inputs could not be scanned (see their error entries), 1 the command failed.';
