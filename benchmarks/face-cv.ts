@@ -32,7 +32,7 @@ interface Setting {
   flip: boolean;
 }
 
-const SHIPPED: Setting = { padRatio: 0.5, blurIod: 30, sigma: 1.4, flip: true };
+const SHIPPED: Setting = { padRatio: 1, blurIod: 30, sigma: 1.4, flip: true };
 
 /** The alternatives tried for each choice, one at a time around the shipped settings. */
 const CHOICES: { name: string; values: Partial<Setting>[] }[] = [

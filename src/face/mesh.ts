@@ -41,9 +41,10 @@ const MESH_MOUTH_A = 61;
 const MESH_MOUTH_B = 291;
 
 const DEFAULT_PAD_SMALL = 200;
-// A face filling a tight crop must shrink inside BlazeFace's frame. Chosen by cross-validation over identities
-// (benchmarks/face-cv.ts, RESULTS.md): a 0.5x border won on both halves against 1x and 1.5x.
-const DEFAULT_PAD_RATIO = 0.5;
+// A face filling a tight crop must shrink inside BlazeFace's frame. Cross-validation over identities
+// (benchmarks/face-cv.ts, RESULTS.md) preferred 0.5x on both halves by TAR, but on the whole degraded list 0.5x
+// left 74 of 9,100 pairs without a face where 1x left none, so 1x stays: a missed face is a missed takedown.
+const DEFAULT_PAD_RATIO = 1;
 const PAD_GREY = 128;
 
 /** Options of {@link MeshDetector}. */
