@@ -69,12 +69,19 @@ async function main(): Promise<void> {
     ];
     const rows: Record<string, unknown>[] = [];
     for (const [name, file, audio] of [['video only', videoOnly, false], ['video + silent soundtrack', withAudio, true]] as const) {
-      const floor = timeFfmpeg(floorArgs(file, audio));
-      const s0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      const r = await guard.scan(file, { fps });
-      const scanS = (performance.now() - s0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
+      // Floor and scan alternate, best of three each: other load on the machine then hits both alike.
+      let floor = Infinity, scanS = Infinity;
+      let r: Awaited<ReturnType<typeof guard.scan>> | undefined;
+      let cpu = { user: 0, system: 0 };
+      for (let k = 0; k < 3; k++) {
+        floor = Math.min(floor, timeFfmpeg(floorArgs(file, audio), 1));
+        const s0 = performance.now();
+        const cpu0 = process.cpuUsage();
+        const got = await guard.scan(file, { fps });
+        const s = (performance.now() - s0) / 1000;
+        if (s < scanS) (scanS = s), (r = got), (cpu = process.cpuUsage(cpu0));
+      }
+      if (!r) throw new Error('no scan ran');
       if (isScanFailure(r)) throw new Error(`scan failed: ${r.error.code} ${r.error.message}`);
       rows.push({
         input: name,

@@ -1,8 +1,12 @@
 // The embedding-step variants tried on ../shared/eval/faces/pairs-degraded.csv (RESULTS.md, "What was tried").
 // Detections are made once per image; only the crop handed to the 512-d embedder (or the score) changes.
-// usage: node -r @swc-node/register benchmarks/face-variants.ts [--detector onnx|human] [VARIANT...]
+// `shipped` is not a copy: it is FaceAnalyzer.describe of the `accurate` preset (the code a scan runs), and
+// `--detector shipped` detects with that preset's own detector, so the rows RESULTS.md labels "shipped" measure the
+// shipped path; the other variants are experiments on the raw 512-d session.
+// usage: node -r @swc-node/register benchmarks/face-variants.ts [--detector onnx|human|shipped] [VARIANT...]
 import * as fs from 'fs';
 import * as path from 'path';
+import { FaceAnalyzer } from '../src/face/analyzer';
 import { FacepluginDetector } from '../src/face/faceplugin';
 import { FallbackDetector } from '../src/face/fallback';
 import { ARCFACE_112, largestFace, similarityTransform } from '../src/kernels/geometry';
@@ -73,10 +77,12 @@ async function main(): Promise<void> {
   if (!fs.existsSync(list)) return console.log(JSON.stringify({ skipped: 'no ../shared/eval/faces' }));
   const args = process.argv.slice(2);
   const di = args.indexOf('--detector');
-  const useHuman = di >= 0 && args[di + 1] === 'human';
+  const detName = di >= 0 ? args[di + 1]! : 'onnx';
+  const useHuman = detName === 'human';
+  const analyzer = await FaceAnalyzer.create({ preset: 'accurate' });
   const names = args.filter((a, i) => !a.startsWith('--') && (di < 0 || i !== di + 1));
   const rows = parseCsv(fs.readFileSync(list, 'utf8')).slice(1).filter((r) => r.length > 4);
-  const det = useHuman ? new FallbackDetector([new HumanDetector(), new FacepluginDetector()]) : new FacepluginDetector();
+  const det = detName === 'shipped' ? analyzer : useHuman ? new FallbackDetector([new HumanDetector(), new FacepluginDetector()]) : new FacepluginDetector();
   const items = new Map<string, Item | null>();
   for (const f of new Set(rows.flatMap((r) => [r[0]!, r[1]!]))) {
     const img = await decodeImage(path.join(root, f));
@@ -117,6 +123,11 @@ async function main(): Promise<void> {
     if (name === 'blurSmall') blurEmb = emb;
     if (want(name)) out[name] = scoreRows(emb, (_a, _b, s) => s);
   }
+  if (want('shipped')) {
+    const emb = new Map<string, Float32Array | null>();
+    for (const [f, x] of items) emb.set(f, x ? (await analyzer.describe(x.img, [x.d]))[0]?.embedding ?? null : null);
+    out.shipped = scoreRows(emb, (_a, _b, s) => s);
+  }
   if (blurEmb && faceres.size) {
     for (const w of [0.2, 0.35, 0.5]) {
       if (!want(`fuse${w}`) && names.length) continue;
@@ -131,7 +142,7 @@ async function main(): Promise<void> {
     const mu = new Map(Array.from(blurEmb, ([f, e]) => [f, e ? mean(e) : 0]));
     out.cohort = scoreRows(blurEmb, (a, b, s) => s - 0.5 * (mu.get(a)! + mu.get(b)!));
   }
-  console.log(JSON.stringify({ detector: useHuman ? 'human+onnx' : 'onnx', variants: out }, null, 1));
+  console.log(JSON.stringify({ detector: detName === 'human' ? 'human+onnx' : detName, variants: out }, null, 1));
 }
 
 void main();
