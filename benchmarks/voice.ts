@@ -63,7 +63,7 @@ interface SherpaExtractor {
 }
 
 /** Our adapter and sherpa-onnx on the same model file and the same windows: time and cosine per window. */
-async function compareWithSherpa(modelFile: string, windows: Float32Array[]): Promise<Record<string, number | string>> {
+async function compareWithSherpa(modelFile: string, windows: Float32Array[]): Promise<Record<string, number | string | Record<string, number>>> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sherpa = require('sherpa-onnx-node') as { SpeakerEmbeddingExtractor: new (c: { model: string; numThreads: number; debug: number }) => SherpaExtractor };
   const ours = await OnnxSpeakerModel.fromFile(modelFile);
@@ -71,18 +71,32 @@ async function compareWithSherpa(modelFile: string, windows: Float32Array[]): Pr
   const ex = new sherpa.SpeakerEmbeddingExtractor({ model: modelFile, numThreads: 1, debug: 0 });
   const a: Float32Array[] = [];
   const b: Float32Array[] = [];
-  let t = process.hrtime.bigint();
-  // The shipped path: computeFbank (the native kernel when built) + onnxruntime-node, one intra-op thread.
-  for (const w of windows) a.push(normaliseInPlace(await ours.embedFeatures(await computeFbank(w, fo))));
-  const oursS = secondsSince(t);
-  t = process.hrtime.bigint();
-  for (const w of windows) {
+  const runSherpa = (w: Float32Array): Float32Array => {
     const s = ex.createStream();
     s.acceptWaveform({ sampleRate: 16000, samples: w });
     s.inputFinished();
-    b.push(normaliseInPlace(Float32Array.from(ex.compute(s))));
+    return normaliseInPlace(Float32Array.from(ex.compute(s)));
+  };
+  // One untimed run each (session warm-up), then the two alternate window by window so that load changes on a shared
+  // machine hit both sides alike.
+  if (windows[0]) {
+    await ours.embedFeatures(await computeFbank(windows[0], fo));
+    runSherpa(windows[0]);
   }
-  const sherpaS = secondsSince(t);
+  let oursNs = 0n;
+  let sherpaNs = 0n;
+  for (const w of windows) {
+    let t = process.hrtime.bigint();
+    // The shipped path: computeFbank (the native kernel when built) + onnxruntime-node, one intra-op thread.
+    a.push(normaliseInPlace(await ours.embedFeatures(await computeFbank(w, fo))));
+    oursNs += process.hrtime.bigint() - t;
+    t = process.hrtime.bigint();
+    b.push(runSherpa(w));
+    sherpaNs += process.hrtime.bigint() - t;
+  }
+  const oursS = Number(oursNs) / 1e9;
+  const sherpaS = Number(sherpaNs) / 1e9;
+  const audioS = windows.reduce((t, w) => t + w.length, 0) / 16000;
   const cos = a.map((v, i) => v.reduce((s, x, k) => s + x * b[i]![k]!, 0));
   cos.sort((x, y) => x - y);
   // Diagnostic: sherpa-onnx's own fbank defaults differ from the torchaudio settings the models were trained with
@@ -100,6 +114,8 @@ async function compareWithSherpa(modelFile: string, windows: Float32Array[]): Pr
     oursSeconds: +oursS.toFixed(3),
     sherpaSeconds: +sherpaS.toFixed(3),
     speedRatioSherpaOverOurs: +(sherpaS / oursS).toFixed(3),
+    speedRatio: +(sherpaS / oursS).toFixed(3),
+    rtf: { ours: +(oursS / audioS).toFixed(5), sherpa: +(sherpaS / audioS).toFixed(5) },
     cosineMean: +(cos.reduce((s, x) => s + x, 0) / cos.length).toFixed(5),
     cosineMin: +cos[0]!.toFixed(5),
     cosineMeanWithSherpaFbankSettings: +(same.reduce((s, x) => s + x, 0) / same.length).toFixed(5),

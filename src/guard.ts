@@ -298,7 +298,9 @@ export class Guard {
 
   /** The voice pipeline, created on first use. */
   voice(): Promise<VoiceEmbedder> {
-    this.voicePromise ??= VoiceEmbedder.create(this.opts.voiceModel ? { model: this.opts.voiceModel } : {});
+    // Windows end at pauses over 0.5 s, so that one window does not mix two speakers taking turns (scan, verify,
+    // identify; enrollment references get the same windows).
+    this.voicePromise ??= VoiceEmbedder.create({ ...(this.opts.voiceModel ? { model: this.opts.voiceModel } : {}), maxPauseSeconds: TURN_PAUSE_SECONDS });
     return this.voicePromise;
   }
 
@@ -465,6 +467,9 @@ function storeOptions(opts: GuardOptions): OpenStoreOptions {
     ...(opts.oldKeys !== undefined ? { oldKeys: opts.oldKeys } : {}),
   };
 }
+
+/** A pause longer than this ends a voice window in the guard's pipeline (see `Guard.voice`). */
+const TURN_PAUSE_SECONDS = 0.5;
 
 /** One warning per performer whose voice templates are all under other models than `modelId`. */
 function reenrollVoiceWarnings(stale: readonly { id: string; name: string; models: string[] }[], modelId: string): string[] {

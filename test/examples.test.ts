@@ -67,6 +67,10 @@ maybe('examples', () => {
     expect(voice?.decision).toBe('match');
     // Voice windows are coarse: the performer's speech lies inside the reported stretch.
     for (const t of media.truth.performerVoice) expect(voice!.segments.some((s) => s.start <= t.start + 0.5 && s.end >= t.end - 0.5)).toBe(true);
+    // ...and the other speakers' turns (separated by pauses) are not: windows end at pauses over 0.5 s.
+    for (const o of media.truth.otherVoices) {
+      for (const s of voice!.segments) expect(Math.min(s.end, o.end) - Math.max(s.start, o.start)).toBeLessThan(0.5);
+    }
     expect(ad!.verdicts.find((v) => v.overlaps.length > 0)?.decision).toBe('match');
     expect(ad!.matches.every((m) => m.name === 'Sample Performer')).toBe(true);
     expect(still!.matches.map((m) => m.decision)).toEqual(['match']);

@@ -155,3 +155,23 @@ testIf(espeak, 'espeak-ng')('a single short word is embedded whole by the neural
   const lr = await e.embed(long);
   for (const w of lr.windows) expect(w.speechSeconds).toBeLessThan(SHORT_CLIP_SPEECH_SECONDS);
 });
+
+test('maxPause: windows never span a pause longer than it; short runs give no window', () => {
+  const segs = [
+    { start: 0, end: 2 },
+    { start: 2.2, end: 3.5 },
+    { start: 5, end: 9 },
+    { start: 10, end: 10.1 },
+  ];
+  const joined = planWindows(segs, 0, 12 * 16000, 3, 1.5, 0.2);
+  expect(joined.some((w) => w.start < 3.5 && w.end > 5)).toBe(true);
+  const split = planWindows(segs, 0, 12 * 16000, 3, 1.5, 0.2, 0.5);
+  for (const w of split) expect(w.start >= 5 || w.end <= 3.5).toBe(true);
+  // Run 1 (0-3.5, 3.3 s of speech): two windows; run 2 (5-9): 0-3 and 1-4 -> two; run 3 (0.1 s) none.
+  expect(split.map((w) => [w.start, +w.end.toFixed(2)])).toEqual([
+    [0, 3.2],
+    [0.3, 3.5],
+    [5, 8],
+    [6, 9],
+  ]);
+});

@@ -50,6 +50,8 @@ export interface VoiceEmbedderOptions {
   hopSeconds?: number;
   /** Speech shorter than this gives no window (seconds, default 0.2). */
   minSpeechSeconds?: number;
+  /** A pause longer than this (seconds) ends a run of speech; no window spans two runs. Default: none (windows may span any pause). */
+  maxPauseSeconds?: number;
 }
 
 /** Checks {@link VoiceEmbedderOptions} (E_INPUT) before a model is loaded. */
@@ -61,6 +63,7 @@ function checkEmbedderOptions(opts: VoiceEmbedderOptions): void {
   const win = num('windowSeconds', opts.windowSeconds ?? 3, 0.5, 60);
   num('hopSeconds', opts.hopSeconds ?? 1.5, 0.1, win);
   num('minSpeechSeconds', opts.minSpeechSeconds ?? 0.2, 0.1, win);
+  if (opts.maxPauseSeconds !== undefined) num('maxPauseSeconds', opts.maxPauseSeconds, 0, 3600);
 }
 
 /** The default voice model: 3D-Speaker CAM++ zh-en, shipped in models/ (no download). */
@@ -100,6 +103,7 @@ export class VoiceEmbedder {
   private readonly win: number;
   private readonly hop: number;
   private readonly minSpeech: number;
+  private readonly maxPause: number;
 
   private constructor(modelId: string, isBaseline: boolean, dim: number, run: Embedder, o: VoiceEmbedderOptions) {
     this.modelId = modelId;
@@ -110,6 +114,7 @@ export class VoiceEmbedder {
     this.win = num('windowSeconds', o.windowSeconds ?? 3, 0.5, 60);
     this.hop = num('hopSeconds', o.hopSeconds ?? 1.5, 0.1, this.win);
     this.minSpeech = num('minSpeechSeconds', o.minSpeechSeconds ?? 0.2, 0.1, this.win);
+    this.maxPause = o.maxPauseSeconds ?? Infinity;
   }
 
   /** Chooses and loads the model. E_MODEL when a named model is missing or broken (with the command that fixes it). */
@@ -199,7 +204,7 @@ export class VoiceEmbedder {
     const planned =
       speech === undefined && !this.isBaseline && detected < SHORT_CLIP_SPEECH_SECONDS && n <= this.win * 16000 && n >= this.minSpeech * 16000
         ? [{ start: offset, end: offset + n / 16000, speechSeconds: n / 16000, pieces: [[0, n]] as [number, number][] }]
-        : planWindows(segs, offset, n, this.win, this.hop, this.minSpeech);
+        : planWindows(segs, offset, n, this.win, this.hop, this.minSpeech, this.maxPause);
     for (const w of planned) {
       let raw: Float32Array;
       try {
@@ -267,8 +272,31 @@ interface PlannedWindow {
 /**
  * Windows of `win` seconds of speech every `hop` seconds of speech, laid over the speech segments as if the pauses
  * between them were cut out. The last window is aligned to the end of the speech so that no speech is left out.
+ * With `maxPause`, a pause longer than that many seconds ends a run of speech and no window spans two runs (a run
+ * shorter than `minSpeech` gives no window), so a window does not mix two speakers who take turns with a pause.
  */
-export function planWindows(segs: SpeechSegment[], offset: number, nSamples: number, win: number, hop: number, minSpeech: number): PlannedWindow[] {
+export function planWindows(
+  segs: SpeechSegment[],
+  offset: number,
+  nSamples: number,
+  win: number,
+  hop: number,
+  minSpeech: number,
+  maxPause = Infinity,
+): PlannedWindow[] {
+  if (Number.isFinite(maxPause) && segs.length > 1) {
+    const out: PlannedWindow[] = [];
+    let run: SpeechSegment[] = [];
+    for (const s of segs) {
+      if (run.length > 0 && s.start - run[run.length - 1]!.end > maxPause) {
+        out.push(...planWindows(run, offset, nSamples, win, hop, minSpeech));
+        run = [];
+      }
+      run.push(s);
+    }
+    out.push(...planWindows(run, offset, nSamples, win, hop, minSpeech));
+    return out;
+  }
   const ranges: [number, number][] = [];
   for (const s of segs) {
     const a = Math.max(0, Math.round((s.start - offset) * 16000));

@@ -74,7 +74,7 @@ const CASES: Record<string, Case[]> = {
   'FaceAnalyzer#detect': [{ args: [null] }, { args: [{ width: 2, height: 2, data: [0, 0] }] }],
   'FaceAnalyzer#describe': [{ args: [img(), 'x'] }, { args: [null, []] }, { args: [img(), [{ box: { x: 0, y: 0, w: 1, h: 1 }, landmarks: 'x', score: 1 }]] }],
 
-  'VoiceEmbedder.create': [{ args: ['baseline'] }, { args: [{ model: 'no-such-model' }], code: 'E_MODEL' }, { args: [{ windowSeconds: -1 }] }, { args: [{ vad: 'magic' }] }],
+  'VoiceEmbedder.create': [{ args: ['baseline'] }, { args: [{ model: 'no-such-model' }], code: 'E_MODEL' }, { args: [{ windowSeconds: -1 }] }, { args: [{ vad: 'magic' }] }, { args: [{ maxPauseSeconds: -1 }] }],
   'VoiceEmbedder#embedSamples': [{ args: [null] }, { args: [[0.1, 0.2]] }, { args: [new Float32Array([NaN, 1, 2])] }],
   'VoiceEmbedder#embed': [{ args: [null] }, { args: [{ sampleRate: 8000, samples: new Float32Array(8000) }] }, { args: [{ sampleRate: 16000, samples: [0, 1] }] }, { args: [{ sampleRate: 16000, samples: new Float32Array(16000) }, 'speech'] }],
   'VoiceEmbedder#embedStream': [{ args: [null] }, { args: [42] }],
