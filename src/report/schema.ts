@@ -13,7 +13,8 @@ export type Decision = 'match' | 'possible' | 'none';
  * Video faces: `start` is the time of the first sampled frame the face was seen in, `end` the time of the last one
  * plus one sampling interval (1/fps), so a face on screen for [1 s, 4 s) sampled at 2 fps gives `{start: 1, end: 4}`;
  * both are accurate to one sampling interval. A gap of more than 1.5 intervals without the face ends a segment.
- * Voices: the span of the speech windows (3 s of speech each) whose embedding matched.
+ * Voices: one speaker turn whose embedding matched (speech split at changes of speaker; the speech within 0.5 s of a
+ * change is left out), from the turn's first speech to its last; turns of one performer under 1.05 s apart are joined.
  */
 export interface MatchSegment {
   /** Seconds from the media start. */
@@ -98,6 +99,8 @@ export interface ScanStats {
   /** Seconds of speech found and voice windows embedded. */
   speechSeconds?: number;
   voiceWindows?: number;
+  /** Speaker turns scored (speech split at changes of speaker, each turn identified on its own). */
+  voiceTurns?: number;
 }
 
 /** The result of scanning one input. */
