@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { formatConfidence, modalityLabel } from '../report/format';
 
 import { renderHtmlReport } from '../report/html';
 import { Guard, defaultDbPath } from '../guard';
@@ -187,7 +188,7 @@ class ProgressBar {
 /** One line per input for people: who was found, or why it failed. */
 function summaryLine(r: ScanResult | ScanFailure): string {
   if (isScanFailure(r)) return `${r.media.path}: could not scan (${r.error.code}): ${r.error.message}`;
-  const who = r.verdicts.map((v) => `${v.name} [${v.modalities.join('+')}] ${v.decision} ${(v.confidence * 100).toFixed(1)}%`);
+  const who = r.verdicts.map((v) => `${v.name} [${modalityLabel(v.modalities, v.overlaps.length > 0)}] ${v.decision} ${formatConfidence(v.confidence)}`);
   return `${r.media.path}: ${r.media.kind}${r.media.duration !== undefined ? ` ${r.media.duration.toFixed(1)} s` : ''}, ${who.length ? who.join('; ') : 'no enrolled performer found'}`;
 }
 

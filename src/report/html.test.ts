@@ -42,7 +42,7 @@ describe('renderHtmlReport', () => {
     const quoteCard = html.indexOf(`<h3>${escapeHtml(QUOTE_NAME)}`);
     expect(evilCard).toBeGreaterThan(0);
     expect(quoteCard).toBeGreaterThan(evilCard); // fused 0.9999 before 0.97
-    for (const s of ['E_DECODE', 'E_TOO_LARGE', 'a'.repeat(64), 'face-model-x', 'voice-model-y', '2026-11-28T01:00:00.000Z', 'clean/nobody.wav', 'box 10,20 64×80', '99.3%', '99.9+%']) {
+    for (const s of ['E_DECODE', 'E_TOO_LARGE', 'a'.repeat(64), 'face-model-x', 'voice-model-y', '2026-11-28T01:00:00.000Z', 'clean/nobody.wav', 'box 10,20 64×80', '99.3%', '&gt;99.9%', 'Face and voice together']) {
       expect(html).toContain(s);
     }
     expect(html).toContain('weight-free baseline &lt;run models pull&gt;');
@@ -92,5 +92,38 @@ describe('safeJpegDataUrl', () => {
     for (const bad of ['data:image/png;base64,iVBORw0KGgo=', 'data:image/jpeg;base64,/9j/"onerror="x', `${ok}"`, 'data:image/jpeg;base64,AAAA', 'data:image/jpeg,/9j/', 'http://x/a.jpg', 42, null, `data:image/jpeg;base64,/9j/${'A'.repeat(600_000)}`]) {
       expect(safeJpegDataUrl(bad)).toBeNull();
     }
+  });
+});
+
+describe('labels say exactly which modalities agreed', () => {
+  const sha = 'd'.repeat(64);
+  const voiceOnly: ScanReportFile = {
+    schemaVersion: 1,
+    results: [
+      {
+        media: { path: 'voiceover.wav', sha256: sha, kind: 'audio', bytes: 1000, duration: 10 },
+        matches: [{ performerId: 'p1', name: 'Voice Person', modality: 'voice', score: 0.8, confidence: 0.99996, decision: 'match', segments: [{ start: 1, end: 4 }], evidence: { time: 1 }, modelId: 'v' }],
+        verdicts: [{ performerId: 'p1', name: 'Voice Person', modalities: ['voice'], confidence: 0.99996, decision: 'match', overlaps: [] }],
+        timings: {},
+        warnings: [],
+        galleryVersion: 1,
+        scannedAt: '2026-12-02T00:00:00.000Z',
+      },
+    ],
+  };
+
+  it('a voice-only finding is labelled voice only, never face and voice together', () => {
+    const html = renderHtmlReport(voiceOnly);
+    expect(html).toContain('Voice only: <span class="decision decision-match">match</span> confidence &gt;99.9%');
+    expect(html).not.toMatch(/face and voice together:/i);
+  });
+
+  it('face and voice of one performer at different times are not called together', () => {
+    const r = JSON.parse(JSON.stringify(voiceOnly)) as ScanReportFile;
+    const res = r.results[0] as { verdicts: { modalities: string[] }[] };
+    res.verdicts[0]!.modalities = ['face', 'voice'];
+    const html = renderHtmlReport(r);
+    expect(html).toContain('Face and voice, at different times:');
+    expect(html).not.toMatch(/face and voice together:/i);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
 import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from './schema';
 import { invalid, options } from '../validate';
+import { formatConfidence, modalityLabel } from './format';
 
 // The HTML evidence page: one self-contained file (inline CSS, inline SVG, embedded JPEG crops) that a reviewer can
 // open offline or attach to a takedown request. Everything that comes from media or the store (names, paths, ids,
@@ -211,15 +212,19 @@ function performerCard(g: PerformerGroup): string {
   const rows = g.items
     .map(
       ({ result, match }) =>
-        `<tr><td class="mono">${esc(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${fmtPct(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
+        `<tr><td class="mono">${esc(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${pctHtml(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
     )
     .join('\n');
-  const fused = g.fusedBest
-    ? `<p>Face and voice together: ${decision(g.fusedBest.decision)} fused confidence ${fmtPct(g.fusedBest.confidence)} (${esc(arr(g.fusedBest.modalities).join(' + '))})</p>`
+  // Say exactly which modalities agreed: "together" only where face and voice matched at the same moment.
+  const v = g.fusedBest;
+  const together = v !== undefined && arr(v.overlaps).length > 0 && arr(v.modalities).length > 1;
+  const label = v ? modalityLabel(arr<string>(v.modalities), together) : modalityLabel([String(g.best.modality)], false);
+  const fused = v
+    ? `<p class="agreed">${esc(label[0]!.toUpperCase() + label.slice(1))}: ${decision(v.decision)} ${together ? 'fused confidence' : 'confidence'} ${pctHtml(v.confidence)}</p>`
     : '';
   return `<article class="card performer">
 <h3>${esc(g.name)} ${decision(overall.decision)}</h3>
-<p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${fmtPct(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
+<p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${pctHtml(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
 ${fused}${cropHtml}
 <table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>model</th></tr></thead>
 <tbody>
@@ -258,14 +263,14 @@ function mediaCard(r: ScanResult): string {
   const rows = matches
     .map(
       (x) =>
-        `<tr><td>${esc(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${fmtPct(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
+        `<tr><td>${esc(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${pctHtml(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
     )
     .join('\n');
   // A one-modality verdict repeats its match row; the table is for face and voice combined.
   const verdicts = arr<ScanVerdict>(r.verdicts).filter((v) => arr(v.modalities).length > 1);
   const verdictHtml = verdicts.length
     ? `<table><thead><tr><th>performer</th><th>modalities</th><th>fused confidence</th><th>decision</th><th>face and voice together</th></tr></thead><tbody>
-${verdicts.map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${fmtPct(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
+${verdicts.map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${pctHtml(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
 </tbody></table>`
     : '';
   const timings = Object.entries(typeof r.timings === 'object' && r.timings !== null ? r.timings : {})
@@ -393,11 +398,12 @@ function fmtScore(v: unknown): string {
   return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '—';
 }
 
+function pctHtml(v: unknown): string {
+  return esc(fmtPct(v));
+}
+
 function fmtPct(v: unknown): string {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
-  // Calibrated confidences crowd near 1: 0.9999 is not certainty, so it must not print as 100.0%.
-  if (v < 1 && v >= 0.9995) return '99.9+%';
-  return `${(v * 100).toFixed(1)}%`;
+  return typeof v === 'number' && v >= 0 && v <= 1 ? formatConfidence(v) : '—';
 }
 
 /** Seconds as m:ss.s (or s.s under a minute). */

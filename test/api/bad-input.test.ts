@@ -43,6 +43,7 @@ const NO_ARGUMENTS: Record<string, string> = {
 const CASES: Record<string, Case[]> = {
   'new LikenessError': [{ args: ['E_BOGUS', 'message'] }, { args: [42, 'message'] }, { args: ['E_INPUT', 42] }],
   isScanFailure: [{ args: [null] }, { args: [42] }, { args: ['text'] }],
+  formatConfidence: [{ args: [null] }, { args: ['0.5'] }, { args: [-0.1] }, { args: [1.5] }, { args: [NaN] }],
   renderHtmlReport: [{ args: [null] }, { args: [{ results: 'x' }] }, { args: [{ results: [] }, 'opts'] }, { args: [{ results: [] }, { title: 42 }] }],
 
   'Guard.open': [{ args: ['likeness.db'] }, { args: [{ db: 42 }] }, { args: [{ db: '' }] }, { args: [{ db: path.join(tmp, 'x.db'), facePreset: 'best' }] }, { args: [{ db: path.join(tmp, 'y.db'), key: 'too-short' }], code: 'E_CRYPTO' }],
