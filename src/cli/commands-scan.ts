@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatConfidence, modalityLabel } from '../report/format';
+import { scanReportFile } from '../report/provenance';
 
 import { renderHtmlReport } from '../report/html';
 import { Guard, defaultDbPath } from '../guard';
-import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
+import { isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
 import { LIMIT_OPTIONS, LIMIT_USAGE, limitsFrom, parseCommandArgs } from './args';
@@ -249,7 +250,7 @@ const scan: CommandHandler = async (args, io) => {
     await guard.close();
   }
   for (const r of ordered) if (r) results.push(r);
-  const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results };
+  const report: ScanReportFile = scanReportFile(results);
   if (values.json !== undefined) writeOut(values.json, JSON.stringify(report, null, 2) + '\n');
   if (values.report !== undefined) writeOut(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');

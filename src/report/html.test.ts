@@ -127,3 +127,24 @@ describe('labels say exactly which modalities agreed', () => {
     expect(html).not.toMatch(/face and voice together:/i);
   });
 });
+
+describe('provenance and the decision rule', () => {
+  it('shows the tool, the models with their sha256, the JSON hash and each decision rule', async () => {
+    const { createHash } = await import('crypto');
+    const file = await sampleReport();
+    const html = renderHtmlReport(file);
+    expect(html).toContain('Tool likeness-guard 9.9.9-test');
+    expect(html).toContain('e'.repeat(64));
+    expect(html).toContain('no weights file');
+    const want = createHash('sha256').update(JSON.stringify(file, null, 2) + '\n').digest('hex');
+    expect(html).toContain(`<code class="json-sha256">${want}</code>`);
+    expect(renderHtmlReport(file, { jsonSha256: 'f'.repeat(64) })).toContain(`<code class="json-sha256">${'f'.repeat(64)}</code>`);
+    expect(html).toMatch(/<b>match<\/b> when the score is at least 0\.520, <b>possible<\/b> at least 0\.410; .* at most 0\.001 per search \(possible: 0\.01\) against a gallery of 1234 templates/);
+  });
+
+  it('an older report without them still renders and says what is missing', () => {
+    const html = renderHtmlReport({ schemaVersion: 1, results: [] });
+    expect(html).toContain('Tool <span class="empty">not recorded</span>');
+    expect(html).not.toContain('Decision rule');
+  });
+});

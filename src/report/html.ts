@@ -15,6 +15,11 @@ export interface HtmlReportOptions {
   title?: string;
   /** When the report was made (shown as given); default now, as ISO 8601. */
   generatedAt?: string;
+  /**
+   * sha256 (hex) of the JSON file the page is rendered from, shown so a reader can check the page against it; default
+   * the sha256 of `JSON.stringify(file, null, 2) + '\n'`, which is exactly what `likeness scan --json` writes.
+   */
+  jsonSha256?: string;
 }
 
 /** Largest face crop embedded (characters of the data URL); crops are ~160 px JPEGs, a few KB. */
@@ -84,12 +89,15 @@ export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions =
   if (opts.generatedAt !== undefined && (typeof opts.generatedAt !== 'string' || Number.isNaN(Date.parse(opts.generatedAt)))) throw invalid('generatedAt must be an ISO-8601 time');
   const title = typeof opts.title === 'string' && opts.title.trim() ? opts.title : 'Likeness scan report';
   const generatedAt = typeof opts.generatedAt === 'string' ? opts.generatedAt : new Date().toISOString();
+  if (opts.jsonSha256 !== undefined && (typeof opts.jsonSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(opts.jsonSha256))) throw invalid('jsonSha256 must be 64 lowercase hex digits');
+  const jsonSha256 = opts.jsonSha256 ?? createHash('sha256').update(JSON.stringify(file, null, 2) + '\n', 'utf8').digest('hex');
   const entries = file.results.filter((r): r is ScanResult | ScanFailure => typeof r === 'object' && r !== null && typeof r.media === 'object' && r.media !== null);
   const failures = entries.filter(isScanFailure);
   const scanned = entries.filter((r): r is ScanResult => !isScanFailure(r));
   const performers = groupByPerformer(scanned);
   const body = [
     header(title, generatedAt, file.schemaVersion, scanned, failures, performers.length),
+    provenanceSection(file, jsonSha256),
     performersSection(performers),
     mediaSection(scanned),
     failuresSection(failures),
@@ -189,6 +197,17 @@ ${stat(failures.length, 'failed')}
 </header>`;
 }
 
+/** Tool, models and their sha256, and the sha256 of the JSON the page was rendered from. */
+function provenanceSection(file: ScanReportFile, jsonSha256: string): string {
+  const tool = typeof file.tool === 'object' && file.tool !== null ? `${esc(file.tool.name)} ${esc(file.tool.version)}` : '<span class="empty">not recorded</span>';
+  const models = arr<{ id: unknown; sha256: unknown }>(file.models);
+  const rows = models.map((m) => `<tr><td><code>${esc(m.id)}</code></td><td class="mono">${m.sha256 ? esc(m.sha256) : '<span class="empty">no weights file</span>'}</td></tr>`).join('\n');
+  return `<section id="provenance"><h2>Provenance</h2>
+<p class="meta">Tool ${tool} · report JSON sha256 <code class="json-sha256">${esc(jsonSha256)}</code></p>
+${models.length ? `<table><thead><tr><th>model</th><th>sha256</th></tr></thead><tbody>\n${rows}\n</tbody></table>` : ''}
+</section>`;
+}
+
 function performersSection(groups: PerformerGroup[]): string {
   if (groups.length === 0) return `<section id="performers"><h2>Performers found</h2><p class="empty">No enrolled performer was found in the scanned media.</p></section>`;
   return `<section id="performers"><h2>Performers found</h2>\n${groups.map(performerCard).join('\n')}\n</section>`;
@@ -280,6 +299,7 @@ ${verdicts.map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(arr(v.modalities).jo
   return `<article class="card media">
 <h3>${esc(m.path)}</h3>
 <p class="meta">${facts.join(' · ')}<br>sha256 <code>${esc(m.sha256)}</code></p>
+${decisionRules(r)}
 ${timeline(r)}
 <table><thead><tr><th>performer</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>evidence</th><th>model</th></tr></thead>
 <tbody>
@@ -289,6 +309,18 @@ ${verdictHtml}
 ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
 ${timings ? `<details><summary>Timings</summary><p class="mono">${timings}</p></details>` : ''}
 </article>`;
+}
+
+/** The decision rule of each modality searched: thresholds, the false-match rates they hold and the gallery size. */
+function decisionRules(r: ScanResult): string {
+  const rules = arr<{ modality: unknown; modelId: unknown; falseMatchRate: { match: unknown; possible: unknown }; thresholds: { match: unknown; possible: unknown }; comparisons: unknown }>(r.decisionRules);
+  if (rules.length === 0) return '';
+  const rate = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? esc(String(v)) : '—');
+  const items = rules.map(
+    (d) =>
+      `<li>${modality(d.modality)} (<code>${esc(d.modelId)}</code>): <b>match</b> when the score is at least ${fmtScore(d.thresholds?.match)}, <b>possible</b> at least ${fmtScore(d.thresholds?.possible)}; thresholds set so that someone not enrolled is reported as match with probability at most ${rate(d.falseMatchRate?.match)} per search (possible: ${rate(d.falseMatchRate?.possible)}) against a gallery of ${esc(d.comparisons)} templates</li>`,
+  );
+  return `<div class="rule"><b>Decision rule</b><ul>${items.join('')}</ul></div>`;
 }
 
 /** One timeline row: a label and bars in seconds. */

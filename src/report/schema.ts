@@ -2,7 +2,7 @@ import type { Box } from '../types';
 import { invalid } from '../validate';
 
 /** Version of the scan result JSON schema; bumped on any incompatible change. */
-export const SCAN_SCHEMA_VERSION = 1;
+export const SCAN_SCHEMA_VERSION = 2;
 
 /** Decision levels, best first. */
 export type Decision = 'match' | 'possible' | 'none';
@@ -49,6 +49,23 @@ export interface ScanMatch {
   evidence: MatchEvidence;
   /** Model that made the embeddings. */
   modelId: string;
+}
+
+/**
+ * How a modality's matches were decided in one scan: a score at or above `thresholds.match` is `match`, at or above
+ * `thresholds.possible` is `possible`. The thresholds are read from the model's calibration so that a probe of someone
+ * not enrolled is reported as `match` (or `possible`) to anyone in a gallery of `comparisons` templates with at most the
+ * given `falseMatchRate` per search.
+ */
+export interface DecisionRule {
+  modality: 'face' | 'voice';
+  modelId: string;
+  /** Per-search false-match rates the thresholds hold. */
+  falseMatchRate: { match: number; possible: number };
+  /** Score thresholds. */
+  thresholds: { match: number; possible: number };
+  /** Independent impostor comparisons one search makes (the gallery size it was decided for). */
+  comparisons: number;
 }
 
 /** Face and voice of one performer coinciding in time, with a fused confidence. */
@@ -117,6 +134,8 @@ export interface ScanResult {
   /** Gallery version the scan ran against (for --skip-seen). */
   galleryVersion: number;
   scannedAt: string;
+  /** The decision rule per modality searched (schema 2; absent when nothing was searched). */
+  decisionRules?: DecisionRule[];
 }
 
 /** An input that could not be scanned; the others go on. */
@@ -125,9 +144,19 @@ export interface ScanFailure {
   error: { code: string; message: string };
 }
 
+/** A model a report's results came from, with the sha256 of its weights (null for a built-in model without a file). */
+export interface ReportModel {
+  id: string;
+  sha256: string | null;
+}
+
 /** The file written by `likeness scan --json FILE`. */
 export interface ScanReportFile {
   schemaVersion: number;
+  /** The tool that wrote the report (schema 2). */
+  tool?: { name: string; version: string };
+  /** Models used by the results, with their sha256 (schema 2). */
+  models?: ReportModel[];
   results: (ScanResult | ScanFailure)[];
 }
 

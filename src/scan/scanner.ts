@@ -6,7 +6,7 @@ import { gateInput, sha256File, type GatedInput } from '../media/gate';
 import { ANALYSIS_MAX_SIDE, decodeImageScaled } from '../media/image';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { planVideoFrames, streamVideoFrames } from '../media/video';
-import type { SearchRates } from '../match/calibration';
+import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
 import type { Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, RgbImage } from '../types';
@@ -16,7 +16,7 @@ import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
 import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
-import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
+import { type DecisionRule, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -195,6 +195,8 @@ class ScanJob {
   readonly timings: Record<string, number> = {};
   readonly stats: ScanStats = {};
   readonly rates: Partial<SearchRates> | undefined;
+  /** Thresholds of the first search per model id (one scan decides each model's searches alike). */
+  private readonly rules = new Map<string, SearchThresholds>();
   readonly fps: number;
 
   constructor(
@@ -230,8 +232,22 @@ class ScanJob {
   async identify(modelId: string, vectors: Float32Array[]): Promise<Candidate[][]> {
     if (vectors.length === 0) return [];
     return this.timed('identify', async () =>
-      (await this.engines.registry.identify(modelId, vectors, { topK: 3, ...(this.rates ? { far: this.rates } : {}), auditContext: `scan ${this.sha256.slice(0, 16)}` })).map((r) => r.candidates),
+      (await this.engines.registry.identify(modelId, vectors, { topK: 3, ...(this.rates ? { far: this.rates } : {}), auditContext: `scan ${this.sha256.slice(0, 16)}` })).map((r) => {
+        if (r.thresholds && !this.rules.has(modelId)) this.rules.set(modelId, r.thresholds);
+        return r.candidates;
+      }),
     );
+  }
+
+  /** The decision rules of the searches made, one per model. */
+  decisionRules(modalityOf: (modelId: string) => 'face' | 'voice'): DecisionRule[] {
+    return [...this.rules].map(([modelId, t]) => ({
+      modality: modalityOf(modelId),
+      modelId,
+      falseMatchRate: { match: this.rates?.match ?? DEFAULT_RATES.match, possible: this.rates?.possible ?? DEFAULT_RATES.possible },
+      thresholds: { match: round(t.match, 4), possible: round(t.possible, 4) },
+      comparisons: t.comparisons,
+    }));
   }
 
   /** Model ids with templates in the gallery (a modality with none enrolled is not scanned at all). */
@@ -568,7 +584,8 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(VOICE_JOIN_SECONDS) : [])];
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
-  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt };
+  const decisionRules = job.decisionRules((id) => (id === engines.faces.modelId ? 'face' : 'voice'));
+  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt, ...(decisionRules.length ? { decisionRules } : {}) };
 }
 
 /**
