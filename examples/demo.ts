@@ -11,7 +11,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { renderHtmlReport, Guard, SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../src';
+import { formatConfidence, renderHtmlReport, scanReportFile, Guard, isScanFailure, type ScanFailure, type ScanResult } from '../src';
 import { buildDemoMedia, formatIntervals } from './media';
 
 const outDir = path.resolve(process.env.DEMO_OUT ?? 'demo-output');
@@ -22,10 +22,8 @@ function freshDb(file: string): string {
   return file;
 }
 
-/** A calibrated confidence; one that rounds to 1 is still not certainty. */
-function conf(c: number): string {
-  return c < 1 && c >= 0.99995 ? '>0.9999' : c.toFixed(4);
-}
+/** A calibrated confidence, printed as the CLI and the HTML report print it. */
+const conf = formatConfidence;
 
 /** One line per match: who, how, where, how sure. */
 function summarise(r: ScanResult | ScanFailure): string[] {
@@ -82,8 +80,8 @@ async function main(): Promise<void> {
     const warnings = [...new Set(results.flatMap((r) => (isScanFailure(r) ? [] : r.warnings)))];
     for (const w of warnings) console.log(`note: ${w}`);
 
-    const report = { schemaVersion: SCAN_SCHEMA_VERSION, results };
-    fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report, null, 2));
+    const report = scanReportFile(results);
+    fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     fs.writeFileSync(path.join(outDir, 'report.html'), renderHtmlReport(report, { title: 'likeness-guard demo: sample ad' }));
     const rel = path.relative(process.cwd(), outDir) || '.';
     console.log(`\nwrote ${rel}/report.html (open it in a browser) and ${rel}/report.json in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

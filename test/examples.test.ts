@@ -71,6 +71,11 @@ maybe('examples', () => {
     for (const o of media.truth.otherVoices) {
       for (const s of voice!.segments) expect(Math.min(s.end, o.end) - Math.max(s.start, o.start)).toBeLessThan(0.5);
     }
+    // Speaker turns: every voice segment lies within 0.5 s of the performer's speech, and covers at least half of it.
+    for (const s of voice!.segments) expect(media.truth.performerVoice.some((t) => s.start >= t.start - 0.5 && s.end <= t.end + 0.5)).toBe(true);
+    for (const t of media.truth.performerVoice) {
+      expect(Math.max(...voice!.segments.map((s) => Math.min(s.end, t.end) - Math.max(s.start, t.start)))).toBeGreaterThanOrEqual(0.5 * (t.end - t.start));
+    }
     expect(ad!.verdicts.find((v) => v.overlaps.length > 0)?.decision).toBe('match');
     expect(ad!.matches.every((m) => m.name === 'Sample Performer')).toBe(true);
     expect(still!.matches.map((m) => m.decision)).toEqual(['match']);

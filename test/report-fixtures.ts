@@ -24,6 +24,8 @@ export async function sampleReport(): Promise<ScanReportFile> {
   const sha = (c: string): string => c.repeat(64);
   return {
     schemaVersion: SCAN_SCHEMA_VERSION,
+    tool: { name: 'likeness-guard', version: '9.9.9-test' },
+    models: [{ id: 'face-model-x', sha256: sha('e') }, { id: 'voice-model-y', sha256: null }],
     results: [
       {
         media: { path: EVIL_PATH, sha256: sha('a'), kind: 'video', bytes: 3_456_789, duration: 12, width: 1280, height: 720 },
@@ -40,6 +42,9 @@ export async function sampleReport(): Promise<ScanReportFile> {
         warnings: ['voice model: weight-free baseline <run models pull>'],
         galleryVersion: 7,
         scannedAt: '2026-11-28T01:00:00.000Z',
+        decisionRules: [
+          { modality: 'face', modelId: 'face-model-x', falseMatchRate: { match: 0.001, possible: 0.01 }, thresholds: { match: 0.52, possible: 0.41 }, comparisons: 1234 },
+        ],
       },
       {
         media: { path: 'photos/still "one".jpg', sha256: sha('b'), kind: 'image', bytes: 52_000, width: 640, height: 480 },

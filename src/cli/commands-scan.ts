@@ -1,6 +1,8 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { formatConfidence, modalityLabel } from '../report/format';
+import { scanReportFile } from '../report/provenance';
 
 import { renderHtmlReport } from '../report/html';
 import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
@@ -235,7 +237,7 @@ class ProgressBar {
 /** One line per input for people: who was found, or why it failed. */
 function summaryLine(r: ScanResult | ScanFailure): string {
   if (isScanFailure(r)) return `${r.media.path}: could not scan (${r.error.code}): ${r.error.message}`;
-  const who = r.verdicts.map((v) => `${v.name} [${v.modalities.join('+')}] ${v.decision} ${(v.confidence * 100).toFixed(1)}%`);
+  const who = r.verdicts.map((v) => `${v.name} [${modalityLabel(v.modalities, v.overlaps.length > 0)}] ${v.decision} ${formatConfidence(v.confidence)}`);
   return `${r.media.path}: ${r.media.kind}${r.media.duration !== undefined ? ` ${r.media.duration.toFixed(1)} s` : ''}, ${who.length ? who.join('; ') : 'no enrolled performer found'}`;
 }
 
@@ -303,7 +305,7 @@ const scan: CommandHandler = async (args, io) => {
     await guard.close();
   }
   for (const r of ordered) if (r) results.push(r);
-  const report: ScanReportFile = { schemaVersion: SCAN_SCHEMA_VERSION, results, ...(seen ? { skipped } : {}) };
+  const report: ScanReportFile = { ...scanReportFile(results), ...(seen ? { skipped } : {}) };
   if (values.json !== undefined) writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
   if (values.report !== undefined) writeFileAtomic(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');

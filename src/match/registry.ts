@@ -20,7 +20,7 @@ import type {
   Template,
 } from '../store/types';
 import { normaliseConsent } from '../store/consent';
-import type { Calibration, SearchRates } from './calibration';
+import type { Calibration, SearchRates, SearchThresholds } from './calibration';
 import { Cohort, consentState, decide, galleryComparisons, searchPerformersAsNorm } from './decide';
 import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
 import { GalleryCache, buildGallery, searchPerformers } from './gallery';
@@ -92,6 +92,8 @@ export function checkMatchOptions(opts: MatchOptions | undefined): MatchOptions 
 export interface QueryResult {
   candidates: Candidate[];
   suppressed: SuppressedCandidate[];
+  /** The decision rule of this search (score thresholds, the false-match rates they hold, gallery size); absent for an empty gallery. */
+  thresholds?: SearchThresholds;
 }
 
 /** Options of {@link Registry}. */
@@ -377,7 +379,7 @@ export class Registry {
     const events: AuditEvent[] = [];
     for (const s of scores) {
       const d = decide(s, { calibration: cal, comparisons, performers, rates: opts.far, now: opts.now });
-      out.push({ candidates: d.candidates, suppressed: d.suppressed });
+      out.push({ candidates: d.candidates, suppressed: d.suppressed, thresholds: d.thresholds });
       events.push(...this.auditEvents(modelId, d.candidates, d.suppressed, opts.auditContext));
     }
     if (this.opts.auditMatches !== false) await this.store.auditBatch(events);

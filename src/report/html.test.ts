@@ -42,7 +42,7 @@ describe('renderHtmlReport', () => {
     const quoteCard = html.indexOf(`<h3><bdi>${escapeHtml(QUOTE_NAME)}`);
     expect(evilCard).toBeGreaterThan(0);
     expect(quoteCard).toBeGreaterThan(evilCard); // fused 0.9999 before 0.97
-    for (const s of ['E_DECODE', 'E_TOO_LARGE', 'a'.repeat(64), 'face-model-x', 'voice-model-y', '2026-11-28T01:00:00.000Z', 'clean/nobody.wav', 'box 10,20 64×80', '99.3%', '99.9+%']) {
+    for (const s of ['E_DECODE', 'E_TOO_LARGE', 'a'.repeat(64), 'face-model-x', 'voice-model-y', '2026-11-28T01:00:00.000Z', 'clean/nobody.wav', 'box 10,20 64×80', '99.3%', '&gt;99.9%', 'Face and voice together']) {
       expect(html).toContain(s);
     }
     expect(html).toContain('weight-free baseline &lt;run models pull&gt;');
@@ -114,4 +114,58 @@ test('names and file names are isolated in <bdi> and their bidi and control char
   expect(out).toContain('<bdi>broken\\u202e.mp4</bdi>');
   // Every place a name or a path is HTML content, it is in a <bdi>.
   expect(out).not.toMatch(/<(?:td|h3)[^>]*>(?:Jane|uploads\/clip|broken)/);
+});
+
+describe('labels say exactly which modalities agreed', () => {
+  const sha = 'd'.repeat(64);
+  const voiceOnly: ScanReportFile = {
+    schemaVersion: 1,
+    results: [
+      {
+        media: { path: 'voiceover.wav', sha256: sha, kind: 'audio', bytes: 1000, duration: 10 },
+        matches: [{ performerId: 'p1', name: 'Voice Person', modality: 'voice', score: 0.8, confidence: 0.99996, decision: 'match', segments: [{ start: 1, end: 4 }], evidence: { time: 1 }, modelId: 'v' }],
+        verdicts: [{ performerId: 'p1', name: 'Voice Person', modalities: ['voice'], confidence: 0.99996, decision: 'match', overlaps: [] }],
+        timings: {},
+        warnings: [],
+        galleryVersion: 1,
+        scannedAt: '2026-12-02T00:00:00.000Z',
+      },
+    ],
+  };
+
+  it('a voice-only finding is labelled voice only, never face and voice together', () => {
+    const html = renderHtmlReport(voiceOnly);
+    expect(html).toContain('Voice only: <span class="decision decision-match">match</span> confidence &gt;99.9%');
+    expect(html).not.toMatch(/face and voice together:/i);
+  });
+
+  it('face and voice of one performer at different times are not called together', () => {
+    const r = JSON.parse(JSON.stringify(voiceOnly)) as ScanReportFile;
+    const res = r.results[0] as { verdicts: { modalities: string[] }[] };
+    res.verdicts[0]!.modalities = ['face', 'voice'];
+    const html = renderHtmlReport(r);
+    expect(html).toContain('Face and voice, at different times:');
+    expect(html).not.toMatch(/face and voice together:/i);
+  });
+});
+
+describe('provenance and the decision rule', () => {
+  it('shows the tool, the models with their sha256, the JSON hash and each decision rule', async () => {
+    const { createHash } = await import('crypto');
+    const file = await sampleReport();
+    const html = renderHtmlReport(file);
+    expect(html).toContain('Tool likeness-guard 9.9.9-test');
+    expect(html).toContain('e'.repeat(64));
+    expect(html).toContain('no weights file');
+    const want = createHash('sha256').update(JSON.stringify(file, null, 2) + '\n').digest('hex');
+    expect(html).toContain(`<code class="json-sha256">${want}</code>`);
+    expect(renderHtmlReport(file, { jsonSha256: 'f'.repeat(64) })).toContain(`<code class="json-sha256">${'f'.repeat(64)}</code>`);
+    expect(html).toMatch(/<b>match<\/b> when the score is at least 0\.520, <b>possible<\/b> at least 0\.410; .* at most 0\.001 per search \(possible: 0\.01\) against a gallery of 1234 templates/);
+  });
+
+  it('an older report without them still renders and says what is missing', () => {
+    const html = renderHtmlReport({ schemaVersion: 1, results: [] });
+    expect(html).toContain('Tool <span class="empty">not recorded</span>');
+    expect(html).not.toContain('Decision rule');
+  });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
 import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from './schema';
 import { invalid, options } from '../validate';
+import { formatConfidence, modalityLabel } from './format';
 
 // The HTML evidence page: one self-contained file (inline CSS, inline SVG, embedded JPEG crops) that a reviewer can
 // open offline or attach to a takedown request. Everything that comes from media or the store (names, paths, ids,
@@ -14,6 +15,11 @@ export interface HtmlReportOptions {
   title?: string;
   /** When the report was made (shown as given); default now, as ISO 8601. */
   generatedAt?: string;
+  /**
+   * sha256 (hex) of the JSON file the page is rendered from, shown so a reader can check the page against it; default
+   * the sha256 of `JSON.stringify(file, null, 2) + '\n'`, which is exactly what `likeness scan --json` writes.
+   */
+  jsonSha256?: string;
 }
 
 /** Largest face crop embedded (characters of the data URL); crops are ~160 px JPEGs, a few KB. */
@@ -83,12 +89,15 @@ export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions =
   if (opts.generatedAt !== undefined && (typeof opts.generatedAt !== 'string' || Number.isNaN(Date.parse(opts.generatedAt)))) throw invalid('generatedAt must be an ISO-8601 time');
   const title = typeof opts.title === 'string' && opts.title.trim() ? opts.title : 'Likeness scan report';
   const generatedAt = typeof opts.generatedAt === 'string' ? opts.generatedAt : new Date().toISOString();
+  if (opts.jsonSha256 !== undefined && (typeof opts.jsonSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(opts.jsonSha256))) throw invalid('jsonSha256 must be 64 lowercase hex digits');
+  const jsonSha256 = opts.jsonSha256 ?? createHash('sha256').update(JSON.stringify(file, null, 2) + '\n', 'utf8').digest('hex');
   const entries = file.results.filter((r): r is ScanResult | ScanFailure => typeof r === 'object' && r !== null && typeof r.media === 'object' && r.media !== null);
   const failures = entries.filter(isScanFailure);
   const scanned = entries.filter((r): r is ScanResult => !isScanFailure(r));
   const performers = groupByPerformer(scanned);
   const body = [
     header(title, generatedAt, file.schemaVersion, scanned, failures, performers.length),
+    provenanceSection(file, jsonSha256),
     performersSection(performers),
     mediaSection(scanned),
     failuresSection(failures),
@@ -204,6 +213,17 @@ ${stat(failures.length, 'failed')}
 </header>`;
 }
 
+/** Tool, models and their sha256, and the sha256 of the JSON the page was rendered from. */
+function provenanceSection(file: ScanReportFile, jsonSha256: string): string {
+  const tool = typeof file.tool === 'object' && file.tool !== null ? `${esc(file.tool.name)} ${esc(file.tool.version)}` : '<span class="empty">not recorded</span>';
+  const models = arr<{ id: unknown; sha256: unknown }>(file.models);
+  const rows = models.map((m) => `<tr><td><code>${esc(m.id)}</code></td><td class="mono">${m.sha256 ? esc(m.sha256) : '<span class="empty">no weights file</span>'}</td></tr>`).join('\n');
+  return `<section id="provenance"><h2>Provenance</h2>
+<p class="meta">Tool ${tool} · report JSON sha256 <code class="json-sha256">${esc(jsonSha256)}</code></p>
+${models.length ? `<table><thead><tr><th>model</th><th>sha256</th></tr></thead><tbody>\n${rows}\n</tbody></table>` : ''}
+</section>`;
+}
+
 function performersSection(groups: PerformerGroup[]): string {
   if (groups.length === 0) return `<section id="performers"><h2>Performers found</h2><p class="empty">No enrolled performer was found in the scanned media.</p></section>`;
   return `<section id="performers"><h2>Performers found</h2>\n${groups.map(performerCard).join('\n')}\n</section>`;
@@ -227,15 +247,19 @@ function performerCard(g: PerformerGroup): string {
   const rows = g.items
     .map(
       ({ result, match }) =>
-        `<tr><td class="mono">${isolate(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${fmtPct(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
+        `<tr><td class="mono">${isolate(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${pctHtml(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
     )
     .join('\n');
-  const fused = g.fusedBest
-    ? `<p>Face and voice together: ${decision(g.fusedBest.decision)} fused confidence ${fmtPct(g.fusedBest.confidence)} (${esc(arr(g.fusedBest.modalities).join(' + '))})</p>`
+  // Say exactly which modalities agreed: "together" only where face and voice matched at the same moment.
+  const v = g.fusedBest;
+  const together = v !== undefined && arr(v.overlaps).length > 0 && arr(v.modalities).length > 1;
+  const label = v ? modalityLabel(arr<string>(v.modalities), together) : modalityLabel([String(g.best.modality)], false);
+  const fused = v
+    ? `<p class="agreed">${esc(label[0]!.toUpperCase() + label.slice(1))}: ${decision(v.decision)} ${together ? 'fused confidence' : 'confidence'} ${pctHtml(v.confidence)}</p>`
     : '';
   return `<article class="card performer">
 <h3>${isolate(g.name)} ${decision(overall.decision)}</h3>
-<p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${fmtPct(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
+<p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${pctHtml(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
 ${fused}${cropHtml}
 <table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>model</th></tr></thead>
 <tbody>
@@ -274,14 +298,14 @@ function mediaCard(r: ScanResult): string {
   const rows = matches
     .map(
       (x) =>
-        `<tr><td>${isolate(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${fmtPct(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
+        `<tr><td>${isolate(x.name)}</td><td>${modality(x.modality)}</td><td class="num">${fmtScore(x.score)}</td><td class="num">${pctHtml(x.confidence)}</td><td>${decision(x.decision)}</td><td class="num">${esc(segmentSummary(x))}</td><td class="num">${m.kind === 'image' ? '—' : fmtTime(x.evidence?.time)}</td><td><code>${esc(x.modelId)}</code></td></tr>`,
     )
     .join('\n');
   // A one-modality verdict repeats its match row; the table is for face and voice combined.
   const verdicts = arr<ScanVerdict>(r.verdicts).filter((v) => arr(v.modalities).length > 1);
   const verdictHtml = verdicts.length
     ? `<table><thead><tr><th>performer</th><th>modalities</th><th>fused confidence</th><th>decision</th><th>face and voice together</th></tr></thead><tbody>
-${verdicts.map((v) => `<tr><td>${isolate(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${fmtPct(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
+${verdicts.map((v) => `<tr><td>${isolate(v.name)}</td><td>${esc(arr(v.modalities).join(' + '))}</td><td class="num">${pctHtml(v.confidence)}</td><td>${decision(v.decision)}</td><td class="num">${esc(arr<{ start: number; end: number }>(v.overlaps).map((o) => `${fmtTime(o.start)}–${fmtTime(o.end)}`).join(', ') || '—')}</td></tr>`).join('\n')}
 </tbody></table>`
     : '';
   const timings = Object.entries(typeof r.timings === 'object' && r.timings !== null ? r.timings : {})
@@ -291,6 +315,7 @@ ${verdicts.map((v) => `<tr><td>${isolate(v.name)}</td><td>${esc(arr(v.modalities
   return `<article class="card media">
 <h3>${isolate(m.path)}</h3>
 <p class="meta">${facts.join(' · ')}<br>sha256 <code>${esc(m.sha256)}</code></p>
+${decisionRules(r)}
 ${timeline(r)}
 <table><thead><tr><th>performer</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>evidence</th><th>model</th></tr></thead>
 <tbody>
@@ -300,6 +325,18 @@ ${verdictHtml}
 ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${visible(w)}</li>`).join('')}</ul>` : ''}
 ${timings ? `<details><summary>Timings</summary><p class="mono">${timings}</p></details>` : ''}
 </article>`;
+}
+
+/** The decision rule of each modality searched: thresholds, the false-match rates they hold and the gallery size. */
+function decisionRules(r: ScanResult): string {
+  const rules = arr<{ modality: unknown; modelId: unknown; falseMatchRate: { match: unknown; possible: unknown }; thresholds: { match: unknown; possible: unknown }; comparisons: unknown }>(r.decisionRules);
+  if (rules.length === 0) return '';
+  const rate = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? esc(String(v)) : '—');
+  const items = rules.map(
+    (d) =>
+      `<li>${modality(d.modality)} (<code>${esc(d.modelId)}</code>): <b>match</b> when the score is at least ${fmtScore(d.thresholds?.match)}, <b>possible</b> at least ${fmtScore(d.thresholds?.possible)}; thresholds set so that someone not enrolled is reported as match with probability at most ${rate(d.falseMatchRate?.match)} per search (possible: ${rate(d.falseMatchRate?.possible)}) against a gallery of ${esc(d.comparisons)} templates</li>`,
+  );
+  return `<div class="rule"><b>Decision rule</b><ul>${items.join('')}</ul></div>`;
 }
 
 /** One timeline row: a label and bars in seconds. */
@@ -409,11 +446,12 @@ function fmtScore(v: unknown): string {
   return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '—';
 }
 
+function pctHtml(v: unknown): string {
+  return esc(fmtPct(v));
+}
+
 function fmtPct(v: unknown): string {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
-  // Calibrated confidences crowd near 1: 0.9999 is not certainty, so it must not print as 100.0%.
-  if (v < 1 && v >= 0.9995) return '99.9+%';
-  return `${(v * 100).toFixed(1)}%`;
+  return typeof v === 'number' && v >= 0 && v <= 1 ? formatConfidence(v) : '—';
 }
 
 /** Seconds as m:ss.s (or s.s under a minute). */

@@ -2,7 +2,7 @@ import type { Box } from '../types';
 import { invalid } from '../validate';
 
 /** Version of the scan result JSON schema; bumped on any incompatible change. */
-export const SCAN_SCHEMA_VERSION = 1;
+export const SCAN_SCHEMA_VERSION = 2;
 
 /** Decision levels, best first. */
 export type Decision = 'match' | 'possible' | 'none';
@@ -13,7 +13,8 @@ export type Decision = 'match' | 'possible' | 'none';
  * Video faces: `start` is the time of the first sampled frame the face was seen in, `end` the time of the last one
  * plus one sampling interval (1/fps), so a face on screen for [1 s, 4 s) sampled at 2 fps gives `{start: 1, end: 4}`;
  * both are accurate to one sampling interval. A gap of more than 1.5 intervals without the face ends a segment.
- * Voices: the span of the speech windows (3 s of speech each) whose embedding matched.
+ * Voices: one speaker turn whose embedding matched (speech split at changes of speaker; the speech within 0.5 s of a
+ * change is left out), from the turn's first speech to its last; turns of one performer under 1.05 s apart are joined.
  */
 export interface MatchSegment {
   /** Seconds from the media start. */
@@ -48,6 +49,23 @@ export interface ScanMatch {
   evidence: MatchEvidence;
   /** Model that made the embeddings. */
   modelId: string;
+}
+
+/**
+ * How a modality's matches were decided in one scan: a score at or above `thresholds.match` is `match`, at or above
+ * `thresholds.possible` is `possible`. The thresholds are read from the model's calibration so that a probe of someone
+ * not enrolled is reported as `match` (or `possible`) to anyone in a gallery of `comparisons` templates with at most the
+ * given `falseMatchRate` per search.
+ */
+export interface DecisionRule {
+  modality: 'face' | 'voice';
+  modelId: string;
+  /** Per-search false-match rates the thresholds hold. */
+  falseMatchRate: { match: number; possible: number };
+  /** Score thresholds. */
+  thresholds: { match: number; possible: number };
+  /** Independent impostor comparisons one search makes (the gallery size it was decided for). */
+  comparisons: number;
 }
 
 /** Face and voice of one performer coinciding in time, with a fused confidence. */
@@ -98,6 +116,8 @@ export interface ScanStats {
   /** Seconds of speech found and voice windows embedded. */
   speechSeconds?: number;
   voiceWindows?: number;
+  /** Speaker turns scored (speech split at changes of speaker, each turn identified on its own). */
+  voiceTurns?: number;
 }
 
 /** The result of scanning one input. */
@@ -114,6 +134,8 @@ export interface ScanResult {
   /** Gallery version the scan ran against (for --skip-seen). */
   galleryVersion: number;
   scannedAt: string;
+  /** The decision rule per modality searched (schema 2; absent when nothing was searched). */
+  decisionRules?: DecisionRule[];
 }
 
 /** An input that could not be scanned; the others go on. */
@@ -129,9 +151,19 @@ export interface SkippedInput {
   reason: string;
 }
 
+/** A model a report's results came from, with the sha256 of its weights (null for a built-in model without a file). */
+export interface ReportModel {
+  id: string;
+  sha256: string | null;
+}
+
 /** The file written by `likeness scan --json FILE`. */
 export interface ScanReportFile {
   schemaVersion: number;
+  /** The tool that wrote the report (schema 2). */
+  tool?: { name: string; version: string };
+  /** Models used by the results, with their sha256 (schema 2). */
+  models?: ReportModel[];
   results: (ScanResult | ScanFailure)[];
   /** With `--skip-seen`: the inputs skipped as already scanned (absent without it). */
   skipped?: SkippedInput[];

@@ -6,15 +6,17 @@ import { gateInput, sha256File, type GatedInput } from '../media/gate';
 import { ANALYSIS_MAX_SIDE, decodeImageScaled } from '../media/image';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { planVideoFrames, streamVideoFrames } from '../media/video';
-import type { SearchRates } from '../match/calibration';
+import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
 import type { Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, RgbImage } from '../types';
 import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
+import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
+import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
-import { type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
+import { type DecisionRule, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -193,6 +195,8 @@ class ScanJob {
   readonly timings: Record<string, number> = {};
   readonly stats: ScanStats = {};
   readonly rates: Partial<SearchRates> | undefined;
+  /** Thresholds of the first search per model id (one scan decides each model's searches alike). */
+  private readonly rules = new Map<string, SearchThresholds>();
   readonly fps: number;
 
   constructor(
@@ -228,8 +232,22 @@ class ScanJob {
   async identify(modelId: string, vectors: Float32Array[]): Promise<Candidate[][]> {
     if (vectors.length === 0) return [];
     return this.timed('identify', async () =>
-      (await this.engines.registry.identify(modelId, vectors, { topK: 3, ...(this.rates ? { far: this.rates } : {}), auditContext: `scan ${this.sha256.slice(0, 16)}` })).map((r) => r.candidates),
+      (await this.engines.registry.identify(modelId, vectors, { topK: 3, ...(this.rates ? { far: this.rates } : {}), auditContext: `scan ${this.sha256.slice(0, 16)}` })).map((r) => {
+        if (r.thresholds && !this.rules.has(modelId)) this.rules.set(modelId, r.thresholds);
+        return r.candidates;
+      }),
     );
+  }
+
+  /** The decision rules of the searches made, one per model. */
+  decisionRules(modalityOf: (modelId: string) => 'face' | 'voice'): DecisionRule[] {
+    return [...this.rules].map(([modelId, t]) => ({
+      modality: modalityOf(modelId),
+      modelId,
+      falseMatchRate: { match: this.rates?.match ?? DEFAULT_RATES.match, possible: this.rates?.possible ?? DEFAULT_RATES.possible },
+      thresholds: { match: round(t.match, 4), possible: round(t.possible, 4) },
+      comparisons: t.comparisons,
+    }));
   }
 
   /** Model ids with templates in the gallery (a modality with none enrolled is not scanned at all). */
@@ -401,28 +419,46 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, stream: MediaStream
 }
 
 /**
- * Voices of one audio stream: decoded in one-minute chunks (bounded memory), speech windows embedded and
- * identified, windows of one performer merged into time segments. Damaged or cut-off audio is decoded as far as it
- * goes (the report says what was skipped).
+ * Turns of one performer this close are one segment: the speech either side of a detected change (TURN_DEFAULTS
+ * marginSeconds) is left out of both turns, so a change found inside one speaker's turn leaves a gap of twice that.
+ */
+const VOICE_JOIN_SECONDS = 2 * TURN_DEFAULTS.marginSeconds + 0.05;
+
+/** Speaker turns with less speech than this are not scored (too little for a reliable embedding). */
+const MIN_TURN_SPEECH_SECONDS = 0.5;
+
+/**
+ * Voices of one audio stream: decoded in one-minute chunks (bounded memory), the speech of each chunk split at
+ * changes of speaker ({@link speakerTurns}) and each turn embedded and identified on its own, so a match segment is one
+ * speaker's turn and never spans two speakers. Damaged or cut-off audio is decoded as far as it goes (the report says
+ * what was skipped).
  */
 async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, stream: MediaStreamInfo, report: DecodeReport): Promise<void> {
   const duration = stream.duration ?? job.probed.info?.duration ?? NaN;
   // A plain WAV is read by the fast path, which has one stream and no ffmpeg stream index.
   const streamIndex = job.probed.info?.format === 'wav' ? undefined : stream.index;
-  async function* chunks(): AsyncGenerator<AudioSignal> {
-    for await (const c of streamAudio(job.file, { chunkSeconds: 60, signal: job.opts.signal, limits: job.limits, tolerateDamage: true, report, streamIndex })) {
-      yield c;
-      job.progress({ stage: 'audio', seconds: c.offset + c.samples.length / c.sampleRate, duration: Number.isFinite(duration) ? duration : undefined });
-    }
+  const chunks = streamAudio(job.file, { chunkSeconds: 60, signal: job.opts.signal, limits: job.limits, tolerateDamage: true, report, streamIndex });
+  for await (const chunk of chunks) {
+    job.progress({ stage: 'audio', seconds: chunk.offset + chunk.samples.length / chunk.sampleRate, duration: Number.isFinite(duration) ? duration : undefined });
+    const turns = await job.timed('voices', async () => {
+      const speech = await detectSpeech(chunk);
+      job.stats.speechSeconds = round((job.stats.speechSeconds ?? 0) + speech.reduce((t, g) => t + g.end - g.start, 0), 2);
+      const out: { start: number; end: number; embedding: Float32Array }[] = [];
+      for (const t of await speakerTurns(voice, chunk, speech)) {
+        if (t.speechSeconds < MIN_TURN_SPEECH_SECONDS) continue;
+        const e = await voice.embed(chunk, t.speech);
+        job.stats.voiceWindows = (job.stats.voiceWindows ?? 0) + e.windows.length;
+        if (e.embedding) out.push({ start: t.start, end: t.end, embedding: e.embedding });
+      }
+      return out;
+    });
+    job.stats.voiceTurns = (job.stats.voiceTurns ?? 0) + turns.length;
+    const found = await job.identify(voice.modelId, turns.map((t) => t.embedding));
+    turns.forEach((t, i) => {
+      const c = topReportable(found[i] ?? []);
+      if (c) book.add(c, [{ start: t.start, end: t.end }], t.start, null);
+    });
   }
-  const emb = await job.timed('voices', () => voice.embedStream(chunks()));
-  job.stats.speechSeconds = round((job.stats.speechSeconds ?? 0) + emb.speechSeconds, 2);
-  job.stats.voiceWindows = (job.stats.voiceWindows ?? 0) + emb.windows.length;
-  const found = await job.identify(voice.modelId, emb.windows.map((w) => w.embedding));
-  emb.windows.forEach((w, i) => {
-    const c = topReportable(found[i] ?? []);
-    if (c) book.add(c, [{ start: w.start, end: w.end }], w.start, null);
-  });
 }
 
 /** Decides whether voices are scanned: only when some voice templates of the current model are enrolled. */
@@ -545,10 +581,11 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   }
   if (job.streams.length > 0) media.streams = job.streams;
   const tolerance = 0.5 / job.fps + 1e-6;
-  const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(0) : [])];
+  const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(VOICE_JOIN_SECONDS) : [])];
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
-  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt };
+  const decisionRules = job.decisionRules((id) => (id === engines.faces.modelId ? 'face' : 'voice'));
+  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt, ...(decisionRules.length ? { decisionRules } : {}) };
 }
 
 /**

@@ -43,7 +43,9 @@ const NO_ARGUMENTS: Record<string, string> = {
 const CASES: Record<string, Case[]> = {
   'new LikenessError': [{ args: ['E_BOGUS', 'message'] }, { args: [42, 'message'] }, { args: ['E_INPUT', 42] }],
   isScanFailure: [{ args: [null] }, { args: [42] }, { args: ['text'] }],
-  renderHtmlReport: [{ args: [null] }, { args: [{ results: 'x' }] }, { args: [{ results: [] }, 'opts'] }, { args: [{ results: [] }, { title: 42 }] }],
+  formatConfidence: [{ args: [null] }, { args: ['0.5'] }, { args: [-0.1] }, { args: [1.5] }, { args: [NaN] }],
+  scanReportFile: [{ args: [null] }, { args: ['x'] }, { args: [{}] }],
+  renderHtmlReport: [{ args: [null] }, { args: [{ results: 'x' }] }, { args: [{ results: [] }, 'opts'] }, { args: [{ results: [] }, { title: 42 }] }, { args: [{ results: [] }, { jsonSha256: 'abc' }] }],
 
   'Guard.open': [{ args: ['likeness.db'] }, { args: [{ db: 42 }] }, { args: [{ db: '' }] }, { args: [{ db: path.join(tmp, 'x.db'), facePreset: 'best' }] }, { args: [{ db: path.join(tmp, 'y.db'), key: 'too-short' }], code: 'E_CRYPTO' }],
   'Guard.doctor': [{ args: ['x'] }, { args: [{ db: 42 }] }],

@@ -82,6 +82,12 @@ test('video: A is found on screen 1-4 s within +/-0.5 s, with a face crop as evi
   expect(m.modelId).toBe(guard.faces.modelId);
   expect(m.name).toBe('Performer <A>');
   expect(ad.stats?.sampledFrames).toBe(16);
+  // The decision rule of the face search is in the result: thresholds for this gallery at the default rates.
+  const rule = ad.decisionRules?.find((d) => d.modality === 'face');
+  expect(rule).toMatchObject({ modelId: guard.faces.modelId, falseMatchRate: { match: 1e-3, possible: 1e-2 } });
+  expect(rule!.thresholds.match).toBeGreaterThan(rule!.thresholds.possible);
+  expect(m.score).toBeGreaterThanOrEqual(rule!.thresholds.match);
+  expect(rule!.comparisons).toBeGreaterThanOrEqual(2);
   expect(ad.stats?.facesEmbedded).toBeLessThanOrEqual(ad.stats!.facesSeen!);
 });
 
