@@ -300,7 +300,9 @@ export class Guard {
   voice(): Promise<VoiceEmbedder> {
     // Windows end at pauses over 0.5 s, so that one window does not mix two speakers taking turns (scan, verify,
     // identify; enrollment references get the same windows).
-    this.voicePromise ??= VoiceEmbedder.create({ ...(this.opts.voiceModel ? { model: this.opts.voiceModel } : {}), maxPauseSeconds: TURN_PAUSE_SECONDS });
+    // No pause-cut windows here: the scanner first splits speech into speaker turns (voice/turns.ts) and embeds each
+    // turn whole; cutting windows at short pauses as well made turns of other speakers score as the performer's.
+    this.voicePromise ??= VoiceEmbedder.create({ ...(this.opts.voiceModel ? { model: this.opts.voiceModel } : {}) });
     return this.voicePromise;
   }
 
@@ -468,8 +470,6 @@ function storeOptions(opts: GuardOptions): OpenStoreOptions {
   };
 }
 
-/** A pause longer than this ends a voice window in the guard's pipeline (see `Guard.voice`). */
-const TURN_PAUSE_SECONDS = 0.5;
 
 /** One warning per performer whose voice templates are all under other models than `modelId`. */
 function reenrollVoiceWarnings(stale: readonly { id: string; name: string; models: string[] }[], modelId: string): string[] {

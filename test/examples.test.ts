@@ -65,9 +65,7 @@ maybe('examples', () => {
     expect(covered(media.truth.performerFace, face!.segments, 0.5)).toBe(true);
     const voice = ad!.matches.find((m) => m.modality === 'voice');
     expect(voice?.decision).toBe('match');
-    // Voice windows are coarse: the performer's speech lies inside the reported stretch.
-    for (const t of media.truth.performerVoice) expect(voice!.segments.some((s) => s.start <= t.start + 0.5 && s.end >= t.end - 0.5)).toBe(true);
-    // ...and the other speakers' turns (separated by pauses) are not: windows end at pauses over 0.5 s.
+    // The other speakers' turns (separated by pauses) are not in the performer's segments.
     for (const o of media.truth.otherVoices) {
       for (const s of voice!.segments) expect(Math.min(s.end, o.end) - Math.max(s.start, o.start)).toBeLessThan(0.5);
     }
