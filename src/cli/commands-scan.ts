@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { renderHtmlReport } from '../report/html';
-import { Guard, defaultDbPath } from '../guard';
+import { Guard, defaultStoreLocation } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
@@ -208,7 +208,8 @@ const scan: CommandHandler = async (args, io) => {
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
   const limits = limitsFrom(values);
-  const db = values.db ?? defaultDbPath();
+  const db = values.db ?? defaultStoreLocation();
+  if (values['skip-seen'] && /^postgres(ql)?:\/\//i.test(db)) throw invalid('--skip-seen keeps its table next to a SQLite store; with PostgreSQL, submit jobs (likeness submit) instead');
   const { files, unmatched, problems } = expandInputs(positionals, resolveLimits(limits).maxFiles);
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
   results.push(...problems);

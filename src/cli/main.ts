@@ -2,6 +2,7 @@ import { isLikenessError } from '../errors';
 import type { CommandHandler, CommandIO } from './command';
 import { audioCommands } from './commands-audio';
 import { faceCommands } from './commands-face';
+import { jobCommands } from './commands-jobs';
 import { modelCommands } from './commands-models';
 import { voiceCommands } from './commands-voice';
 import { registryCommands } from './commands-registry';
@@ -14,6 +15,7 @@ const commands: Record<string, CommandHandler> = {
   ...modelCommands,
   ...registryCommands,
   ...scanCommands,
+  ...jobCommands,
 };
 
 const USAGE = `likeness — protect performers' faces and voices

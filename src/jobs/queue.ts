@@ -25,6 +25,8 @@ export interface QueueOptions {
   retryDelaySeconds?: number;
   /** How often pg-boss expires held jobs and retries them, in seconds. Default 30. */
   maintenanceSeconds?: number;
+  /** Run pg-boss maintenance (expiring leases, archiving) in this process: workers do; listing commands need not. Default true. */
+  supervise?: boolean;
 }
 
 /** A job as `likeness jobs` lists it. */
@@ -62,9 +64,8 @@ export class JobQueue {
       connectionString: url,
       schema: BOSS_SCHEMA,
       max: 4,
-      supervise: true,
+      supervise: opts.supervise ?? true,
       maintenanceIntervalSeconds: q.maintenanceSeconds,
-      monitorStateIntervalSeconds: undefined,
     });
     // Connection faults surface here while the server restarts; pg-boss keeps polling and recovers on its own.
     boss.on('error', () => undefined);
@@ -183,7 +184,7 @@ export class JobQueue {
 }
 
 /** Checks {@link QueueOptions} (E_INPUT) and fills the defaults. */
-export function checkQueueOptions(o: QueueOptions): Required<QueueOptions> {
+export function checkQueueOptions(o: QueueOptions): Required<Omit<QueueOptions, 'supervise'>> {
   return {
     leaseSeconds: int('leaseSeconds', o.leaseSeconds ?? 900, 1, 86_400),
     retryLimit: int('retryLimit', o.retryLimit ?? 5, 0, 100),

@@ -95,25 +95,67 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
         code: isLikenessError(e) ? e.code : 'E_INTERNAL',
         message: e instanceof Error ? e.message : String(e),
       });
-      throw e; // pg-boss marks the run failed and retries it with backoff
+      throw e; // the run is marked failed; pg-boss retries it with backoff
     }
   };
 
-  try {
-    for (let i = 0; i < concurrency; i++) {
-      await queue.boss.work<ScanJobData>(SCAN_QUEUE, { batchSize: 1, pollingIntervalSeconds: pollSeconds }, async (jobs) => {
-        for (const j of jobs) await handle(j.id, j.data);
-      });
-    }
-    emit({ type: 'ready', worker, concurrency });
-    await new Promise<void>((resolve) => {
-      if (!opts.signal) return; // runs until the process ends
-      if (opts.signal.aborted) resolve();
-      else opts.signal.addEventListener('abort', () => resolve(), { once: true });
+  // Our own fetch loop rather than boss.work(): work() waits a whole polling interval after every job, while this
+  // takes the next job at once and only sleeps when the queue is empty (or the database is unreachable).
+  let stopping = opts.signal?.aborted ?? false;
+  const wakers = new Set<() => void>();
+  const onAbort = (): void => {
+    stopping = true;
+    for (const w of wakers) w();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (stopping) return resolve();
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        wakers.delete(done);
+        resolve();
+      }
+      wakers.add(done);
     });
+  const loop = async (): Promise<void> => {
+    while (!stopping) {
+      let jobs: Array<{ id: string; data: ScanJobData }>;
+      try {
+        jobs = await queue.boss.fetch<ScanJobData>(SCAN_QUEUE, { batchSize: 1 });
+      } catch {
+        await sleep(pollSeconds * 1000); // the database is away (restart, network): try again
+        continue;
+      }
+      if (jobs.length === 0) {
+        await sleep(pollSeconds * 1000);
+        continue;
+      }
+      for (const j of jobs) {
+        let failure: unknown = null;
+        try {
+          await handle(j.id, j.data);
+        } catch (e) {
+          failure = e;
+        }
+        try {
+          if (failure === null) await queue.boss.complete(SCAN_QUEUE, j.id);
+          else await queue.boss.fail(SCAN_QUEUE, j.id, { code: isLikenessError(failure) ? failure.code : 'E_INTERNAL', message: String((failure as Error).message ?? failure) });
+        } catch {
+          // Cut off from the database: the lease expires and the job runs again; its stored result (if any) stays one.
+        }
+      }
+    }
+  };
+  try {
+    const loops = Array.from({ length: concurrency }, () => loop());
+    emit({ type: 'ready', worker, concurrency });
+    if (!opts.signal) await new Promise<never>(() => undefined); // runs until the process ends
+    await Promise.all(loops); // after abort: the current jobs finish and are stored
   } finally {
-    // Graceful: stop fetching, let running handlers finish (their results are stored), then close.
-    await queue.boss.stop({ graceful: true, wait: true, close: true, timeout: 3_600_000 }).catch(() => undefined);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await queue.boss.stop({ graceful: true, wait: true, close: true }).catch(() => undefined);
     await queue.results.close();
     await guard.close().catch(() => undefined);
   }
