@@ -1,4 +1,5 @@
 import * as crypto from 'crypto';
+import { Client } from 'pg';
 import PgBoss from 'pg-boss';
 import { LikenessError, isLikenessError } from '../errors';
 import { PgResultStore, type StoredResult } from '../store/pg-results';
@@ -7,6 +8,8 @@ import { int, invalid, list, str } from '../validate';
 
 /** The pg-boss queue scan jobs go to. */
 export const SCAN_QUEUE = 'likeness-scan';
+const INSTALL_LOCK = 0x6c696b71; // 'likq'
+
 /** The schema pg-boss keeps its tables in (inside the store's database). */
 export const BOSS_SCHEMA = 'likeness_boss';
 
@@ -70,7 +73,12 @@ export class JobQueue {
     // Connection faults surface here while the server restarts; pg-boss keeps polling and recovers on its own.
     boss.on('error', () => undefined);
     let results: PgResultStore | undefined;
+    // pg-boss's own install deadlocks when several processes start on a fresh database at once: one at a time.
+    const lock = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    lock.on('error', () => undefined);
     try {
+      await lock.connect();
+      await lock.query('SELECT pg_advisory_lock($1)', [INSTALL_LOCK]);
       await boss.start();
       if (!(await boss.getQueue(SCAN_QUEUE))) {
         try {
@@ -91,8 +99,10 @@ export class JobQueue {
     } catch (e) {
       await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
       await results?.close();
+      await lock.end().catch(() => undefined);
       throw isLikenessError(e) ? e : new LikenessError('E_STORE', `cannot open the job queue at ${redactUrl(url)}: ${(e as Error).message}`, undefined, { cause: e });
     }
+    await lock.end().catch(() => undefined); // ending the session releases the lock
     return new JobQueue(boss, results, url);
   }
 

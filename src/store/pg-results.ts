@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import { LikenessError, isLikenessError } from '../errors';
 import { str } from '../validate';
+import { pgMigrate } from './pg-migrations';
 import { redactUrl } from './postgres';
 import type { Consent } from './types';
 
@@ -37,7 +38,7 @@ const RESULTS_LOCK = 0x6c696b72; // 'likr'
 export class PgResultStore {
   private constructor(private pool: Pool | null, private readonly location: string) {}
 
-  /** Connects and creates the results table when missing (under an advisory lock: workers may start together). */
+  /** Connects, migrates the store schema and creates the results table when missing (under advisory locks: workers may start together). */
   static async open(url: string): Promise<PgResultStore> {
     str('store URL', url);
     const location = redactUrl(url);
@@ -46,6 +47,7 @@ export class PgResultStore {
     try {
       const c = await pool.connect();
       try {
+        await pgMigrate(c); // the registry tables the consent re-check reads
         await c.query('BEGIN');
         await c.query('SELECT pg_advisory_xact_lock($1)', [RESULTS_LOCK]);
         await c.query(`CREATE TABLE IF NOT EXISTS scan_results (
