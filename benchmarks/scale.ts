@@ -29,8 +29,8 @@ interface Worker {
   handlerMs: number;
 }
 
-function startWorker(url: string): Worker {
-  const proc = spawn(process.execPath, [BIN, 'worker', '--concurrency', '1', '--preset', 'fast'], {
+function startWorker(url: string, extra: string[] = []): Worker {
+  const proc = spawn(process.execPath, [BIN, 'worker', '--concurrency', '1', '--preset', 'fast', ...extra], {
     cwd: ROOT,
     env: { ...process.env, LIKENESS_DB: url, LIKENESS_KEY: KEY, OMP_NUM_THREADS: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -94,8 +94,8 @@ async function freshDb(cluster: PgCluster, reference: string): Promise<string> {
 }
 
 /** Starts `n` workers, waits until all are ready, submits `paths`, times until every result is stored. */
-async function drain(url: string, n: number, paths: string[]): Promise<{ seconds: number; handlerMs: number; load: number[] }> {
-  const ws = Array.from({ length: n }, () => startWorker(url));
+async function drain(url: string, n: number, paths: string[], extra: string[] = []): Promise<{ seconds: number; handlerMs: number; load: number[] }> {
+  const ws = Array.from({ length: n }, () => startWorker(url, extra));
   try {
     await Promise.all(ws.map((w) => w.ready));
     const q = await JobQueue.open(url, { supervise: false });
@@ -133,7 +133,8 @@ async function main(): Promise<void> {
     }
     const url = await freshDb(cluster, media.reference);
     const missing = Array.from({ length: empty }, (_, i) => path.join(dir, 'empty', `none-${i}.jpg`));
-    const e = await drain(url, 1, missing);
+    const batch = arg('batch', 20);
+    const e = await drain(url, 1, missing, ['--batch', String(batch)]);
     const overheadMs = ((e.seconds * 1000 - e.handlerMs) / empty);
     const out = {
       jobs,
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       ratio2to1: Math.round((perWorkers['2']!.best / perWorkers['1']!.best) * 100) / 100,
       queueOverhead: {
         emptyJobs: empty,
+        batch,
         wallMs: Math.round(e.seconds * 1000),
         handlerMs: Math.round(e.handlerMs),
         perJobMs: Math.round(overheadMs * 100) / 100,

@@ -10,7 +10,7 @@ import { expandInputs } from './commands-scan';
 
 const QUEUE_FLAGS = '[--lease-s N] [--retries N] [--retry-delay-s N]';
 const SUBMIT_USAGE = `likeness submit INPUT... [--wait] [--db URL] ${QUEUE_FLAGS}  (folders and globs expand to one job per file; prints one job id per line)`;
-const WORKER_USAGE = `likeness worker [--concurrency N] [--fps N] [--preset accurate|fast] [--db URL] [--maintenance-s N] ${QUEUE_FLAGS} ${LIMIT_USAGE}`;
+const WORKER_USAGE = `likeness worker [--concurrency N] [--batch N] [--fps N] [--preset accurate|fast] [--db URL] [--maintenance-s N] ${QUEUE_FLAGS} ${LIMIT_USAGE}`;
 const JOBS_USAGE = `likeness jobs [--status ${JOB_STATES.join('|')}] [--db URL]`;
 const RESULTS_USAGE = 'likeness results [--since ISO-8601] [--jsonl] [--db URL] [JOBID]';
 
@@ -57,11 +57,12 @@ const submit: CommandHandler = async (args, io) => {
 const worker: CommandHandler = async (args, io) => {
   const { values } = parseCommandArgs(
     args,
-    { ...COMMON, ...QUEUE, ...LIMIT_OPTIONS, concurrency: { type: 'string' }, fps: { type: 'string' }, preset: { type: 'string' }, 'maintenance-s': { type: 'string' }, quiet: { type: 'boolean' } },
+    { ...COMMON, ...QUEUE, ...LIMIT_OPTIONS, concurrency: { type: 'string' }, batch: { type: 'string' }, fps: { type: 'string' }, preset: { type: 'string' }, 'maintenance-s': { type: 'string' }, quiet: { type: 'boolean' } },
     WORKER_USAGE,
   );
   if (values.help) return (io.out(`usage: ${WORKER_USAGE}\n`), 0);
   const concurrency = values.concurrency !== undefined ? int('--concurrency', Number(values.concurrency), 1, 64) : 1;
+  const batch = values.batch !== undefined ? int('--batch', Number(values.batch), 1, 100) : 1;
   const fps = values.fps !== undefined ? num('--fps', Number(values.fps), 0.01, 60) : undefined;
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
   const maintenance = values['maintenance-s'] !== undefined ? int('--maintenance-s', Number(values['maintenance-s']), 1, 3600) : undefined;
@@ -78,12 +79,13 @@ const worker: CommandHandler = async (args, io) => {
     if (e.type === 'ready') io.err(`likeness worker ${e.worker}: ready (concurrency ${e.concurrency})\n`);
     else if (values.quiet) return;
     else if (e.type === 'retry') io.err(`${e.path}: job ${e.jobId} failed (${e.code}: ${e.message}); it will be retried\n`);
-    else io.err(`${e.path}: job ${e.jobId} ${e.type === 'stored' ? 'stored' : 'already stored'}${e.error ? ` (${e.error})` : ''} in ${Math.round(e.ms)} ms\n`);
+    else io.err(`${e.path}: job ${e.jobId} ${e.type === 'stored' ? 'stored' : 'already stored'}${e.error ? ` (${e.error})` : ''} in ${e.ms.toFixed(2)} ms\n`);
   };
   try {
     const s = await runWorker({
       db: dbOf(values),
       concurrency,
+      batchSize: batch,
       ...queueOptions(values),
       ...(maintenance !== undefined ? { maintenanceSeconds: maintenance } : {}),
       guard: { ...(Object.keys(limits).length ? { limits } : {}), ...(preset ? { facePreset: preset } : {}) },
