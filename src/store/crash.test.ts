@@ -21,6 +21,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const CHILD = path.join(ROOT, 'test/helpers/crash-child.ts');
 const REKEY_CHILD = path.join(ROOT, 'test/helpers/rekey-child.ts');
 const REKEY_KILLS = 6;
+const ROTATION_CHILD = path.join(ROOT, 'test/helpers/rotation-reader.ts');
 
 interface Expectation {
   /** Batches whose enrollment returned, by batch id -> performer id. */
@@ -196,6 +197,54 @@ function crashSuite(backend: TestBackend): void {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a key rotation under 2 running workers (new key + LIKENESS_OLD_KEYS) gives them no E_CRYPTO', async () => {
+    const db = await backend.fresh();
+    const [a, b] = [crypto.randomBytes(32), crypto.randomBytes(32)];
+    const r = rng(11);
+    const store = await openStore({ location: db, key: a });
+    for (let p = 0; p < 40; p++) {
+      const perf = await store.upsertPerformer({ name: `p${p}`, consent: null });
+      const refs = [0, 1, 2].map((i) => ({ sha256: fakeHash(`rot${p}:${i}`), modality: 'face' as const, quality: null }));
+      await store.addEnrollment(
+        perf.id,
+        refs,
+        refs.map((ref) => ({ modelId: 'm', modality: 'face' as const, kind: 'item' as const, vector: unitVector(r, 64), referenceHash: ref.sha256, quality: 1 })),
+      );
+    }
+    const env = { ...process.env, LIKENESS_KEY: b.toString('hex'), LIKENESS_OLD_KEYS: a.toString('hex') };
+    const children = [0, 1].map(() =>
+      spawn(process.execPath, ['-r', '@swc-node/register', ROTATION_CHILD, db], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    const outputs = children.map((c) => {
+      const o = { out: '', err: '', code: null as number | null, ready: false };
+      c.stdout!.on('data', (d: Buffer) => (o.out += d.toString()));
+      c.stderr!.on('data', (d: Buffer) => (o.err += d.toString()));
+      return o;
+    });
+    const exits = children.map((c, i) => new Promise<void>((res) => c.on('exit', (code) => ((outputs[i]!.code = code), res()))));
+    try {
+      while (!outputs.every((o) => o.out.includes('ready') || o.code !== null)) await new Promise((res) => setTimeout(res, 50));
+      const report = await store.rekey(staticKeyProvider(b), { batchSize: 4 });
+      expect(report.reencrypted).toBeGreaterThanOrEqual(120);
+      // Let the workers read the fully rotated store too.
+      await new Promise((res) => setTimeout(res, 500));
+    } finally {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+      await Promise.all(exits);
+      await store.close();
+    }
+    for (const o of outputs) {
+      expect(o.err).not.toContain('E_CRYPTO');
+      expect(o.code).toBe(0);
+      const m = /reads (\d+) enrolls (\d+)/.exec(o.out);
+      expect(Number(m![1])).toBeGreaterThan(0);
+    }
+    const after = await openStore({ location: db, key: b });
+    const keys = (await after.info()).templateKeys;
+    await after.close();
+    expect(keys.every((k) => k.keyId === keyIdOf(b))).toBe(true);
   });
 }
 
