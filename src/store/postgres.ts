@@ -156,7 +156,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     await pool.end().catch(() => undefined);
     throw storeError(e, `cannot open the PostgreSQL store at ${location}`, location);
   }
-  return new PostgresStore(pool, location, provider, current);
+  const store = new PostgresStore(pool, location, provider, current);
+  await store.retryScrub();
+  return store;
 }
 
 /** The PostgreSQL store. Create it with {@link openPostgresStore}. */
@@ -172,6 +174,11 @@ export class PostgresStore implements Store {
     this.keys = keys;
     this.current = current;
     if (current) this.keyCache.set(current.id, current);
+  }
+
+  /** @internal a hard delete whose scrub readers blocked: try again (best effort; doctor reports it while pending). */
+  async retryScrub(): Promise<void> {
+    await this.scrub();
   }
 
   private get conn(): Pool {
@@ -242,7 +249,7 @@ export class PostgresStore implements Store {
       encrypted: this.current !== null,
       keyId: this.current?.id ?? null,
       templateKeys: rows.map((r) => ({ keyId: r.keyid, count: r.count })),
-      scrubPending: false,
+      scrubPending: (await this.q('reading store info', "SELECT 1 FROM meta WHERE key = 'scrub_pending'")).length > 0,
     };
   }
 
@@ -335,19 +342,39 @@ export class PostgresStore implements Store {
       if (r.rowCount === 0) return false;
       await appendAudit(c, { type: 'delete', performerId: id, details: { refs: counts.refs, templates: counts.templates } });
       await bump(c);
+      await c.query("INSERT INTO meta (key, value) VALUES ('scrub_pending', '1') ON CONFLICT (key) DO UPDATE SET value = '1'");
       return true;
     });
-    // Committed. Dead row versions stay in the heap pages until vacuumed: prune them now (best effort; autovacuum
-    // does it later otherwise).
+    // Committed. The deleted rows' bytes stay in the table files (plain VACUUM only marks the space free): rewrite
+    // the registry tables now, and leave the flag for `info().scrubPending`, the next delete, checkpoint() and open
+    // when readers keep the rewrite from getting its lock.
     if (deleted) await this.scrub();
     return deleted;
   }
 
-  private async scrub(): Promise<void> {
+  /**
+   * Rewrites the registry tables (VACUUM FULL: the old files, with the deleted rows' bytes, are dropped) and clears
+   * the scrub flag. Waits at most 2 s for the exclusive lock so searches are never held up longer; false when it could
+   * not get it (the flag stays).
+   */
+  private async scrub(): Promise<boolean> {
+    const pool = this.pool;
+    if (!pool) return false;
+    let c: PoolClient | undefined;
     try {
-      await this.conn.query('VACUUM templates, refs, performers');
+      c = await pool.connect();
+      if ((await c.query("SELECT 1 FROM meta WHERE key = 'scrub_pending'")).rowCount === 0) return true;
+      await c.query("SET lock_timeout = '2s'");
+      await c.query('VACUUM FULL templates, refs, performers');
+      await c.query("DELETE FROM meta WHERE key = 'scrub_pending'");
+      return true;
     } catch {
-      // autovacuum will get to it
+      return false;
+    } finally {
+      if (c) {
+        await c.query('RESET lock_timeout').catch(() => undefined);
+        c.release();
+      }
     }
   }
 
@@ -618,9 +645,11 @@ export class PostgresStore implements Store {
 
   /** {@inheritDoc Store.checkpoint} */
   async checkpoint(): Promise<void> {
-    // PostgreSQL manages its own WAL; what a checkpoint means here is pruning dead rows left by deletes and rotations.
+    // PostgreSQL manages its own WAL; what is left to do here is a pending scrub of deleted rows from the table files.
     if (!this.pool) throw new LikenessError('E_STORE', 'the store is closed');
-    await this.scrub();
+    if (!(await this.scrub())) {
+      throw new LikenessError('E_STORE', 'the scrub of deleted rows could not get its lock: searches are running; retry later');
+    }
   }
 
   private async loadKeys(sql: string, args: unknown[] = []): Promise<void> {

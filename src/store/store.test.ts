@@ -1,4 +1,6 @@
 import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { LikenessError } from '../errors';
 import { describeIf } from '../../test/helpers/requires';
 import { storeBackends } from '../../test/helpers/store-backends';
@@ -249,6 +251,34 @@ for (const backend of storeBackends()) {
       const withA = await open({ key: KEY_A });
       expect(await code(withA.performerTemplates(people[0]!.performer.id))).toBe('E_CRYPTO');
       await withA.close();
+    });
+
+    (backend.name === 'postgres' ? test : test.skip)("hard delete leaves none of the performer's template bytes in the database files", async () => {
+      const store = await open({ key: KEY_A });
+      const keep = await seeded(store, 'Keep', 40, 61);
+      const gone = await seeded(store, 'Gone', 40, 62);
+      const windows = (await backend.raw<{ vector: Buffer }>(loc, 'SELECT vector FROM templates WHERE performer_id = ?', [gone.performer.id])).map((r) =>
+        r.vector.subarray(0, 24).toString('latin1'),
+      );
+      expect(windows).toHaveLength(40);
+      const kept = (await backend.raw<{ vector: Buffer }>(loc, 'SELECT vector FROM templates WHERE performer_id = ?', [keep.performer.id])).map((r) =>
+        r.vector.subarray(0, 24).toString('latin1'),
+      );
+      const dbFiles = async (): Promise<string> => {
+        await backend.raw(loc, 'CHECKPOINT');
+        const oid = (await backend.raw<{ oid: number }>(loc, 'SELECT oid FROM pg_database WHERE datname = current_database()'))[0]!.oid;
+        const base = path.join(backend.cluster!.dir, 'data', 'base', String(oid));
+        return fs.readdirSync(base).map((f) => fs.readFileSync(path.join(base, f)).toString('latin1')).join('');
+      };
+      const before = await dbFiles();
+      expect(windows.filter((w) => before.includes(w)).length).toBe(40); // the check can see them
+      expect(await store.deletePerformer(gone.performer.id)).toBe(true);
+      expect((await store.info()).scrubPending).toBe(false);
+      const after = await dbFiles();
+      expect(windows.filter((w) => after.includes(w))).toEqual([]);
+      expect(kept.filter((w) => after.includes(w)).length).toBe(40);
+      expect(await store.performerTemplates(keep.performer.id)).toHaveLength(40);
+      await store.close();
     });
   });
 }
