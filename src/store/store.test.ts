@@ -280,5 +280,14 @@ for (const backend of storeBackends()) {
       expect(await store.performerTemplates(keep.performer.id)).toHaveLength(40);
       await store.close();
     });
+
+    (backend.name === 'postgres' ? test : test.skip)('several processes opening a new database at once migrate it once (advisory lock)', async () => {
+      const stores = await Promise.all(Array.from({ length: 6 }, () => open({ key: KEY_A })));
+      for (const st of stores) expect((await st.info()).schemaVersion).toBe(3);
+      await Promise.all(stores.map((st, i) => st.upsertPerformer({ name: `p${i}`, consent: null })));
+      expect(await stores[0]!.listPerformers()).toHaveLength(6);
+      expect(Number((await backend.raw<{ n: number }>(loc, "SELECT count(*) AS n FROM meta WHERE key = 'change_counter'"))[0]!.n)).toBe(1);
+      await Promise.all(stores.map((st) => st.close()));
+    });
   });
 }
