@@ -43,7 +43,9 @@ export function storeWarnings(info: StoreInfo): string[] {
   for (const k of other) {
     out.push(`${k.count} templates are encrypted under another key (${k.keyId}): finish the rotation with \`likeness rekey\``);
   }
-  if (info.scrubPending) {
+  if (info.scrubPending && info.backend === 'postgres') {
+    out.push('a hard delete has committed but the table rewrite that scrubs its bytes could not get its lock (searches were running): any delete, rekey or open retries it');
+  } else if (info.scrubPending) {
     out.push('a hard delete has committed but its bytes are still in the write-ahead log (a reader held it): run `likeness doctor` again when scans are idle, or any delete or rekey, to scrub them');
   }
   return out;
