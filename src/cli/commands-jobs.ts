@@ -77,7 +77,7 @@ const worker: CommandHandler = async (args, io) => {
   process.on('SIGINT', onSignal);
   const onEvent = (e: WorkerEvent): void => {
     if (e.type === 'ready') io.err(`likeness worker ${e.worker}: ready (concurrency ${e.concurrency})\n`);
-    else if (values.quiet) return;
+    else if (values.quiet || e.type === 'start') return;
     else if (e.type === 'retry') io.err(`${e.path}: job ${e.jobId} failed (${e.code}: ${e.message}); it will be retried\n`);
     else io.err(`${e.path}: job ${e.jobId} ${e.type === 'stored' ? 'stored' : 'already stored'}${e.error ? ` (${e.error})` : ''} in ${e.ms.toFixed(2)} ms\n`);
   };

@@ -9,6 +9,7 @@ import { JobQueue, SCAN_QUEUE, type QueueOptions, type ScanJobData } from './que
 /** What a worker reports as it goes. */
 export type WorkerEvent =
   | { type: 'ready'; worker: string; concurrency: number }
+  | { type: 'start'; jobId: string; path: string }
   | { type: 'stored' | 'duplicate'; jobId: string; path: string; ms: number; error: string | null }
   | { type: 'retry'; jobId: string; path: string; ms: number; code: string; message: string };
 
@@ -75,6 +76,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
 
   const handle = async (jobId: string, data: ScanJobData): Promise<void> => {
     const t0 = performance.now();
+    emit({ type: 'start', jobId, path: data.path });
     try {
       const result: ScanResult | ScanFailure = await guard.scan(data.path, opts.scan ?? {});
       const failure = 'error' in result ? result : null;

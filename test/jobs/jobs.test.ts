@@ -43,7 +43,7 @@ describeIf(postgresAvailable(), 'PostgreSQL 15 binaries (apt-get install postgre
         pollSeconds: 0.5,
         signal: stop.signal,
         onEvent: (e) => {
-          if (e.type !== 'ready') byWorker[w]!.set(e.jobId, e);
+          if (e.type !== 'ready' && e.type !== 'start') byWorker[w]!.set(e.jobId, e);
         },
       }),
     );
@@ -81,6 +81,37 @@ describeIf(postgresAvailable(), 'PostgreSQL 15 binaries (apt-get install postgre
       expect(summaries.reduce((n, s) => n + s.stored, 0)).toBe(25);
       await queue.close();
       await admin.close();
+    }
+  });
+
+  test('stopping a worker (SIGTERM in the CLI) lets the job it is running finish and be stored; the rest stay queued', async () => {
+    const url = await cluster.createDatabase('stop');
+    const media = await makeScanMedia(path.join(dir, 's'), 6);
+    const queue = await JobQueue.open(url, { supervise: false });
+    try {
+      const ids = await queue.submit(media.images);
+      const stop = new AbortController();
+      let started: string | null = null;
+      const summary = await runWorker({
+        db: url,
+        guard: { key: KEY, facePreset: 'fast' },
+        pollSeconds: 0.5,
+        signal: stop.signal,
+        onEvent: (e) => {
+          if (e.type === 'start' && started === null) {
+            started = e.jobId;
+            stop.abort(); // mid-job
+          }
+        },
+      });
+      expect(started).not.toBeNull();
+      expect(summary.stored).toBe(1);
+      expect((await queue.storedResults()).map((r) => r.jobId)).toEqual([started]);
+      const states = await queue.jobs();
+      expect(states.filter((j) => j.state === 'completed').map((j) => j.id)).toEqual([started]);
+      expect(states.filter((j) => j.state === 'created')).toHaveLength(ids.length - 1);
+    } finally {
+      await queue.close();
     }
   });
 
