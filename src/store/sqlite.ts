@@ -620,8 +620,9 @@ export class SqliteStore implements Store {
     const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 256));
     const next = await newKeys();
     if (!next) throw new LikenessError('E_CRYPTO', 'the new key provider gave no key to encrypt with');
-    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
+    // The new key first: rows already under it (written by workers that run with it) must not count as unknown.
     this.keyCache.set(next.id, next);
+    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
     // From here new enrollments use the new key, so the sweep below has a finite amount of work.
     const previous = this.keys;
     this.keys = previous ? chainKeyProviders(newKeys, previous) : newKeys;

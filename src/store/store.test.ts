@@ -143,8 +143,11 @@ for (const backend of storeBackends()) {
       expect(await code(store.auditBatch([{ type: 'export' }, { type: 'enroll', details: { vector: 1 } }]))).toBe('E_INPUT');
       expect((await store.auditBatch([{ type: 'export' }, { type: 'rekey' }])).map((e) => e.seq)).toEqual([2, 3]);
       await store.close();
-      await expect(backend.raw(loc, 'UPDATE audit SET type = ?', ['x'])).rejects.toThrow(/append-only/);
-      await expect(backend.raw(loc, 'DELETE FROM audit')).rejects.toThrow(/append-only/);
+      expect(Number((await backend.raw<{ n: number }>(loc, 'SELECT count(*) AS n FROM audit'))[0]!.n)).toBe(3);
+      // Compare messages: a native driver's error may come from another realm than jest's Error (no instanceof).
+      const failure = async (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: unknown) => String((e as { message?: unknown }).message ?? e));
+      expect(await failure(backend.raw(loc, 'UPDATE audit SET type = ?', ['x']))).toMatch(/append-only/);
+      expect(await failure(backend.raw(loc, 'DELETE FROM audit'))).toMatch(/append-only/);
       expect(Number((await backend.raw<{ n: number }>(loc, 'SELECT count(*) AS n FROM audit'))[0]!.n)).toBe(3);
     });
 
