@@ -28,7 +28,7 @@ import { invalid, bool, fn, list, oneOf, options, str } from './validate';
 
 /** Options of {@link Guard.open}. */
 export interface GuardOptions {
-  /** Store file (default: likeness.db in the user's data directory, or $LIKENESS_HOME). */
+  /** Store file or `postgres://` URL (default: `LIKENESS_DB`, else likeness.db in the user's data directory or $LIKENESS_HOME). */
   db?: string;
   /** Template key (hex/base64 text, 32 raw bytes or a provider); default `LIKENESS_KEY`. */
   key?: KeyProvider | Uint8Array | string | null;
@@ -123,6 +123,14 @@ export interface CalibrateReport {
 /** The default store file. */
 export function defaultDbPath(): string {
   return path.join(dataHome(), 'likeness.db');
+}
+
+/** Variable naming the store (a file or a `postgres://` URL), so connection passwords stay out of `ps`. */
+export const DB_ENV = 'LIKENESS_DB';
+
+/** The store used when none is passed: `LIKENESS_DB`, else {@link defaultDbPath}. */
+export function defaultStoreLocation(): string {
+  return process.env[DB_ENV] || defaultDbPath();
 }
 
 /**
@@ -464,7 +472,7 @@ function checkEnrollTarget(target: EnrollTarget): void {
 
 function storeOptions(opts: GuardOptions): OpenStoreOptions {
   return {
-    location: opts.db ?? defaultDbPath(),
+    location: opts.db ?? defaultStoreLocation(),
     ...(opts.key !== undefined ? { key: opts.key } : {}),
     ...(opts.oldKeys !== undefined ? { oldKeys: opts.oldKeys } : {}),
   };

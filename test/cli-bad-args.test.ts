@@ -26,6 +26,14 @@ test.each([
   [['faces', '--bogus', 'x.jpg'], 'E_INPUT'],
   [['identify', '--top', '0', 'x.jpg'], 'E_INPUT'],
   [['performers', 'frobnicate', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  // The queue commands need a PostgreSQL store; bad flags are refused before anything connects.
+  [['submit', path.join(tmp.dir, 'bad.csv'), '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  [['submit'], 'E_INPUT'],
+  [['worker', '--concurrency', '0', '--db', 'postgres://127.0.0.1:1/x'], 'E_INPUT'],
+  [['worker', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  [['jobs', '--status', 'lost', '--db', 'postgres://127.0.0.1:1/x'], 'E_INPUT'],
+  [['results', '--since', 'yesterday', '--db', 'postgres://127.0.0.1:1/x'], 'E_INPUT'],
+  [['results', '--db', 'postgres://127.0.0.1:1/x'], 'E_STORE'],
 ])('likeness %j -> exit 1 with %s', (args, code) => {
   const r = run(...(args as string[]));
   expect(r.status).toBe(1);

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { LikenessError, internalError, isLikenessError } from '../errors';
-import { Guard, GuardOptions, defaultDbPath } from '../guard';
+import { Guard, GuardOptions, defaultStoreLocation } from '../guard';
 import type { Consent } from '../store/types';
 import { int, num, oneOf, invalid } from '../validate';
 import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs, required } from './args';
@@ -11,7 +11,7 @@ const DB = { db: { type: 'string' as const }, preset: { type: 'string' as const 
 function guardOptions(values: { db?: string; preset?: string; model?: string } & Record<string, unknown>): GuardOptions {
   const limits = limitsFrom(values);
   return {
-    db: values.db ?? defaultDbPath(),
+    db: values.db ?? defaultStoreLocation(),
     ...(values.model ? { voiceModel: values.model } : {}),
     ...(Object.keys(limits).length ? { limits } : {}),
     ...(values.preset ? { facePreset: oneOf('--preset', values.preset, ['accurate', 'fast'] as const) } : {}),

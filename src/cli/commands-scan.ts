@@ -6,7 +6,7 @@ import { scanReportFile } from '../report/provenance';
 
 import { renderHtmlReport } from '../report/html';
 import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
-import { Guard, defaultDbPath } from '../guard';
+import { Guard, defaultStoreLocation } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult, type SkippedInput } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
@@ -259,7 +259,7 @@ const scan: CommandHandler = async (args, io) => {
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
   if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
   const limits = limitsFrom(values);
-  const db = values.db ?? defaultDbPath();
+  const db = values.db ?? defaultStoreLocation();
   const { files, unmatched, problems } = expandInputs(inputs, resolveLimits(limits).maxFiles);
   // Before any work: outputs never land on the store, an input or each other, and each can be written.
   const outputs: OutputTarget[] = [];

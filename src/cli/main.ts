@@ -6,6 +6,7 @@ import { HelpRequested } from './args';
 import { processIO, type CommandHandler, type CommandIO } from './command';
 import { audioCommands } from './commands-audio';
 import { faceCommands } from './commands-face';
+import { jobCommands } from './commands-jobs';
 import { modelCommands } from './commands-models';
 import { voiceCommands } from './commands-voice';
 import { registryCommands } from './commands-registry';
@@ -19,6 +20,7 @@ export const commands: Readonly<Record<string, CommandHandler>> = {
   ...modelCommands,
   ...registryCommands,
   ...scanCommands,
+  ...jobCommands,
 };
 
 const USAGE = `likeness — protect performers' faces and voices

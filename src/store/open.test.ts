@@ -6,8 +6,12 @@ import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
 import { keyIdOf } from './crypto';
 import { openStore, storeWarnings } from './open';
 
-test('openStore opens SQLite for paths, refuses postgres URLs for now; doctor warnings follow the key state', async () => {
-  await expect(openStore({ location: 'postgres://db/likeness' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+test('openStore opens SQLite for paths, PostgreSQL for URLs (E_STORE when unreachable); doctor warnings follow the key state', async () => {
+  // Port 1 on loopback: nothing listens, so the PostgreSQL backend is chosen and fails to connect.
+  await expect(openStore({ location: 'postgres://nobody:secret@127.0.0.1:1/likeness', key: null })).rejects.toMatchObject({
+    code: 'E_STORE',
+    message: expect.not.stringContaining('secret'),
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-open-'));
   const file = path.join(dir, 'nested', 'r.db');
   try {

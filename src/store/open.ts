@@ -1,21 +1,25 @@
-import { LikenessError } from '../errors';
 import { str } from '../validate';
+import { isPostgresUrl, openPostgresStore } from './postgres';
 import { openSqliteStore } from './sqlite';
 import type { SqliteStoreOptions } from './sqlite';
 import type { Store, StoreInfo } from './types';
 
-/** Options for {@link openStore}: a file path (SQLite) or, later, a `postgres://` URL. */
+/** Options for {@link openStore}: a file path (SQLite) or a `postgres://` URL (PostgreSQL; SQLite-only options ignored). */
 export type OpenStoreOptions = Omit<SqliteStoreOptions, 'path'> & { location: string };
 
 /**
  * Opens the store named by `location`: a file path opens the embedded SQLite store; `postgres://` / `postgresql://`
- * URLs are reserved for the PostgreSQL backend (callers go through this function so adding it changes no caller).
- * @throws LikenessError E_UNSUPPORTED for a PostgreSQL URL (not available yet), E_STORE / E_CRYPTO from the backend.
+ * URLs open the PostgreSQL store (same interface and guarantees).
+ * @throws LikenessError E_STORE / E_CRYPTO from the backend.
  */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const location = str('store location', opts.location);
-  if (/^postgres(ql)?:\/\//i.test(location)) {
-    throw new LikenessError('E_UNSUPPORTED', 'the PostgreSQL store is not available yet: pass a file path to --db');
+  if (isPostgresUrl(location)) {
+    return openPostgresStore({
+      url: location,
+      ...(opts.key !== undefined ? { key: opts.key } : {}),
+      ...(opts.oldKeys !== undefined ? { oldKeys: opts.oldKeys } : {}),
+    });
   }
   const { location: _unused, ...rest } = opts;
   void _unused;
@@ -39,7 +43,9 @@ export function storeWarnings(info: StoreInfo): string[] {
   for (const k of other) {
     out.push(`${k.count} templates are encrypted under another key (${k.keyId}): finish the rotation with \`likeness rekey\``);
   }
-  if (info.scrubPending) {
+  if (info.scrubPending && info.backend === 'postgres') {
+    out.push('a hard delete has committed but the table rewrite that scrubs its bytes could not get its lock (searches were running): any delete, rekey or open retries it');
+  } else if (info.scrubPending) {
     out.push('a hard delete has committed but its bytes are still in the write-ahead log (a reader held it): run `likeness doctor` again when scans are idle, or any delete or rekey, to scrub them');
   }
   return out;

@@ -4,8 +4,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
 import { dataHome } from '../paths';
-import { str, invalid } from '../validate';
-import { chainKeyProviders, envKeyProvider, envOldKeys, open as openSealed, seal, staticKeyProvider } from './crypto';
+import { invalid, str } from '../validate';
+import { chainKeyProviders, envOldKeys, open as openSealed, seal } from './crypto';
+import {
+  bytesVector,
+  checkAudit,
+  checkReference,
+  checkTemplate,
+  consentAuditDetails,
+  nowIso,
+  resolveProvider,
+  templateAad,
+  vectorBytes,
+  withOldKeys,
+} from './common';
 import { normaliseConsent } from './consent';
 import { migrate, SCHEMA_VERSION } from './migrations';
 import type {
@@ -104,20 +116,6 @@ interface AuditRow {
   details: string;
 }
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
-const AUDIT_TYPES: readonly AuditType[] = [
-  'performer.create',
-  'performer.update',
-  'enroll',
-  'delete',
-  'consent.change',
-  'match.reported',
-  'match.suppressed',
-  'export',
-  'rekey',
-];
-/** Detail keys that would suggest biometric payloads; refused so the audit log stays free of them. */
-const FORBIDDEN_AUDIT_KEYS = /vector|embedding|landmark|fbank|signal|pixels/i;
 
 /**
  * Opens (creating and migrating when needed) the embedded SQLite store: one file, WAL journal, `secure_delete` on,
@@ -134,19 +132,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   return store;
 }
 
-/** The current key's provider extended with read-only old keys (null stays null: no key, no encryption). */
-function withOldKeys(current: KeyProvider | null, oldKeys: ReadonlyArray<Uint8Array | string>): KeyProvider | null {
-  if (!current || oldKeys.length === 0) return current;
-  // chainKeyProviders asks only the first provider for the key to encrypt with, so old keys only ever decrypt.
-  return chainKeyProviders(current, ...oldKeys.map((k) => staticKeyProvider(k)));
-}
 
-function resolveProvider(key: SqliteStoreOptions['key']): KeyProvider | null {
-  if (key === null) return null;
-  if (key === undefined) return envKeyProvider();
-  if (typeof key === 'function') return key;
-  return staticKeyProvider(key);
-}
 
 function openDatabase(opts: SqliteStoreOptions): Database.Database {
   const file = opts.path;
@@ -218,26 +204,9 @@ function storeError(e: unknown, context: string): LikenessError {
   return new LikenessError('E_STORE', `${context}: ${msg}${hint}`, code ? { sqliteCode: code } : undefined, { cause: e });
 }
 
-function nowIso(): string {
-  return new Date().toISOString();
-}
 
-/** AAD binding a sealed vector to its row, so ciphertexts cannot be moved between rows or performers. */
-function templateAad(id: string, performerId: string, modelId: string, kind: TemplateKind, dim: number): string {
-  return `likeness-template-v1\0${id}\0${performerId}\0${modelId}\0${kind}\0${dim}`;
-}
 
-function vectorBytes(v: Float32Array): Buffer {
-  // Copy: the caller's array may be a view on a larger buffer. Float32 little-endian (every supported platform).
-  return Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-}
 
-function bytesVector(b: Buffer, dim: number): Float32Array {
-  if (b.length !== dim * 4) throw new LikenessError('E_STORE', `a template has ${b.length} bytes, expected ${dim * 4}`);
-  const out = new Float32Array(dim);
-  new Uint8Array(out.buffer).set(b);
-  return out;
-}
 
 /** The embedded SQLite store. Create it with {@link openSqliteStore}. */
 export class SqliteStore implements Store {
@@ -727,8 +696,9 @@ export class SqliteStore implements Store {
     const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 256));
     const next = await newKeys();
     if (!next) throw new LikenessError('E_CRYPTO', 'the new key provider gave no key to encrypt with');
-    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
+    // The new key first: rows already under it (written by workers that run with it) must not count as unknown.
     this.keyCache.set(next.id, next);
+    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
     // From here new enrollments use the new key, so the sweep below has a finite amount of work.
     const previous = this.keys;
     this.keys = previous ? chainKeyProviders(newKeys, previous) : newKeys;
@@ -885,55 +855,9 @@ function auditFromRow(r: AuditRow): AuditEntry {
   };
 }
 
-function consentAuditDetails(c: Consent | null): Record<string, AuditValue> {
-  if (c === null) return { consent: false };
-  return {
-    consent: true,
-    grantedBy: c.grantedBy,
-    scope: c.scope,
-    expiresAt: c.expiresAt ?? null,
-    withdrawnAt: c.withdrawnAt ?? null,
-    documentRef: c.documentRef ?? null,
-  };
-}
 
-function checkReference(r: NewReference, i: number): void {
-  if (typeof r.sha256 !== 'string' || !SHA256_RE.test(r.sha256)) {
-    throw invalid(`reference ${i}: sha256 must be 64 lowercase hex characters`);
-  }
-  if (r.modality !== 'face' && r.modality !== 'voice') {
-    throw invalid(`reference ${i}: modality must be face or voice`);
-  }
-}
 
-function checkTemplate(t: NewTemplate, i: number): void {
-  str(`template ${i} modelId`, t.modelId);
-  if (!(t.vector instanceof Float32Array) || t.vector.length === 0) {
-    throw invalid(`template ${i}: vector must be a non-empty Float32Array`);
-  }
-  for (let j = 0; j < t.vector.length; j++) {
-    if (!Number.isFinite(t.vector[j]!)) throw invalid(`template ${i}: vector has a non-finite value`);
-  }
-  if (t.kind !== 'item' && t.kind !== 'centroid') throw invalid(`template ${i}: kind must be item or centroid`);
-  if (t.modality !== 'face' && t.modality !== 'voice') throw invalid(`template ${i}: bad modality`);
-  if ((t.kind === 'item') !== (typeof t.referenceHash === 'string')) {
-    throw invalid(`template ${i}: items need a referenceHash, centroids must have none`);
-  }
-  if (!Number.isFinite(t.quality) || t.quality < 0 || t.quality > 1) {
-    throw invalid(`template ${i}: quality must be within [0, 1]`);
-  }
-}
 
-function checkAudit(e: AuditEvent): void {
-  if (!AUDIT_TYPES.includes(e.type)) throw invalid(`unknown audit event type ${String(e.type)}`);
-  for (const [k, v] of Object.entries(e.details ?? {})) {
-    if (FORBIDDEN_AUDIT_KEYS.test(k)) throw invalid(`audit detail "${k}" looks biometric; audit holds none`);
-    if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw invalid(`audit detail "${k}" must be a string, number, boolean or null`);
-    }
-    if (typeof v === 'string' && v.length > 1024) throw invalid(`audit detail "${k}" is too long`);
-  }
-}
 
 /** Schema version of databases written by this code. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA_VERSION;

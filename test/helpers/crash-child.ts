@@ -1,10 +1,10 @@
 // Child process for src/store/crash.test.ts: enrolls (and now and then deletes) forever, appending one line to a side
 // file after each call returns (`E performer batch`, `D performer`), until the parent kills it with SIGKILL.
-// Usage: node -r @swc-node/register test/helpers/crash-child.ts DB SIDE_FILE KEY_HEX SEED
+// Usage: node -r @swc-node/register test/helpers/crash-child.ts DB SIDE_FILE KEY_HEX SEED (DB: a file or postgres:// URL)
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { Registry } from '../../src/match/registry';
-import { openSqliteStore } from '../../src/store/sqlite';
+import { openStore } from '../../src/store/open';
 import { fakeHash, nearVector, rng, unitVector } from './vectors';
 
 export const FACE_MODEL = 'face-m';
@@ -15,7 +15,7 @@ export const VOICE_WINDOWS = 3;
 async function main(): Promise<void> {
   const [db, side, keyHex, seedText] = process.argv.slice(2);
   const r = rng(Number(seedText));
-  const store = await openSqliteStore({ path: db!, key: keyHex! });
+  const store = await openStore({ location: db!, key: keyHex! });
   const registry = new Registry(store);
   const known = (await store.listPerformers()).map((p) => p.id);
   process.stdout.write('ready\n');

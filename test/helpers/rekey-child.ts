@@ -2,13 +2,13 @@
 // batches forever, until the parent kills it with SIGKILL.
 // Usage: node -r @swc-node/register test/helpers/rekey-child.ts DB KEY_A_HEX KEY_B_HEX
 import { chainKeyProviders, staticKeyProvider } from '../../src/store/crypto';
-import { openSqliteStore } from '../../src/store/sqlite';
+import { openStore } from '../../src/store/open';
 
 async function main(): Promise<void> {
   const [db, a, b] = process.argv.slice(2);
   const keyA = staticKeyProvider(a!);
   const keyB = staticKeyProvider(b!);
-  const store = await openSqliteStore({ path: db!, key: chainKeyProviders(keyA, keyB) });
+  const store = await openStore({ location: db!, key: chainKeyProviders(keyA, keyB) });
   process.stdout.write('ready\n');
   for (let n = 0; ; n++) await store.rekey(n % 2 === 0 ? keyB : keyA, { batchSize: 5 });
 }

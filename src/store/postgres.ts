@@ -1,0 +1,856 @@
+import * as crypto from 'crypto';
+import { Pool, type PoolClient } from 'pg';
+import { LikenessError, isLikenessError } from '../errors';
+import { invalid, str } from '../validate';
+import { chainKeyProviders, envOldKeys, open as openSealed, seal } from './crypto';
+import {
+  bytesVector,
+  checkAudit,
+  checkReference,
+  checkTemplate,
+  consentAuditDetails,
+  nowIso,
+  resolveProvider,
+  templateAad,
+  vectorBytes,
+  withOldKeys,
+} from './common';
+import { normaliseConsent } from './consent';
+import { pgMigrate, pgSchemaVersion } from './pg-migrations';
+import type {
+  AuditEntry,
+  AuditEvent,
+  AuditType,
+  AuditValue,
+  Consent,
+  EnrollmentWrite,
+  JsonValue,
+  KeyMaterial,
+  KeyProvider,
+  Modality,
+  ModelCount,
+  NewReference,
+  NewTemplate,
+  Performer,
+  PerformerExport,
+  PerformerInput,
+  Reference,
+  RekeyReport,
+  Store,
+  StoreInfo,
+  Template,
+  TemplateInfo,
+  TemplateKind,
+} from './types';
+
+/** Options for {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** A `postgres://` or `postgresql://` connection string (user, password, host, port, database, `?sslmode=`...). */
+  url: string;
+  /** Template key, as for SQLite: a provider, raw 32 bytes, hex/base64 text; `undefined` reads `LIKENESS_KEY`. */
+  key?: KeyProvider | Uint8Array | string | null;
+  /** Keys that may still decrypt but never encrypt; default `LIKENESS_OLD_KEYS`. */
+  oldKeys?: ReadonlyArray<Uint8Array | string>;
+  /** Connections in the pool (default 4). */
+  poolSize?: number;
+}
+
+/** Channel on which every committed change announces the new change counter (`NOTIFY likeness_changes, 'N'`). */
+export const CHANGE_CHANNEL = 'likeness_changes';
+
+interface PerformerRow {
+  id: string;
+  name: string;
+  aliases: string;
+  consent: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface RefRow {
+  performer_id: string;
+  sha256: string;
+  modality: Modality;
+  quality: string;
+  created_at: string;
+}
+
+interface TemplateRow {
+  seq: string;
+  id: string;
+  performer_id: string;
+  model_id: string;
+  modality: Modality;
+  kind: TemplateKind;
+  reference_hash: string | null;
+  quality: number;
+  dim: number;
+  key_id: string | null;
+  nonce: Buffer | null;
+  vector: Buffer;
+  created_at: string;
+}
+
+interface AuditRow {
+  seq: string;
+  at: string;
+  type: AuditType;
+  performer_id: string | null;
+  details: string;
+}
+
+/** True for `postgres://` and `postgresql://` URLs. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The connection target without credentials (for `doctor` and messages). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** Driver and connection errors as E_STORE with an actionable message; LikenessErrors pass through. */
+function storeError(e: unknown, context: string, location: string): LikenessError {
+  if (isLikenessError(e)) return e;
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const msg = e instanceof Error ? e.message : String(e);
+  let hint = '';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || code.startsWith('08') || code.startsWith('57P')) {
+    hint = `: cannot reach PostgreSQL at ${location}; check that it runs and the URL (--db / LIKENESS_DB) is right`;
+  } else if (code === '28P01' || code === '28000') {
+    hint = ': authentication failed; check the user and password in the URL';
+  } else if (code === '3D000') {
+    hint = ': the database does not exist; create it (createdb) first';
+  }
+  return new LikenessError('E_STORE', `${context}: ${msg}${hint}`, code ? { pgCode: code } : undefined, { cause: e });
+}
+
+/**
+ * Opens the PostgreSQL store: runs the migrations under an advisory lock (several workers may start at once), then
+ * serves the same interface and guarantees as the SQLite store: one transaction per enrollment and delete, hard
+ * delete, append-only audit log, templates sealed with AES-256-GCM under the same keys and key ids.
+ * @throws LikenessError E_STORE when the server cannot be reached or its schema is newer; E_CRYPTO for a malformed key.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  const url = str('store URL', opts.url);
+  if (!isPostgresUrl(url)) throw invalid(`a PostgreSQL store needs a postgres:// URL, got ${redactUrl(url)}`);
+  const provider = withOldKeys(resolveProvider(opts.key), opts.oldKeys ?? envOldKeys());
+  const current = provider ? ((await provider()) ?? null) : null;
+  const location = redactUrl(url);
+  const pool = new Pool({ connectionString: url, max: Math.max(1, Math.floor(opts.poolSize ?? 4)), connectionTimeoutMillis: 10_000 });
+  // An idle client whose server went away emits 'error' on the pool; the next query reconnects, so it is not fatal.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await pgMigrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw storeError(e, `cannot open the PostgreSQL store at ${location}`, location);
+  }
+  const store = new PostgresStore(pool, location, provider, current);
+  await store.retryScrub();
+  return store;
+}
+
+/** The PostgreSQL store. Create it with {@link openPostgresStore}. */
+export class PostgresStore implements Store {
+  private pool: Pool | null;
+  private keys: KeyProvider | null;
+  private current: KeyMaterial | null;
+  private readonly keyCache = new Map<string, KeyMaterial>();
+
+  /** @internal use {@link openPostgresStore}. */
+  constructor(pool: Pool, private readonly location: string, keys: KeyProvider | null, current: KeyMaterial | null) {
+    this.pool = pool;
+    this.keys = keys;
+    this.current = current;
+    if (current) this.keyCache.set(current.id, current);
+  }
+
+  /** @internal a hard delete whose scrub readers blocked: try again (best effort; doctor reports it while pending). */
+  async retryScrub(): Promise<void> {
+    await this.scrub();
+  }
+
+  private get conn(): Pool {
+    if (!this.pool) throw new LikenessError('E_STORE', 'the store is closed');
+    return this.pool;
+  }
+
+  private async q<R extends object>(what: string, text: string, args: unknown[] = []): Promise<R[]> {
+    const pool = this.conn;
+    try {
+      return (await pool.query<R>(text, args)).rows;
+    } catch (e) {
+      throw storeError(e, what, this.location);
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction. Writers first lock the change-counter row, so writes are serialised as in SQLite
+   * (BEGIN IMMEDIATE) and every committed write bumps the counter exactly once.
+   */
+  private async tx<T>(what: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const pool = this.conn;
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      throw storeError(e, what, this.location);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT value FROM meta WHERE key = 'change_counter' FOR UPDATE");
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw storeError(e, what, this.location);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** {@inheritDoc Store.info} */
+  async info(): Promise<StoreInfo> {
+    const rows = await this.q<{ keyid: string | null; count: number }>(
+      'reading store info',
+      'SELECT key_id AS keyid, count(*)::int AS count FROM templates GROUP BY key_id ORDER BY key_id NULLS FIRST',
+    );
+    const pool = this.conn;
+    let schemaVersion: number;
+    const client = await pool.connect().catch((e: unknown) => {
+      throw storeError(e, 'reading store info', this.location);
+    });
+    try {
+      schemaVersion = await pgSchemaVersion(client);
+    } finally {
+      client.release();
+    }
+    return {
+      backend: 'postgres',
+      location: this.location,
+      schemaVersion,
+      encrypted: this.current !== null,
+      keyId: this.current?.id ?? null,
+      templateKeys: rows.map((r) => ({ keyId: r.keyid, count: r.count })),
+      scrubPending: (await this.q('reading store info', "SELECT 1 FROM meta WHERE key = 'scrub_pending'")).length > 0,
+    };
+  }
+
+  /** {@inheritDoc Store.close} */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    if (pool) await pool.end().catch((e: unknown) => Promise.reject(storeError(e, 'closing the store', this.location)));
+  }
+
+  /** {@inheritDoc Store.upsertPerformer} */
+  async upsertPerformer(p: PerformerInput): Promise<Performer> {
+    str('performer name', p.name);
+    if (p.id !== undefined) str('performer id', p.id);
+    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
+    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    return this.tx('saving a performer', async (c) => {
+      const now = nowIso();
+      const before = p.id === undefined ? null : await readPerformer(c, p.id);
+      if (!before) {
+        const id = p.id ?? crypto.randomUUID();
+        await c.query('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+          id,
+          p.name,
+          JSON.stringify(aliases),
+          consent && JSON.stringify(consent),
+          now,
+          now,
+        ]);
+        await appendAudit(c, { type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+        await bump(c);
+        return (await readPerformer(c, id))!;
+      }
+      await c.query('UPDATE performers SET name = $1, aliases = $2, consent = $3, updated_at = $4 WHERE id = $5', [
+        p.name,
+        JSON.stringify(aliases),
+        consent && JSON.stringify(consent),
+        now,
+        before.id,
+      ]);
+      await appendAudit(c, { type: 'performer.update', performerId: before.id });
+      if (JSON.stringify(before.consent) !== JSON.stringify(consent)) {
+        await appendAudit(c, { type: 'consent.change', performerId: before.id, details: consentAuditDetails(consent) });
+      }
+      await bump(c);
+      return (await readPerformer(c, before.id))!;
+    });
+  }
+
+  /** {@inheritDoc Store.getPerformer} */
+  async getPerformer(id: string): Promise<Performer | null> {
+    str('performer id', id);
+    const rows = await this.q<PerformerRow>('reading a performer', 'SELECT * FROM performers WHERE id = $1', [id]);
+    return rows[0] ? performerFromRow(rows[0]) : null;
+  }
+
+  /** {@inheritDoc Store.listPerformers} */
+  async listPerformers(): Promise<Performer[]> {
+    const rows = await this.q<PerformerRow>('listing performers', 'SELECT * FROM performers ORDER BY name COLLATE "C", id COLLATE "C"');
+    return rows.map(performerFromRow);
+  }
+
+  /** {@inheritDoc Store.setConsent} */
+  async setConsent(id: string, consent: Consent | null, reason?: string): Promise<Performer> {
+    str('performer id', id);
+    const cons = consent === null ? null : normaliseConsent(consent);
+    return this.tx('changing consent', async (c) => {
+      const r = await c.query('UPDATE performers SET consent = $1, updated_at = $2 WHERE id = $3', [cons && JSON.stringify(cons), nowIso(), id]);
+      if (r.rowCount === 0) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
+      const details = consentAuditDetails(cons);
+      if (reason) details.reason = reason;
+      await appendAudit(c, { type: 'consent.change', performerId: id, details });
+      await bump(c);
+      return (await readPerformer(c, id))!;
+    });
+  }
+
+  /** {@inheritDoc Store.deletePerformer} */
+  async deletePerformer(id: string): Promise<boolean> {
+    str('performer id', id);
+    const deleted = await this.tx('deleting a performer', async (c) => {
+      const counts = (
+        await c.query<{ refs: number; templates: number }>(
+          `SELECT (SELECT count(*)::int FROM refs WHERE performer_id = $1) AS refs,
+                  (SELECT count(*)::int FROM templates WHERE performer_id = $1) AS templates`,
+          [id],
+        )
+      ).rows[0]!;
+      const r = await c.query('DELETE FROM performers WHERE id = $1', [id]);
+      if (r.rowCount === 0) return false;
+      await appendAudit(c, { type: 'delete', performerId: id, details: { refs: counts.refs, templates: counts.templates } });
+      await bump(c);
+      await c.query("INSERT INTO meta (key, value) VALUES ('scrub_pending', '1') ON CONFLICT (key) DO UPDATE SET value = '1'");
+      return true;
+    });
+    // Committed. The deleted rows' bytes stay in the table files (plain VACUUM only marks the space free): rewrite
+    // the registry tables now, and leave the flag for `info().scrubPending`, the next delete, checkpoint() and open
+    // when readers keep the rewrite from getting its lock.
+    if (deleted) await this.scrub();
+    return deleted;
+  }
+
+  /**
+   * Rewrites the registry tables (VACUUM FULL: the old files, with the deleted rows' bytes, are dropped) and clears
+   * the scrub flag. Waits at most 2 s for the exclusive lock so searches are never held up longer; false when it could
+   * not get it (the flag stays).
+   */
+  private async scrub(): Promise<boolean> {
+    const pool = this.pool;
+    if (!pool) return false;
+    let c: PoolClient | undefined;
+    try {
+      c = await pool.connect();
+      if ((await c.query("SELECT 1 FROM meta WHERE key = 'scrub_pending'")).rowCount === 0) return true;
+      await c.query("SET lock_timeout = '2s'");
+      await c.query('VACUUM FULL templates, refs, performers');
+      await c.query("DELETE FROM meta WHERE key = 'scrub_pending'");
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (c) {
+        await c.query('RESET lock_timeout').catch(() => undefined);
+        c.release();
+      }
+    }
+  }
+
+  /** {@inheritDoc Store.addEnrollment} */
+  async addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite> {
+    str('performer id', performerId);
+    references.forEach(checkReference);
+    templates.forEach(checkTemplate);
+    const key = await this.writeKey();
+    return this.tx('writing an enrollment', (c) => this.writeEnrollment(c, performerId, references, templates, key));
+  }
+
+  private async writeEnrollment(
+    c: PoolClient,
+    performerId: string,
+    references: NewReference[],
+    templates: NewTemplate[],
+    key: KeyMaterial | null,
+  ): Promise<EnrollmentWrite> {
+    if (!(await readPerformer(c, performerId))) throw new LikenessError('E_NOT_FOUND', `no performer with id ${performerId}`);
+    const now = nowIso();
+    const refExists = async (sha: string): Promise<boolean> =>
+      ((await c.query('SELECT 1 FROM refs WHERE performer_id = $1 AND sha256 = $2', [performerId, sha])).rowCount ?? 0) > 0;
+    const added: string[] = [];
+    const duplicates: string[] = [];
+    for (const r of references) {
+      if (added.includes(r.sha256) || duplicates.includes(r.sha256) || (await refExists(r.sha256))) {
+        if (!duplicates.includes(r.sha256)) duplicates.push(r.sha256);
+        continue;
+      }
+      await c.query('INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        performerId,
+        r.sha256,
+        r.modality,
+        JSON.stringify(r.quality),
+        now,
+      ]);
+      added.push(r.sha256);
+    }
+    const skip = new Set<string>();
+    for (const t of templates) {
+      if (t.kind !== 'item' || added.includes(t.referenceHash!)) continue;
+      if (!(await refExists(t.referenceHash!))) throw invalid(`template references media ${t.referenceHash} that is not enrolled`);
+      const has = await c.query('SELECT 1 FROM templates WHERE performer_id = $1 AND model_id = $2 AND reference_hash = $3 LIMIT 1', [
+        performerId,
+        t.modelId,
+        t.referenceHash,
+      ]);
+      if ((has.rowCount ?? 0) > 0) skip.add(`${t.modelId}\0${t.referenceHash}`);
+    }
+    let written = 0;
+    for (const t of templates) {
+      if (t.kind === 'item' && skip.has(`${t.modelId}\0${t.referenceHash}`)) continue;
+      if (t.kind === 'centroid') {
+        await c.query("DELETE FROM templates WHERE performer_id = $1 AND model_id = $2 AND kind = 'centroid'", [performerId, t.modelId]);
+      }
+      await insertTemplate(c, performerId, t, key, now);
+      written++;
+    }
+    await appendAudit(c, {
+      type: 'enroll',
+      performerId,
+      details: {
+        added: added.length,
+        duplicates: duplicates.length,
+        templates: written,
+        models: [...new Set(templates.map((t) => t.modelId))].join(','),
+      },
+    });
+    return { added, duplicates, templatesWritten: written, changeCounter: await bump(c) };
+  }
+
+  /**
+   * The key new templates are written under, after proving it belongs to this store: every key id the stored
+   * templates use must be available and must open one of its templates (a key that only claims an id is caught).
+   */
+  private async writeKey(): Promise<KeyMaterial | null> {
+    const ids = (await this.q<{ key_id: string }>('reading key state', 'SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL ORDER BY key_id')).map((r) => r.key_id);
+    if (!this.current) {
+      if (ids.length) {
+        throw new LikenessError(
+          'E_CRYPTO',
+          `this store holds templates encrypted under key ${ids.join(', ')}: set LIKENESS_KEY to that key (or pass it) before enrolling into it`,
+          { keyId: ids[0]! },
+        );
+      }
+      return null;
+    }
+    for (const id of ids) {
+      const m = this.keyCache.get(id) ?? (this.keys ? await this.keys(id) : null);
+      const sample = m ? (await this.q<TemplateRow>('reading a template', 'SELECT * FROM templates WHERE key_id = $1 LIMIT 1', [id]))[0] : undefined;
+      let opens = false;
+      if (m && sample) {
+        try {
+          this.keyCache.set(id, m);
+          this.decode(sample);
+          opens = true;
+        } catch {
+          this.keyCache.delete(id);
+        }
+      }
+      if (!opens) {
+        throw new LikenessError(
+          'E_CRYPTO',
+          `the configured key ${this.current.id} is not this store's key: its templates are encrypted under ${id}` +
+            `${m ? ', which the key given for it does not open' : ''}. Nothing was written. Set LIKENESS_KEY to the store's key ` +
+            '(`likeness doctor` shows its id), or to rotate keep the old one in LIKENESS_OLD_KEYS and run `likeness rekey`',
+          { keyId: id, configuredKeyId: this.current.id },
+        );
+      }
+    }
+    return this.current;
+  }
+
+  /** {@inheritDoc Store.verifyWriteKey} */
+  async verifyWriteKey(): Promise<void> {
+    await this.writeKey();
+  }
+
+  /** {@inheritDoc Store.createWithEnrollment} */
+  async createWithEnrollment(
+    p: Omit<PerformerInput, 'id'>,
+    references: NewReference[],
+    templates: NewTemplate[],
+  ): Promise<{ performer: Performer; write: EnrollmentWrite }> {
+    str('performer name', p.name);
+    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
+    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    if (references.length === 0) throw invalid('a new performer needs at least one reference');
+    references.forEach(checkReference);
+    templates.forEach(checkTemplate);
+    const key = await this.writeKey();
+    return this.tx('creating a performer with its enrollment', async (c) => {
+      const id = crypto.randomUUID();
+      const now = nowIso();
+      await c.query('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+        id,
+        p.name,
+        JSON.stringify(aliases),
+        consent && JSON.stringify(consent),
+        now,
+        now,
+      ]);
+      await appendAudit(c, { type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+      const write = await this.writeEnrollment(c, id, references, templates, key);
+      return { performer: (await readPerformer(c, id))!, write };
+    });
+  }
+
+  /** {@inheritDoc Store.references} */
+  async references(performerId: string): Promise<Reference[]> {
+    str('performer id', performerId);
+    const rows = await this.q<RefRow>('reading references', 'SELECT * FROM refs WHERE performer_id = $1 ORDER BY created_at, sha256', [performerId]);
+    return rows.map(refFromRow);
+  }
+
+  /** {@inheritDoc Store.templates} */
+  async *templates(modelId: string): AsyncIterable<Template> {
+    str('model id', modelId);
+    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE model_id = $1 AND key_id IS NOT NULL', [modelId]);
+    const page = 2048;
+    let last = '0';
+    for (;;) {
+      const rows = await this.q<TemplateRow>(
+        'reading templates',
+        'SELECT * FROM templates WHERE model_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+        [modelId, last, page],
+      );
+      if (rows.length === 0) return;
+      // A rotation may have moved rows to a key this process has not loaded yet (another worker ran rekey).
+      await this.ensureKeys(rows);
+      for (const row of rows) yield this.decode(row);
+      last = rows[rows.length - 1]!.seq;
+      if (rows.length < page) return;
+    }
+  }
+
+  /** {@inheritDoc Store.performerTemplates} */
+  async performerTemplates(performerId: string, modelId?: string): Promise<Template[]> {
+    str('performer id', performerId);
+    const where = modelId === undefined ? 'performer_id = $1' : 'performer_id = $1 AND model_id = $2';
+    const args = modelId === undefined ? [performerId] : [performerId, modelId];
+    const rows = await this.q<TemplateRow>('reading templates', `SELECT * FROM templates WHERE ${where} ORDER BY seq`, args);
+    await this.ensureKeys(rows);
+    return rows.map((r) => this.decode(r));
+  }
+
+  /** {@inheritDoc Store.models} */
+  async models(): Promise<ModelCount[]> {
+    const rows = await this.q<{ modelid: string; modality: Modality; dim: number; templates: number; performers: number }>(
+      'counting templates',
+      `SELECT model_id AS modelid, modality, max(dim)::int AS dim, count(*)::int AS templates,
+              count(DISTINCT performer_id)::int AS performers FROM templates GROUP BY model_id, modality ORDER BY model_id COLLATE "C"`,
+    );
+    return rows.map((r) => ({ modelId: r.modelid, modality: r.modality, dim: r.dim, templates: r.templates, performers: r.performers }));
+  }
+
+  /** {@inheritDoc Store.changeCounter} */
+  async changeCounter(): Promise<number> {
+    const rows = await this.q<{ value: string }>('reading the change counter', "SELECT value FROM meta WHERE key = 'change_counter'");
+    return Number(rows[0]!.value);
+  }
+
+  /** {@inheritDoc Store.audit} */
+  async audit(event: AuditEvent): Promise<AuditEntry> {
+    checkAudit(event);
+    const pool = this.conn;
+    try {
+      return await appendAudit(pool, event);
+    } catch (e) {
+      throw storeError(e, 'appending to the audit log', this.location);
+    }
+  }
+
+  /** {@inheritDoc Store.auditBatch} */
+  async auditBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    events.forEach(checkAudit);
+    if (events.length === 0) return [];
+    const pool = this.conn;
+    const client = await pool.connect().catch((e: unknown) => {
+      throw storeError(e, 'appending to the audit log', this.location);
+    });
+    try {
+      await client.query('BEGIN');
+      const out: AuditEntry[] = [];
+      for (const e of events) out.push(await appendAudit(client, e));
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw storeError(e, 'appending to the audit log', this.location);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** {@inheritDoc Store.auditLog} */
+  async auditLog(filter: { performerId?: string; type?: AuditType; afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+    const clauses: string[] = [];
+    const args: Array<string | number> = [];
+    if (filter.performerId !== undefined) {
+      args.push(filter.performerId);
+      clauses.push(`performer_id = $${args.length}`);
+    }
+    if (filter.type !== undefined) {
+      args.push(filter.type);
+      clauses.push(`type = $${args.length}`);
+    }
+    if (filter.afterSeq !== undefined) {
+      args.push(filter.afterSeq);
+      clauses.push(`seq > $${args.length}`);
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    let limit = '';
+    if (filter.limit !== undefined) {
+      args.push(Math.max(0, Math.floor(filter.limit)));
+      limit = `LIMIT $${args.length}`;
+    }
+    const rows = await this.q<AuditRow>('reading the audit log', `SELECT * FROM audit ${where} ORDER BY seq ${limit}`, args);
+    return rows.map(auditFromRow);
+  }
+
+  /** {@inheritDoc Store.exportPerformer} */
+  async exportPerformer(id: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
+    str('performer id', id);
+    const performer = await this.getPerformer(id);
+    if (!performer) throw new LikenessError('E_NOT_FOUND', `no performer with id ${id}`);
+    await this.audit({ type: 'export', performerId: id, details: { full: opts.includeVectors === true } });
+    const references = await this.references(id);
+    const rows = await this.q<TemplateRow>('reading templates', 'SELECT * FROM templates WHERE performer_id = $1 ORDER BY seq', [id]);
+    if (opts.includeVectors) await this.ensureKeys(rows);
+    const templates = rows.map((r) => {
+      const info: TemplateInfo & { vector?: string } = templateInfo(r);
+      if (opts.includeVectors) info.vector = vectorBytes(this.decode(r).vector).toString('base64');
+      return info;
+    });
+    const audit = await this.auditLog({ performerId: id });
+    return { exportedAt: nowIso(), performer, references, templates, audit };
+  }
+
+  /** {@inheritDoc Store.rekey} */
+  async rekey(newKeys: KeyProvider, opts: { batchSize?: number } = {}): Promise<RekeyReport> {
+    const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 256));
+    const next = await newKeys();
+    if (!next) throw new LikenessError('E_CRYPTO', 'the new key provider gave no key to encrypt with');
+    // The new key first: rows already under it (written by workers that run with it) must not count as unknown.
+    this.keyCache.set(next.id, next);
+    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
+    const previous = this.keys;
+    this.keys = previous ? chainKeyProviders(newKeys, previous) : newKeys;
+    this.current = next;
+    let reencrypted = 0;
+    let batches = 0;
+    for (;;) {
+      const n = await this.rekeyBatch(next, batchSize);
+      if (n === 0) break;
+      reencrypted += n;
+      batches++;
+      // Yield between batches so this process's readers get their turn (other processes are never blocked: rows
+      // are locked one batch at a time).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await this.audit({ type: 'rekey', details: { templates: reencrypted, keyId: next.id } });
+    return { reencrypted, batches, keyId: next.id };
+  }
+
+  /** One batch in one transaction; rows locked by another rotation are skipped (it re-encrypts them). */
+  private async rekeyBatch(next: KeyMaterial, batchSize: number): Promise<number> {
+    const pool = this.conn;
+    const c = await pool.connect().catch((e: unknown) => {
+      throw storeError(e, 're-encrypting templates', this.location);
+    });
+    try {
+      await c.query('BEGIN');
+      const rows = (
+        await c.query<TemplateRow>('SELECT * FROM templates WHERE key_id IS NULL OR key_id <> $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED', [
+          next.id,
+          batchSize,
+        ])
+      ).rows;
+      await this.ensureKeys(rows);
+      for (const r of rows) {
+        const plain = vectorBytes(this.decode(r).vector);
+        const s = seal(next, plain, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
+        plain.fill(0);
+        await c.query('UPDATE templates SET key_id = $1, nonce = $2, vector = $3 WHERE id = $4', [next.id, s.nonce, s.data, r.id]);
+      }
+      await c.query('COMMIT');
+      return rows.length;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw storeError(e, 're-encrypting templates', this.location);
+    } finally {
+      c.release();
+    }
+  }
+
+  /** {@inheritDoc Store.checkpoint} */
+  async checkpoint(): Promise<void> {
+    // PostgreSQL manages its own WAL; what is left to do here is a pending scrub of deleted rows from the table files.
+    if (!this.pool) throw new LikenessError('E_STORE', 'the store is closed');
+    if (!(await this.scrub())) {
+      throw new LikenessError('E_STORE', 'the scrub of deleted rows could not get its lock: searches are running; retry later');
+    }
+  }
+
+  private async loadKeys(sql: string, args: unknown[] = []): Promise<void> {
+    const rows = await this.q<{ key_id: string }>('reading key ids', sql, args);
+    await this.resolveKeys(rows.map((r) => r.key_id));
+  }
+
+  private async ensureKeys(rows: readonly TemplateRow[]): Promise<void> {
+    await this.resolveKeys([...new Set(rows.map((r) => r.key_id).filter((k): k is string => k !== null))]);
+  }
+
+  private async resolveKeys(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (this.keyCache.has(id)) continue;
+      const m = this.keys ? await this.keys(id) : null;
+      if (!m) {
+        throw new LikenessError(
+          'E_CRYPTO',
+          this.current
+            ? `templates are encrypted with key ${id} but the configured key is ${this.current.id}: set the right LIKENESS_KEY (and LIKENESS_OLD_KEYS during a rotation)`
+            : `templates are encrypted with key ${id}: set LIKENESS_KEY to read them`,
+          { keyId: id },
+        );
+      }
+      this.keyCache.set(id, m);
+    }
+  }
+
+  private decode(r: TemplateRow): Template {
+    let bytes = r.vector;
+    if (r.key_id !== null) {
+      const key = this.keyCache.get(r.key_id);
+      if (!key) throw new LikenessError('E_CRYPTO', `no key loaded for templates under key ${r.key_id}`, { keyId: r.key_id });
+      bytes = openSealed(key, r.nonce ?? Buffer.alloc(0), r.vector, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
+    }
+    const vector = bytesVector(bytes, r.dim);
+    if (r.key_id !== null) bytes.fill(0);
+    return {
+      id: r.id,
+      performerId: r.performer_id,
+      modelId: r.model_id,
+      modality: r.modality,
+      kind: r.kind,
+      vector,
+      referenceHash: r.reference_hash,
+      quality: r.quality,
+      createdAt: r.created_at,
+    };
+  }
+}
+
+interface Queryable {
+  query<R extends object>(text: string, args?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+async function readPerformer(c: Queryable, id: string): Promise<Performer | null> {
+  const r = await c.query<PerformerRow>('SELECT * FROM performers WHERE id = $1', [id]);
+  return r.rows[0] ? performerFromRow(r.rows[0]) : null;
+}
+
+/** Increments the change counter inside the caller's transaction, announces it on commit, returns the new value. */
+async function bump(c: Queryable): Promise<number> {
+  const r = await c.query<{ value: string }>(
+    "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'change_counter' RETURNING value",
+  );
+  const v = r.rows[0]!.value;
+  await c.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, v]);
+  return Number(v);
+}
+
+async function appendAudit(c: Queryable, event: AuditEvent): Promise<AuditEntry> {
+  const at = nowIso();
+  const details = event.details ?? {};
+  const r = await c.query<{ seq: string }>('INSERT INTO audit (at, type, performer_id, details) VALUES ($1, $2, $3, $4) RETURNING seq', [
+    at,
+    event.type,
+    event.performerId ?? null,
+    JSON.stringify(details),
+  ]);
+  return { seq: Number(r.rows[0]!.seq), at, type: event.type, performerId: event.performerId ?? null, details };
+}
+
+async function insertTemplate(c: Queryable, performerId: string, t: NewTemplate, key: KeyMaterial | null, now: string): Promise<void> {
+  const id = crypto.randomUUID();
+  const dim = t.vector.length;
+  const plain = vectorBytes(t.vector);
+  let nonce: Buffer | null = null;
+  let data = plain;
+  if (key) {
+    const s = seal(key, plain, templateAad(id, performerId, t.modelId, t.kind, dim));
+    nonce = s.nonce;
+    data = s.data;
+    plain.fill(0);
+  }
+  await c.query(
+    `INSERT INTO templates (id, performer_id, model_id, modality, kind, reference_hash, quality, dim, key_id, nonce, vector, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, key?.id ?? null, nonce, data, now],
+  );
+}
+
+function performerFromRow(r: PerformerRow): Performer {
+  return {
+    id: r.id,
+    name: r.name,
+    aliases: JSON.parse(r.aliases) as string[],
+    consent: r.consent === null ? null : (JSON.parse(r.consent) as Consent),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function refFromRow(r: RefRow): Reference {
+  return { performerId: r.performer_id, sha256: r.sha256, modality: r.modality, quality: JSON.parse(r.quality) as JsonValue, createdAt: r.created_at };
+}
+
+function templateInfo(r: TemplateRow): TemplateInfo {
+  return {
+    id: r.id,
+    performerId: r.performer_id,
+    modelId: r.model_id,
+    modality: r.modality,
+    kind: r.kind,
+    referenceHash: r.reference_hash,
+    quality: r.quality,
+    createdAt: r.created_at,
+    dim: r.dim,
+    encrypted: r.key_id !== null,
+    keyId: r.key_id,
+  };
+}
+
+function auditFromRow(r: AuditRow): AuditEntry {
+  return { seq: Number(r.seq), at: r.at, type: r.type, performerId: r.performer_id, details: JSON.parse(r.details) as Record<string, AuditValue> };
+}
