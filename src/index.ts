@@ -35,6 +35,7 @@ export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanSt
 export { renderHtmlReport } from './report/html';
 export { formatConfidence } from './report/format';
 export { scanReportFile } from './report/provenance';
+export { renderPdf, type PdfOptions } from './report/pdf';
 export type { HtmlReportOptions } from './report/html';
 
 // The input gate and its limits: every entry point reads media through these (the job worker too).

@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { formatConfidence, modalityLabel } from '../report/format';
 import { scanReportFile } from '../report/provenance';
+import { findChromium, renderPdf } from '../report/pdf';
+import { LikenessError } from '../errors';
 
 import { renderHtmlReport } from '../report/html';
 import { Guard, defaultDbPath } from '../guard';
@@ -14,7 +16,7 @@ import { DEFAULT_LIMITS, resolveLimits } from '../media/limits';
 import { CommandHandler, CommandIO } from './command';
 
 const SCAN_USAGE =
-  `likeness scan INPUT... [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
+  `likeness scan INPUT... [--db PATH] [--json FILE] [--jsonl] [--report FILE.html|FILE.pdf] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
   '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
   '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
@@ -208,7 +210,11 @@ const scan: CommandHandler = async (args, io) => {
   const concurrency = values.concurrency !== undefined ? int('--concurrency', Number(values.concurrency), 1, 64) : 1;
   const far = values.far !== undefined ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
-  if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
+  if (values.report !== undefined && !/\.(html?|pdf)$/i.test(values.report)) throw invalid(`--report needs a .html or .pdf file name, got ${values.report}`);
+  // A PDF needs Chromium: say so before scanning, not after.
+  if (values.report !== undefined && /\.pdf$/i.test(values.report) && !findChromium()) {
+    throw new LikenessError('E_UNSUPPORTED', `--report ${values.report} prints with Chromium, which was not found: install Chromium (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH; or write --report FILE.html`);
+  }
   const limits = limitsFrom(values);
   const db = values.db ?? defaultDbPath();
   const { files, unmatched, problems } = expandInputs(positionals, resolveLimits(limits).maxFiles);
@@ -252,14 +258,17 @@ const scan: CommandHandler = async (args, io) => {
   for (const r of ordered) if (r) results.push(r);
   const report: ScanReportFile = scanReportFile(results);
   if (values.json !== undefined) writeOut(values.json, JSON.stringify(report, null, 2) + '\n');
-  if (values.report !== undefined) writeOut(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
+  if (values.report !== undefined) {
+    const html = renderHtmlReport(report, { title: `likeness scan (${results.length} media)` });
+    writeOut(values.report, /\.pdf$/i.test(values.report) ? await renderPdf(html) : html);
+  }
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
   const failed = results.filter(isScanFailure).length;
   io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped ? `, ${skipped} skipped as already seen` : ''}\n`);
   return failed > 0 ? 2 : 0;
 };
 
-function writeOut(file: string, text: string): void {
+function writeOut(file: string, text: string | Buffer): void {
   try {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(file, text);

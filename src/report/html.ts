@@ -65,6 +65,17 @@ svg.timeline .possible{fill-opacity:.45}
 .legend .l-face{background:var(--face)}.legend .l-voice{background:var(--voice)}.legend .l-both{background:var(--both)}
 details summary{cursor:pointer;color:var(--muted)}
 .empty{color:var(--muted);font-style:italic}
+.rule{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 10px;margin:8px 0;font-size:13px}
+.rule ul{margin:4px 0 0;padding-left:20px}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+body{font-size:11px}main{max-width:none;padding:0}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+h2{break-after:avoid}.card,figure,tr,svg.timeline,.rule{break-inside:avoid}
+details>*:not(summary){display:block}details summary{display:none}
+.crops img{width:90px;height:90px}
+code,.mono{font-size:10px}
+}
 `;
 
 /**
