@@ -42,6 +42,10 @@ export async function sampleReport(): Promise<ScanReportFile> {
         warnings: ['voice model: weight-free baseline <run models pull>'],
         galleryVersion: 7,
         scannedAt: '2026-11-28T01:00:00.000Z',
+        performers: [
+          { performerId: 'p-evil', name: EVIL_NAME, consent: { status: 'granted', grantedBy: 'Agent <x>', grantedAt: '2026-01-01T00:00:00.000Z', scope: 'face+voice', documentRef: 'DMS-42' } },
+          { performerId: 'p-quote', name: QUOTE_NAME, consent: { status: 'not_recorded' } },
+        ],
         decisionRules: [
           { modality: 'face', modelId: 'face-model-x', falseMatchRate: { match: 0.001, possible: 0.01 }, thresholds: { match: 0.52, possible: 0.41 }, comparisons: 1234 },
         ],

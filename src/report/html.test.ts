@@ -148,3 +148,11 @@ describe('provenance and the decision rule', () => {
     expect(html).not.toContain('Decision rule');
   });
 });
+
+describe('consent', () => {
+  it('shows each matched performer consent record and status, escaped', async () => {
+    const html = renderHtmlReport(await sampleReport());
+    expect(html).toContain('Consent: <b>granted</b> · granted by <bdi>Agent &lt;x&gt;</bdi> · on 2026-01-01T00:00:00.000Z · scope <bdi>face+voice</bdi> · document <code>DMS-42</code>');
+    expect(html).toContain('Consent: <b>not recorded (enrolled explicitly without consent)</b>');
+  });
+});

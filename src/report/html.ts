@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
-import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from './schema';
+import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict, type ReportConsent, type ReportPerformer } from './schema';
 import { invalid, options } from '../validate';
 import { formatConfidence, modalityLabel } from './format';
 
@@ -158,6 +158,7 @@ interface PerformerGroup {
   best: ScanMatch;
   fusedBest?: ScanVerdict;
   items: { result: ScanResult; match: ScanMatch }[];
+  consent?: ReportConsent;
 }
 
 const DECISION_RANK: Record<Decision, number> = { match: 2, possible: 1, none: 0 };
@@ -182,6 +183,10 @@ function groupByPerformer(results: ScanResult[]): PerformerGroup[] {
         g.items.push({ result, match });
         if (better(match, g.best)) g.best = match;
       }
+    }
+    for (const p of arr<ReportPerformer>(result.performers)) {
+      const g = groups.get(String(p?.performerId));
+      if (g && p.consent && typeof p.consent === 'object') g.consent = p.consent;
     }
     for (const v of arr<ScanVerdict>(result.verdicts)) {
       const g = groups.get(String(v.performerId));
@@ -255,12 +260,28 @@ function performerCard(g: PerformerGroup): string {
   return `<article class="card performer">
 <h3>${esc(g.name)} ${decision(overall.decision)}</h3>
 <p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${pctHtml(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
+${consentLine(g.consent)}
 ${fused}${cropHtml}
 <table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>model</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
 </article>`;
+}
+
+/** The performer's consent record and its status at scan time. */
+function consentLine(c: ReportConsent | undefined): string {
+  if (!c) return `<p class="consent">Consent: <span class="empty">not in this report</span></p>`;
+  const status: Record<string, string> = { granted: 'granted', not_recorded: 'not recorded (enrolled explicitly without consent)', expired: 'expired', withdrawn: 'withdrawn' };
+  const parts = [
+    c.grantedBy !== undefined ? `granted by <bdi>${esc(c.grantedBy)}</bdi>` : '',
+    c.grantedAt !== undefined ? `on ${esc(c.grantedAt)}` : '',
+    c.scope !== undefined ? `scope <bdi>${esc(c.scope)}</bdi>` : '',
+    c.expiresAt !== undefined ? `expires ${esc(c.expiresAt)}` : '',
+    c.documentRef !== undefined ? `document <code>${esc(c.documentRef)}</code>` : '',
+    c.withdrawnAt !== undefined ? `withdrawn ${esc(c.withdrawnAt)}` : '',
+  ].filter(Boolean);
+  return `<p class="consent">Consent: <b>${esc(status[String(c.status)] ?? c.status)}</b>${parts.length ? ` · ${parts.join(' · ')}` : ''}</p>`;
 }
 
 function mediaSection(results: ScanResult[]): string {

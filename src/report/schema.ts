@@ -68,6 +68,27 @@ export interface DecisionRule {
   comparisons: number;
 }
 
+/**
+ * The consent record of a matched performer at scan time: `granted` (a record that holds), `not_recorded` (enrolled
+ * explicitly without consent). Performers whose consent `expired` or was `withdrawn` are never reported as matches.
+ */
+export interface ReportConsent {
+  status: 'granted' | 'not_recorded' | 'expired' | 'withdrawn';
+  grantedBy?: string;
+  grantedAt?: string;
+  scope?: string;
+  expiresAt?: string;
+  documentRef?: string;
+  withdrawnAt?: string;
+}
+
+/** A performer matched in a result, with their consent record (schema 2). */
+export interface ReportPerformer {
+  performerId: string;
+  name: string;
+  consent: ReportConsent;
+}
+
 /** Face and voice of one performer coinciding in time, with a fused confidence. */
 export interface ScanVerdict {
   performerId: string;
@@ -136,6 +157,8 @@ export interface ScanResult {
   scannedAt: string;
   /** The decision rule per modality searched (schema 2; absent when nothing was searched). */
   decisionRules?: DecisionRule[];
+  /** Each matched performer's consent record at scan time (schema 2; absent when nobody matched). */
+  performers?: ReportPerformer[];
 }
 
 /** An input that could not be scanned; the others go on. */

@@ -7,7 +7,7 @@ import { ANALYSIS_MAX_SIDE, decodeImageScaled } from '../media/image';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { planVideoFrames, streamVideoFrames } from '../media/video';
 import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
-import type { Candidate } from '../match/decide';
+import { consentState, type Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, RgbImage } from '../types';
 import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
@@ -16,7 +16,7 @@ import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
 import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
-import { type DecisionRule, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
+import { type DecisionRule, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -461,6 +461,19 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, s
   }
 }
 
+/** The consent record of each matched performer, as it stands now (a performer deleted meanwhile is left out). */
+async function consentRecords(engines: ScanEngines, matches: readonly ScanMatch[]): Promise<ReportPerformer[]> {
+  const out: ReportPerformer[] = [];
+  const now = new Date();
+  for (const id of new Set(matches.map((m) => m.performerId))) {
+    const p = await engines.registry.getPerformer(id).catch(() => null);
+    if (!p) continue;
+    const c = p.consent;
+    out.push({ performerId: id, name: p.name, consent: { status: consentState(p, now), ...(c ? { ...c } : {}) } });
+  }
+  return out;
+}
+
 /** Decides whether voices are scanned: only when some voice templates of the current model are enrolled. */
 async function voiceEngine(job: ScanJob, enrolled: Set<string>): Promise<VoiceEmbedder | null> {
   if (job.opts.voices === false) return null;
@@ -585,7 +598,12 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
   const decisionRules = job.decisionRules((id) => (id === engines.faces.modelId ? 'face' : 'voice'));
-  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt, ...(decisionRules.length ? { decisionRules } : {}) };
+  const performers = await consentRecords(engines, matches);
+  return {
+    media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt,
+    ...(decisionRules.length ? { decisionRules } : {}),
+    ...(performers.length ? { performers } : {}),
+  };
 }
 
 /**

@@ -88,6 +88,8 @@ test('video: A is found on screen 1-4 s within +/-0.5 s, with a face crop as evi
   expect(rule!.thresholds.match).toBeGreaterThan(rule!.thresholds.possible);
   expect(m.score).toBeGreaterThanOrEqual(rule!.thresholds.match);
   expect(rule!.comparisons).toBeGreaterThanOrEqual(2);
+  // A was enrolled explicitly without consent: the result says so.
+  expect(ad.performers).toEqual([{ performerId: performerA, name: 'Performer <A>', consent: { status: 'not_recorded' } }]);
   expect(ad.stats?.facesEmbedded).toBeLessThanOrEqual(ad.stats!.facesSeen!);
 });
 
