@@ -30,6 +30,11 @@ export interface MatchEvidence {
   time: number;
   /** Face crop as a data URL (`data:image/jpeg;base64,...`), at most ~160 px; faces only. */
   faceCrop?: string;
+  /**
+   * The matched speech to listen to (schema 2): Ogg Opus, mono, about 32 kb/s, at most 10 s from the best turn's start,
+   * as a data URL (`data:audio/ogg;base64,...`); voices only.
+   */
+  voiceClip?: string;
 }
 
 /** One performer matched by one modality in one media file. */

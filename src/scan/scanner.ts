@@ -13,6 +13,7 @@ import type { Box, Face, RgbImage } from '../types';
 import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
+import { MAX_CLIP_SECONDS, encodeVoiceClip } from '../media/clip';
 import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
@@ -195,6 +196,8 @@ class ScanJob {
   readonly timings: Record<string, number> = {};
   readonly stats: ScanStats = {};
   readonly rates: Partial<SearchRates> | undefined;
+  /** The audio stream voice clips are cut from: the first one scanned for voices (index undefined: a plain WAV). */
+  clipStream: { index: number | undefined } | null = null;
   /** Thresholds of the first search per model id (one scan decides each model's searches alike). */
   private readonly rules = new Map<string, SearchThresholds>();
   readonly fps: number;
@@ -437,6 +440,7 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, s
   const duration = stream.duration ?? job.probed.info?.duration ?? NaN;
   // A plain WAV is read by the fast path, which has one stream and no ffmpeg stream index.
   const streamIndex = job.probed.info?.format === 'wav' ? undefined : stream.index;
+  if (!job.clipStream) job.clipStream = { index: streamIndex };
   const chunks = streamAudio(job.file, { chunkSeconds: 60, signal: job.opts.signal, limits: job.limits, tolerateDamage: true, report, streamIndex });
   for await (const chunk of chunks) {
     job.progress({ stage: 'audio', seconds: chunk.offset + chunk.samples.length / chunk.sampleRate, duration: Number.isFinite(duration) ? duration : undefined });
@@ -458,6 +462,28 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, s
       const c = topReportable(found[i] ?? []);
       if (c) book.add(c, [{ start: t.start, end: t.end }], t.start, null);
     });
+  }
+}
+
+/**
+ * Evidence to listen to: for each voice match, an Ogg Opus clip (about 32 kb/s) of the speech from the best turn's
+ * start, at most {@link MAX_CLIP_SECONDS} s and never past the end of its segment. A clip that cannot be cut is left
+ * out with a warning; the match stands.
+ */
+async function addVoiceClips(job: ScanJob, matches: ScanMatch[]): Promise<void> {
+  for (const m of matches) {
+    const seg = m.segments.find((s) => s.start <= m.evidence.time + 1e-6 && m.evidence.time <= s.end + 1e-6) ?? m.segments[0];
+    if (!seg) continue;
+    const start = Math.max(seg.start, m.evidence.time);
+    const seconds = Math.min(MAX_CLIP_SECONDS, seg.end - start);
+    if (seconds < 0.05) continue;
+    try {
+      const ogg = await job.timed('clips', () => encodeVoiceClip(job.file, start, seconds, { ...(job.clipStream?.index !== undefined ? { streamIndex: job.clipStream.index } : {}), ...(job.opts.signal ? { signal: job.opts.signal } : {}) }));
+      if (ogg.length > 0) m.evidence.voiceClip = `data:audio/ogg;base64,${ogg.toString('base64')}`;
+    } catch (e) {
+      if (e instanceof LikenessError && e.code === 'E_ABORTED') throw e;
+      job.warnings.push(`no voice clip for ${m.name}: ${(e as Error).message}`);
+    }
   }
 }
 
@@ -594,7 +620,9 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   }
   if (job.streams.length > 0) media.streams = job.streams;
   const tolerance = 0.5 / job.fps + 1e-6;
-  const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(VOICE_JOIN_SECONDS) : [])];
+  const voiceMatches = voiceBook ? await voiceBook.matches(VOICE_JOIN_SECONDS) : [];
+  await addVoiceClips(job, voiceMatches);
+  const matches = [...(await faceBook.matches(tolerance)), ...voiceMatches];
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
   const decisionRules = job.decisionRules((id) => (id === engines.faces.modelId ? 'face' : 'voice'));

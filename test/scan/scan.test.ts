@@ -1,3 +1,5 @@
+import { spawnSync } from 'child_process';
+import { ffprobePath } from '../../src/media/ffmpeg';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -117,6 +119,20 @@ testIf(speech, 'espeak-ng')('video: the soundtrack is scanned; face and voice co
   expect(v.overlaps[0]!.end).toBeLessThanOrEqual(4.5);
   expect(ad.timings.total).toBeGreaterThan(0);
   expect(ad.timings.faces).toBeGreaterThan(0);
+});
+
+testIf(speech, 'espeak-ng')('video: a voice match carries an Ogg Opus clip of its speech, <= 10 s, about 32 kb/s', () => {
+  const voice = ad.matches.find((m) => m.modality === 'voice' && m.performerId === performerA)!;
+  expect(voice.evidence.voiceClip).toMatch(/^data:audio\/ogg;base64,T2dnUw/);
+  const clip = f('clip.ogg');
+  fs.writeFileSync(clip, Buffer.from(voice.evidence.voiceClip!.split(',')[1]!, 'base64'));
+  const probe = spawnSync(ffprobePath(), ['-v', 'error', '-show_entries', 'stream=codec_name,channels:format=duration,bit_rate', '-of', 'json', clip], { encoding: 'utf8' });
+  const j = JSON.parse(probe.stdout) as { streams: { codec_name: string; channels: number }[]; format: { duration: string; bit_rate: string } };
+  expect(j.streams[0]).toMatchObject({ codec_name: 'opus', channels: 1 });
+  const seg = voice.segments.find((s) => s.start <= voice.evidence.time && voice.evidence.time <= s.end)!;
+  expect(Number(j.format.duration)).toBeLessThanOrEqual(10.05);
+  expect(Number(j.format.duration)).toBeGreaterThan(Math.min(10, seg.end - voice.evidence.time) - 0.1);
+  expect(Number(j.format.bit_rate)).toBeLessThan(48_000);
 });
 
 test('image: every face is identified; A is reported with its box and start = end = 0', async () => {
