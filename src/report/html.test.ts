@@ -181,3 +181,22 @@ describe('voice clips', () => {
     expect(bad).toContain('no clip');
   });
 });
+
+describe('track crops', () => {
+  it('shows the first, best and last crops of a track, labelled, in time order', async () => {
+    const file = await sampleReport();
+    const res = file.results[0] as ScanResult;
+    const face = res.matches[0]!;
+    const [a, b, c] = [await jpegDataUrl([10, 20, 30]), face.evidence.faceCrop!, await jpegDataUrl([30, 20, 10])];
+    face.evidence.faceCrops = [
+      { role: 'first', time: 2, crop: a },
+      { role: 'best', time: 3.5, crop: b },
+      { role: 'last', time: 9, crop: c },
+    ];
+    const html = renderHtmlReport(file);
+    const i = [a, b, c].map((u) => html.indexOf(`src="${u}"`));
+    expect(i.every((x) => x > 0)).toBe(true);
+    expect(i[0]! < i[1]! && i[1]! < i[2]!).toBe(true);
+    for (const t of ['first: ', 'best: ', 'last: ']) expect(html).toContain(t);
+  });
+});

@@ -257,16 +257,21 @@ function performersSection(groups: PerformerGroup[], clips: ClipBudget): string 
 
 function performerCard(g: PerformerGroup, clips: ClipBudget): string {
   const overall = g.fusedBest ?? g.best;
-  const crops = g.items
-    .map(({ result, match }) => ({ url: safeJpegDataUrl(match.evidence?.faceCrop), result, match }))
-    .filter((c): c is { url: string; result: ScanResult; match: ScanMatch } => c.url !== null)
+  // Per match, the crops of its track where it was first, best and last seen (or the one crop of older reports).
+  const crops = [...g.items]
     .sort((a, b) => finite(b.match.confidence, 0) - finite(a.match.confidence, 0))
+    .flatMap(({ result, match }) => {
+      const several = arr<{ role: unknown; time: unknown; crop: unknown }>(match.evidence?.faceCrops);
+      const list = several.length ? several.map((c) => ({ url: safeJpegDataUrl(c.crop), time: c.time, role: String(c.role) })) : [{ url: safeJpegDataUrl(match.evidence?.faceCrop), time: match.evidence?.time, role: '' }];
+      return list.filter((c): c is { url: string; time: unknown; role: string } => c.url !== null).map((c) => ({ ...c, result }));
+    })
     .slice(0, MAX_CROPS_PER_PERFORMER);
   const cropHtml = crops.length
     ? `<div class="crops">${crops
-        .map(({ url, result, match }) => {
-          const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(match.evidence?.time)}`;
-          return `<figure><img src="${esc(url)}" alt="${esc(`face of ${g.name} in ${where}`)}"><figcaption>${esc(where)}</figcaption></figure>`;
+        .map(({ url, time, role, result }) => {
+          const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(time)}`;
+          const label = role === 'first' || role === 'best' || role === 'last' ? `${role}: ` : '';
+          return `<figure><img src="${esc(url)}" alt="${esc(`face of ${g.name} in ${where}`)}"><figcaption>${esc(label + where)}</figcaption></figure>`;
         })
         .join('')}</div>`
     : '';

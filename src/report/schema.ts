@@ -31,6 +31,11 @@ export interface MatchEvidence {
   /** Face crop as a data URL (`data:image/jpeg;base64,...`), at most ~160 px; faces only. */
   faceCrop?: string;
   /**
+   * Video faces (schema 2): crops of the best-matching track where it was first seen, best seen (`faceCrop`) and last
+   * seen, in time order; one entry when they are the same observation.
+   */
+  faceCrops?: { role: 'first' | 'best' | 'last'; time: number; crop: string }[];
+  /**
    * The matched speech to listen to (schema 2): Ogg Opus, mono, about 32 kb/s, at most 10 s from the best turn's start,
    * as a data URL (`data:audio/ogg;base64,...`); voices only.
    */

@@ -133,25 +133,42 @@ function topReportable(cands: readonly Candidate[]): Candidate | null {
   return c && c.decision !== 'none' ? c : null;
 }
 
+/** The first and last crops of a face track (the best one is the book's own). */
+interface TrackCrops {
+  first: { time: number; image: RgbImage } | null;
+  last: { time: number; image: RgbImage } | null;
+}
+
+/** first / best / last crops as data URLs, in time order, each observation once. */
+async function trackCrops(x: TrackCrops, bestTime: number, best: RgbImage): Promise<{ role: 'first' | 'best' | 'last'; time: number; crop: string }[]> {
+  const all: { role: 'first' | 'best' | 'last'; time: number; image: RgbImage }[] = [];
+  if (x.first && x.first.time < bestTime) all.push({ role: 'first', ...x.first });
+  all.push({ role: 'best', time: bestTime, image: best });
+  if (x.last && x.last.time > bestTime) all.push({ role: 'last', ...x.last });
+  const out: { role: 'first' | 'best' | 'last'; time: number; crop: string }[] = [];
+  for (const a of all) out.push({ role: a.role, time: round(a.time, 3), crop: await jpegDataUrl(a.image) });
+  return out;
+}
+
 /** Per-performer accumulation of one modality's matches; only the best observation keeps its crop. */
 class MatchBook {
-  private readonly byPerformer = new Map<string, { c: Candidate; segments: MatchSegment[]; time: number; crop: RgbImage | null }>();
+  private readonly byPerformer = new Map<string, { c: Candidate; segments: MatchSegment[]; time: number; crop: RgbImage | null; extra: TrackCrops | null }>();
 
   constructor(
     private readonly modality: 'face' | 'voice',
     private readonly modelId: string,
   ) {}
 
-  add(c: Candidate, segments: MatchSegment[], time: number, crop: RgbImage | null): void {
+  add(c: Candidate, segments: MatchSegment[], time: number, crop: RgbImage | null, extra: TrackCrops | null = null): void {
     if (c.decision === 'none') return;
     const cur = this.byPerformer.get(c.performerId);
     if (!cur) {
-      this.byPerformer.set(c.performerId, { c, segments: [...segments], time, crop });
+      this.byPerformer.set(c.performerId, { c, segments: [...segments], time, crop, extra });
       return;
     }
     cur.segments.push(...segments);
     const better = decisionRank(c.decision) > decisionRank(cur.c.decision) || (c.decision === cur.c.decision && c.confidence > cur.c.confidence);
-    if (better) Object.assign(cur, { c, time, crop });
+    if (better) Object.assign(cur, { c, time, crop, extra });
   }
 
   /** Matches, best first, with segments merged (joined across gaps under `tolerance` s). */
@@ -166,7 +183,7 @@ class MatchBook {
         confidence: round(m.c.confidence, 4),
         decision: m.c.decision as ScanMatch['decision'],
         segments: mergeSegments(m.segments, tolerance).map(roundSegment),
-        evidence: { time: round(m.time, 3), ...(m.crop ? { faceCrop: await jpegDataUrl(m.crop) } : {}) },
+        evidence: { time: round(m.time, 3), ...(m.crop ? { faceCrop: await jpegDataUrl(m.crop) } : {}), ...(m.crop && m.extra ? { faceCrops: await trackCrops(m.extra, m.time, m.crop) } : {}) },
         modelId: this.modelId,
       });
     }
@@ -283,7 +300,7 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
     const c = topReportable(found[i] ?? []);
     if (!c) return;
     const best = t.best[0]!;
-    book.add(c, t.segments.map((s) => ({ ...s, box: best.box })), best.time, t.bestCrop);
+    book.add(c, t.segments.map((s) => ({ ...s, box: best.box })), best.time, t.bestCrop, { first: t.firstCrop, last: t.lastCrop });
   });
 }
 

@@ -81,6 +81,18 @@ test('video: A is found on screen 1-4 s within +/-0.5 s, with a face crop as evi
   const jpeg = Buffer.from(m.evidence.faceCrop!.split(',')[1]!, 'base64');
   expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   expect(jpeg.length).toBeLessThan(20_000);
+  // The track's first, best and last crops, in time order, within the time A is on screen (1-4 s).
+  const crops = m.evidence.faceCrops!;
+  expect(crops.map((c) => c.role)).toContain('best');
+  expect(crops.find((c) => c.role === 'best')!.crop).toBe(m.evidence.faceCrop);
+  expect(crops.map((c) => c.time)).toEqual([...crops.map((c) => c.time)].sort((x, y) => x - y));
+  expect(crops.map((c) => c.role)).toEqual(['first', 'best', 'last'].filter((r) => crops.some((c) => c.role === r)));
+  expect(crops.length).toBeGreaterThanOrEqual(2);
+  for (const c of crops) {
+    expect(c.crop).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+    expect(c.time).toBeGreaterThanOrEqual(0.5);
+    expect(c.time).toBeLessThan(4.5);
+  }
   expect(m.modelId).toBe(guard.faces.modelId);
   expect(m.name).toBe('Performer <A>');
   expect(ad.stats?.sampledFrames).toBe(16);
