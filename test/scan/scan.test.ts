@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import { ffprobePath } from '../../src/media/ffmpeg';
+import { findChromium } from '../../src/report/pdf';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -238,6 +239,21 @@ describe('likeness scan (CLI)', () => {
     const html = fs.readFileSync(f('out.html'), 'utf8');
     expect(html).toMatch(/<html/i);
     expect(html).not.toContain('Performer <A>');
+  });
+
+  testIf(findChromium() !== null, 'Chromium')('--report FILE.pdf prints the page; without Chromium it is E_UNSUPPORTED before any scan', async () => {
+    const r = await cli(f('a.png'), '--json', f('pdf.json'), '--report', f('out.pdf'));
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(f('out.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const saved = process.env['CHROMIUM_PATH'];
+    process.env['CHROMIUM_PATH'] = f('no-such-chromium');
+    try {
+      await expect(cli(f('a.png'), '--json', f('nopdf.json'), '--report', f('no.pdf'))).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/Chromium.*apt-get install chromium.*CHROMIUM_PATH/) });
+      expect(fs.existsSync(f('nopdf.json'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env['CHROMIUM_PATH'];
+      else process.env['CHROMIUM_PATH'] = saved;
+    }
   });
 
   test('--jsonl prints one result per line; a folder is scanned recursively; exit 0 when all scanned', async () => {
