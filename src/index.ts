@@ -31,10 +31,11 @@ export { decodeAudio, pcmToSignal } from './media/audio';
 export type { AudioSignal, AudioInput, DecodeAudioOptions } from './media/audio';
 
 export { SCAN_SCHEMA_VERSION, isScanFailure } from './report/schema';
-export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput, DecisionRule, ReportModel } from './report/schema';
+export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput, DecisionRule, ReportModel, ReportConsent, ReportPerformer } from './report/schema';
 export { renderHtmlReport } from './report/html';
 export { formatConfidence } from './report/format';
 export { scanReportFile } from './report/provenance';
+export { renderPdf, type PdfOptions } from './report/pdf';
 export type { HtmlReportOptions } from './report/html';
 
 // The input gate and its limits: every entry point reads media through these (the job worker too).

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { renderHtmlReport } from '../src/report/html';
+import type { ScanResult } from '../src/report/schema';
 import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, sampleReport } from './report-fixtures';
 import { describeIf } from './helpers/requires';
 
@@ -27,6 +28,8 @@ interface PageView {
   title: string;
   bars: number;
   badge: string;
+  audio: { src: string; duration: number }[];
+  text: string;
 }
 
 maybe('HTML report in headless Chromium', () => {
@@ -80,7 +83,16 @@ maybe('HTML report in headless Chromium', () => {
       title: document.title,
       bars: document.querySelectorAll('svg.timeline rect').length,
       badge: getComputedStyle(document.querySelector('.decision-match')).backgroundColor,
+      audio: [],
+      text: document.body.innerText,
     }))()`)) as PageView;
+    // Each voice clip plays: the browser decodes its metadata (duration) from the embedded Ogg.
+    view.audio = (await page.evaluate(`Promise.all([...document.querySelectorAll('audio')].map((a) => new Promise((done) => {
+      a.addEventListener('loadedmetadata', () => done({ src: a.getAttribute('src').slice(0, 28), duration: a.duration }));
+      a.addEventListener('error', () => done({ src: a.getAttribute('src').slice(0, 28), duration: -1 }));
+      a.preload = 'metadata';
+      a.load();
+    })))`)) as PageView['audio'];
     // The stylesheet is allowed by its hash in the CSP: when the hash is wrong the badge has no background.
 
     expect(problems).toEqual([]);
@@ -95,6 +107,29 @@ maybe('HTML report in headless Chromium', () => {
     expect(view.failures[0]![0]).toBe('broken/<bad>.mp4');
     expect(view.bars).toBe(5);
     expect(view.badge).toBe('rgb(179, 38, 30)');
+    // One player per voice match, the reference crops, consent, the decision rule, versions and hashes.
+    expect(view.audio).toHaveLength(1);
+    expect(view.audio[0]!.src).toBe('data:audio/ogg;base64,T2dnUw');
+    expect(view.audio[0]!.duration).toBeGreaterThan(0.5);
+    for (const t of ['Consent: granted', 'granted by Agent <x>', 'Consent: not recorded', 'Decision rule', 'match when the score is at least 0.520', 'gallery of 1234 templates', 'Tool likeness-guard 9.9.9-test', 'e'.repeat(64), 'report JSON sha256', 'a'.repeat(64)]) {
+      expect(view.text).toContain(t);
+    }
+    await page.close();
+  });
+
+  it('labels a voice-only finding voice only', async () => {
+    const r = await sampleReport();
+    const res = r.results[0] as ScanResult;
+    res.matches = res.matches.filter((m) => m.modality === 'voice');
+    res.verdicts = [{ performerId: 'p-evil', name: EVIL_NAME, modalities: ['voice'], confidence: 0.87, decision: 'match', overlaps: [] }];
+    const file = path.join(tmp, 'voice-only.html');
+    fs.writeFileSync(file, renderHtmlReport({ ...r, results: [res] }));
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const text = (await page.evaluate('document.body.innerText')) as string;
+    expect(text).toContain('Voice only: match confidence 87.0%');
+    expect(text).not.toMatch(/face and voice together:/i);
+    expect(text).toContain(EVIL_NAME);
     await page.close();
   });
 

@@ -1,4 +1,6 @@
+import { spawnSync } from 'child_process';
 import sharp from 'sharp';
+import { ffmpegPath } from '../src/media/ffmpeg';
 import { SCAN_SCHEMA_VERSION, type ScanReportFile } from '../src/report/schema';
 
 // Scan report fixtures built from the schema (src/scan/result.ts), independent of the scanner: two performers (one
@@ -17,6 +19,13 @@ export async function jpegDataUrl(rgb: [number, number, number] = [200, 150, 120
   return `data:image/jpeg;base64,${buf.toString('base64')}`;
 }
 
+/** A real Ogg Opus clip (a 1 s tone, 32 kb/s, made with ffmpeg) as a data URL, like the scanner's voice clips. */
+export function oggDataUrl(seconds = 1): string {
+  const r = spawnSync(ffmpegPath(), ['-v', 'error', '-f', 'lavfi', '-i', `sine=frequency=300:duration=${seconds}`, '-ac', '1', '-c:a', 'libopus', '-b:a', '32k', '-f', 'ogg', 'pipe:1'], { maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not make an Ogg clip: ${r.stderr?.toString()}`);
+  return `data:audio/ogg;base64,${r.stdout.toString('base64')}`;
+}
+
 /** A report with every part the page shows. Crops: two valid JPEGs plus URLs that must be dropped. */
 export async function sampleReport(): Promise<ScanReportFile> {
   const crop1 = await jpegDataUrl([210, 160, 130]);
@@ -31,7 +40,7 @@ export async function sampleReport(): Promise<ScanReportFile> {
         media: { path: EVIL_PATH, sha256: sha('a'), kind: 'video', bytes: 3_456_789, duration: 12, width: 1280, height: 720 },
         matches: [
           { performerId: 'p-evil', name: EVIL_NAME, modality: 'face', score: 0.71234, confidence: 0.993, decision: 'match', segments: [{ start: 2, end: 5, box: { x: 100, y: 80, w: 120, h: 150 } }, { start: 8, end: 9.5 }], evidence: { time: 3.5, faceCrop: crop1 }, modelId: 'face-model-x' },
-          { performerId: 'p-evil', name: EVIL_NAME, modality: 'voice', score: 0.61, confidence: 0.87, decision: 'match', segments: [{ start: 3, end: 7 }], evidence: { time: 4 }, modelId: 'voice-model-y' },
+          { performerId: 'p-evil', name: EVIL_NAME, modality: 'voice', score: 0.61, confidence: 0.87, decision: 'match', segments: [{ start: 3, end: 7 }], evidence: { time: 4, voiceClip: oggDataUrl() }, modelId: 'voice-model-y' },
           { performerId: 'p-quote', name: QUOTE_NAME, modality: 'face', score: 0.41, confidence: 0.55, decision: 'possible', segments: [{ start: 6, end: 6 }], evidence: { time: 6, faceCrop: 'javascript:alert(2)' }, modelId: 'face-model-x' },
         ],
         verdicts: [
@@ -42,6 +51,10 @@ export async function sampleReport(): Promise<ScanReportFile> {
         warnings: ['voice model: weight-free baseline <run models pull>'],
         galleryVersion: 7,
         scannedAt: '2026-11-28T01:00:00.000Z',
+        performers: [
+          { performerId: 'p-evil', name: EVIL_NAME, consent: { status: 'granted', grantedBy: 'Agent <x>', grantedAt: '2026-01-01T00:00:00.000Z', scope: 'face+voice', documentRef: 'DMS-42' } },
+          { performerId: 'p-quote', name: QUOTE_NAME, consent: { status: 'not_recorded' } },
+        ],
         decisionRules: [
           { modality: 'face', modelId: 'face-model-x', falseMatchRate: { match: 0.001, possible: 0.01 }, thresholds: { match: 0.52, possible: 0.41 }, comparisons: 1234 },
         ],

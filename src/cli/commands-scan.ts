@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { formatConfidence, modalityLabel } from '../report/format';
 import { scanReportFile } from '../report/provenance';
+import { findChromium, renderPdf } from '../report/pdf';
+import { LikenessError } from '../errors';
 
 import { renderHtmlReport } from '../report/html';
 import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
@@ -257,7 +259,11 @@ const scan: CommandHandler = async (args, io) => {
   const concurrency = values.concurrency !== undefined ? int('--concurrency', Number(values.concurrency), 1, 64) : 1;
   const far = values.far !== undefined ? num('--far', Number(values.far), 1e-9, 0.5) : undefined;
   const preset = values.preset !== undefined ? oneOf('--preset', values.preset, ['accurate', 'fast'] as const) : undefined;
-  if (values.report !== undefined && !/\.html?$/i.test(values.report)) throw invalid(`--report needs a .html file name, got ${values.report}`);
+  if (values.report !== undefined && !/\.(html?|pdf)$/i.test(values.report)) throw invalid(`--report needs a .html or .pdf file name, got ${values.report}`);
+  // A PDF needs Chromium: say so before scanning, not after.
+  if (values.report !== undefined && /\.pdf$/i.test(values.report) && !findChromium()) {
+    throw new LikenessError('E_UNSUPPORTED', `--report ${values.report} prints with Chromium, which was not found: install Chromium (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH; or write --report FILE.html`);
+  }
   const limits = limitsFrom(values);
   const db = values.db ?? defaultStoreLocation();
   const { files, unmatched, problems } = expandInputs(inputs, resolveLimits(limits).maxFiles);
@@ -307,7 +313,10 @@ const scan: CommandHandler = async (args, io) => {
   for (const r of ordered) if (r) results.push(r);
   const report: ScanReportFile = { ...scanReportFile(results), ...(seen ? { skipped } : {}) };
   if (values.json !== undefined) writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
-  if (values.report !== undefined) writeFileAtomic(values.report, renderHtmlReport(report, { title: `likeness scan (${results.length} media)` }));
+  if (values.report !== undefined) {
+    const html = renderHtmlReport(report, { title: `likeness scan (${results.length} media)` });
+    writeFileAtomic(values.report, /\.pdf$/i.test(values.report) ? await renderPdf(html) : html);
+  }
   if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
   const failed = results.filter(isScanFailure).length;
   io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped.length ? `, ${skipped.length} skipped as already seen` : ''}\n`);

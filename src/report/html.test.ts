@@ -1,7 +1,7 @@
 import { isLikenessError } from '../errors';
-import type { ScanReportFile } from './schema';
+import type { ScanReportFile, ScanResult } from './schema';
 import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, jpegDataUrl, sampleReport } from '../../test/report-fixtures';
-import { escapeHtml, renderHtmlReport, safeJpegDataUrl } from './html';
+import { escapeHtml, renderHtmlReport, safeJpegDataUrl, safeOggDataUrl } from './html';
 
 describe('renderHtmlReport', () => {
   let html: string;
@@ -167,5 +167,57 @@ describe('provenance and the decision rule', () => {
     const html = renderHtmlReport({ schemaVersion: 1, results: [] });
     expect(html).toContain('Tool <span class="empty">not recorded</span>');
     expect(html).not.toContain('Decision rule');
+  });
+});
+
+describe('consent', () => {
+  it('shows each matched performer consent record and status, escaped', async () => {
+    const html = renderHtmlReport(await sampleReport());
+    expect(html).toContain('Consent: <b>granted</b> · granted by <bdi>Agent &lt;x&gt;</bdi> · on 2026-01-01T00:00:00.000Z · scope <bdi>face+voice</bdi> · document <code>DMS-42</code>');
+    expect(html).toContain('Consent: <b>not recorded (enrolled explicitly without consent)</b>');
+  });
+});
+
+describe('voice clips', () => {
+  it('embeds a player per voice match (Ogg data URLs only, allowed by media-src data:), at most 20 per page', async () => {
+    const file = await sampleReport();
+    const html = renderHtmlReport(file);
+    const players = [...html.matchAll(/<audio controls preload="none" src="([^"]*)"/g)].map((m) => m[1]!);
+    expect(players).toHaveLength(1);
+    expect(players[0]!.startsWith('data:audio/ogg;base64,T2dnUw')).toBe(true);
+    expect(/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]).toContain('media-src data:');
+    expect(safeOggDataUrl('data:audio/ogg;base64,AAAA')).toBeNull();
+    expect(safeOggDataUrl('https://example.com/a.ogg')).toBeNull();
+
+    // 25 voice matches in one file: 20 players, the rest listed without one.
+    const res = file.results[0] as ScanResult;
+    const voice = res.matches.find((m) => m.modality === 'voice')!;
+    res.matches = Array.from({ length: 25 }, (_, i) => ({ ...voice, performerId: `v${i}`, name: `Voice ${i}` }));
+    const many = renderHtmlReport(file);
+    expect([...many.matchAll(/<audio /g)]).toHaveLength(20);
+    expect([...many.matchAll(/clip not embedded \(at most 20 per page\)/g)]).toHaveLength(5);
+    res.matches = [{ ...voice, evidence: { time: 4, voiceClip: 'javascript:alert(1)' } }];
+    const bad = renderHtmlReport(file);
+    expect(bad).not.toContain('<audio');
+    expect(bad).toContain('no clip');
+  });
+});
+
+describe('track crops', () => {
+  it('shows the first, best and last crops of a track, labelled, in time order', async () => {
+    const file = await sampleReport();
+    const res = file.results[0] as ScanResult;
+    const face = res.matches[0]!;
+    const [a, b, c] = [await jpegDataUrl([10, 20, 30]), face.evidence.faceCrop!, await jpegDataUrl([30, 20, 10])];
+    face.evidence.faceCrops = [
+      { role: 'first', time: 2, crop: a },
+      { role: 'best', time: 3.5, crop: b },
+      { role: 'last', time: 9, crop: c },
+    ];
+    const html = renderHtmlReport(file);
+    const i = [a, b, c].map((u) => html.indexOf(`src="${u}"`));
+    expect(i.every((x) => x > 0)).toBe(true);
+    expect(i[0]! < i[1]! && i[1]! < i[2]!).toBe(true);
+    for (const t of ['first: ', 'best: ', 'last: ']) expect(html).toContain(t);
   });
 });

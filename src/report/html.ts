@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
-import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict } from './schema';
+import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict, type ReportConsent, type ReportPerformer } from './schema';
 import { invalid, options } from '../validate';
 import { formatConfidence, modalityLabel } from './format';
 
@@ -26,6 +26,11 @@ export interface HtmlReportOptions {
 const MAX_CROP_CHARS = 512 * 1024;
 /** Crops shown per performer; the page stays readable for a performer seen in hundreds of files. */
 const MAX_CROPS_PER_PERFORMER = 12;
+/** Voice clips embedded per page (the rest are listed without a player); a 10 s clip is ~54 KB as base64. */
+const MAX_CLIPS_PER_PAGE = 20;
+const MAX_CLIP_CHARS = 128 * 1024;
+/** Base64 of an Ogg stream starts with T2dnUw (OggS). */
+const OGG_DATA_URL = /^data:audio\/ogg;base64,(T2dnUw[A-Za-z0-9+/]*={0,2})$/;
 const JPEG_DATA_URL = /^data:image\/jpeg;base64,(\/9j\/[A-Za-z0-9+/]*={0,2})$/;
 
 const CSS = `
@@ -65,6 +70,20 @@ svg.timeline .possible{fill-opacity:.45}
 .legend .l-face{background:var(--face)}.legend .l-voice{background:var(--voice)}.legend .l-both{background:var(--both)}
 details summary{cursor:pointer;color:var(--muted)}
 .empty{color:var(--muted);font-style:italic}
+.rule{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 10px;margin:8px 0;font-size:13px}
+.rule ul{margin:4px 0 0;padding-left:20px}
+.clips{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}.clips figure{margin:0;font-size:12px;color:var(--muted)}
+.clips audio{display:block;width:260px;height:32px}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+body{font-size:11px}main{max-width:none;padding:0}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+h2{break-after:avoid}.card,figure,tr,svg.timeline,.rule{break-inside:avoid}
+details>*:not(summary){display:block}details summary{display:none}
+.clips audio{display:none}
+.crops img{width:90px;height:90px}
+code,.mono{font-size:10px}
+}
 `;
 
 /**
@@ -95,17 +114,18 @@ export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions =
   const failures = entries.filter(isScanFailure);
   const scanned = entries.filter((r): r is ScanResult => !isScanFailure(r));
   const performers = groupByPerformer(scanned);
+  const clips = new ClipBudget();
   const body = [
     header(title, generatedAt, file.schemaVersion, scanned, failures, performers.length),
     provenanceSection(file, jsonSha256),
-    performersSection(performers),
+    performersSection(performers, clips),
     mediaSection(scanned),
     failuresSection(failures),
   ].join('\n');
   const styleHash = createHash('sha256').update(CSS, 'utf8').digest('base64');
   // No `default-src` exception at all: images only from data: URLs, styles only this exact stylesheet, no scripts,
   // no forms, no base URL. `frame-ancestors` is not allowed in a meta tag (Chromium logs an error), so it is absent.
-  const csp = `default-src 'none'; img-src data:; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'`;
+  const csp = `default-src 'none'; img-src data:; media-src data:; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -156,6 +176,23 @@ export function safeJpegDataUrl(v: unknown): string | null {
   return m && m[1]!.length % 4 === 0 ? v : null;
 }
 
+/** The clip as an Ogg data URL, or null for anything else (other types, other schemes, oversized, malformed). */
+export function safeOggDataUrl(v: unknown): string | null {
+  if (typeof v !== 'string' || v.length > MAX_CLIP_CHARS) return null;
+  const m = OGG_DATA_URL.exec(v);
+  return m && m[1]!.length % 4 === 0 ? v : null;
+}
+
+/** Counts the audio players put on one page. */
+class ClipBudget {
+  used = 0;
+  take(): boolean {
+    if (this.used >= MAX_CLIPS_PER_PAGE) return false;
+    this.used++;
+    return true;
+  }
+}
+
 /** One performer's matches across all scanned media. */
 interface PerformerGroup {
   performerId: string;
@@ -163,6 +200,7 @@ interface PerformerGroup {
   best: ScanMatch;
   fusedBest?: ScanVerdict;
   items: { result: ScanResult; match: ScanMatch }[];
+  consent?: ReportConsent;
 }
 
 const DECISION_RANK: Record<Decision, number> = { match: 2, possible: 1, none: 0 };
@@ -187,6 +225,10 @@ function groupByPerformer(results: ScanResult[]): PerformerGroup[] {
         g.items.push({ result, match });
         if (better(match, g.best)) g.best = match;
       }
+    }
+    for (const p of arr<ReportPerformer>(result.performers)) {
+      const g = groups.get(String(p?.performerId));
+      if (g && p.consent && typeof p.consent === 'object') g.consent = p.consent;
     }
     for (const v of arr<ScanVerdict>(result.verdicts)) {
       const g = groups.get(String(v.performerId));
@@ -224,26 +266,42 @@ ${models.length ? `<table><thead><tr><th>model</th><th>sha256</th></tr></thead><
 </section>`;
 }
 
-function performersSection(groups: PerformerGroup[]): string {
+function performersSection(groups: PerformerGroup[], clips: ClipBudget): string {
   if (groups.length === 0) return `<section id="performers"><h2>Performers found</h2><p class="empty">No enrolled performer was found in the scanned media.</p></section>`;
-  return `<section id="performers"><h2>Performers found</h2>\n${groups.map(performerCard).join('\n')}\n</section>`;
+  return `<section id="performers"><h2>Performers found</h2>\n${groups.map((g) => performerCard(g, clips)).join('\n')}\n</section>`;
 }
 
-function performerCard(g: PerformerGroup): string {
+function performerCard(g: PerformerGroup, clips: ClipBudget): string {
   const overall = g.fusedBest ?? g.best;
-  const crops = g.items
-    .map(({ result, match }) => ({ url: safeJpegDataUrl(match.evidence?.faceCrop), result, match }))
-    .filter((c): c is { url: string; result: ScanResult; match: ScanMatch } => c.url !== null)
+  // Per match, the crops of its track where it was first, best and last seen (or the one crop of older reports).
+  const crops = [...g.items]
     .sort((a, b) => finite(b.match.confidence, 0) - finite(a.match.confidence, 0))
+    .flatMap(({ result, match }) => {
+      const several = arr<{ role: unknown; time: unknown; crop: unknown }>(match.evidence?.faceCrops);
+      const list = several.length ? several.map((c) => ({ url: safeJpegDataUrl(c.crop), time: c.time, role: String(c.role) })) : [{ url: safeJpegDataUrl(match.evidence?.faceCrop), time: match.evidence?.time, role: '' }];
+      return list.filter((c): c is { url: string; time: unknown; role: string } => c.url !== null).map((c) => ({ ...c, result }));
+    })
     .slice(0, MAX_CROPS_PER_PERFORMER);
   const cropHtml = crops.length
     ? `<div class="crops">${crops
-        .map(({ url, result, match }) => {
-          const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(match.evidence?.time)}`;
-          return `<figure><img src="${esc(url)}" alt="${visible(`face of ${g.name} in ${where}`)}"><figcaption>${isolate(where)}</figcaption></figure>`;
+        .map(({ url, time, role, result }) => {
+          const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(time)}`;
+          const label = role === 'first' || role === 'best' || role === 'last' ? `${role}: ` : '';
+          return `<figure><img src="${esc(url)}" alt="${visible(`face of ${g.name} in ${where}`)}"><figcaption>${esc(label)}${isolate(where)}</figcaption></figure>`;
         })
         .join('')}</div>`
     : '';
+  const audio = g.items
+    .filter(({ match }) => match.modality === 'voice')
+    .map(({ result, match }) => {
+      const url = safeOggDataUrl(match.evidence?.voiceClip);
+      const where = `${baseName(result.media.path)} from ${fmtTime(match.evidence?.time)}`;
+      if (!url) return `<figure class="clip"><figcaption>voice in <bdi>${esc(where)}</bdi>: <span class="empty">no clip</span></figcaption></figure>`;
+      if (!clips.take()) return `<figure class="clip"><figcaption>voice in <bdi>${esc(where)}</bdi>: <span class="empty">clip not embedded (at most ${MAX_CLIPS_PER_PAGE} per page)</span></figcaption></figure>`;
+      return `<figure class="clip"><audio controls preload="none" src="${esc(url)}" aria-label="${esc(`voice of ${g.name} in ${where}`)}"></audio><figcaption>voice in <bdi>${esc(where)}</bdi></figcaption></figure>`;
+    })
+    .join('');
+  const audioHtml = audio ? `<div class="clips">${audio}</div>` : '';
   const rows = g.items
     .map(
       ({ result, match }) =>
@@ -260,12 +318,28 @@ function performerCard(g: PerformerGroup): string {
   return `<article class="card performer">
 <h3>${isolate(g.name)} ${decision(overall.decision)}</h3>
 <p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${pctHtml(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
-${fused}${cropHtml}
+${consentLine(g.consent)}
+${fused}${cropHtml}${audioHtml}
 <table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>model</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
 </article>`;
+}
+
+/** The performer's consent record and its status at scan time. */
+function consentLine(c: ReportConsent | undefined): string {
+  if (!c) return `<p class="consent">Consent: <span class="empty">not in this report</span></p>`;
+  const status: Record<string, string> = { granted: 'granted', not_recorded: 'not recorded (enrolled explicitly without consent)', expired: 'expired', withdrawn: 'withdrawn' };
+  const parts = [
+    c.grantedBy !== undefined ? `granted by <bdi>${esc(c.grantedBy)}</bdi>` : '',
+    c.grantedAt !== undefined ? `on ${esc(c.grantedAt)}` : '',
+    c.scope !== undefined ? `scope <bdi>${esc(c.scope)}</bdi>` : '',
+    c.expiresAt !== undefined ? `expires ${esc(c.expiresAt)}` : '',
+    c.documentRef !== undefined ? `document <code>${esc(c.documentRef)}</code>` : '',
+    c.withdrawnAt !== undefined ? `withdrawn ${esc(c.withdrawnAt)}` : '',
+  ].filter(Boolean);
+  return `<p class="consent">Consent: <b>${esc(status[String(c.status)] ?? c.status)}</b>${parts.length ? ` · ${parts.join(' · ')}` : ''}</p>`;
 }
 
 function mediaSection(results: ScanResult[]): string {

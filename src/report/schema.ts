@@ -30,6 +30,16 @@ export interface MatchEvidence {
   time: number;
   /** Face crop as a data URL (`data:image/jpeg;base64,...`), at most ~160 px; faces only. */
   faceCrop?: string;
+  /**
+   * Video faces (schema 2): crops of the best-matching track where it was first seen, best seen (`faceCrop`) and last
+   * seen, in time order; one entry when they are the same observation.
+   */
+  faceCrops?: { role: 'first' | 'best' | 'last'; time: number; crop: string }[];
+  /**
+   * The matched speech to listen to (schema 2): Ogg Opus, mono, about 32 kb/s, at most 10 s from the best turn's start,
+   * as a data URL (`data:audio/ogg;base64,...`); voices only.
+   */
+  voiceClip?: string;
 }
 
 /** One performer matched by one modality in one media file. */
@@ -66,6 +76,27 @@ export interface DecisionRule {
   thresholds: { match: number; possible: number };
   /** Independent impostor comparisons one search makes (the gallery size it was decided for). */
   comparisons: number;
+}
+
+/**
+ * The consent record of a matched performer at scan time: `granted` (a record that holds), `not_recorded` (enrolled
+ * explicitly without consent). Performers whose consent `expired` or was `withdrawn` are never reported as matches.
+ */
+export interface ReportConsent {
+  status: 'granted' | 'not_recorded' | 'expired' | 'withdrawn';
+  grantedBy?: string;
+  grantedAt?: string;
+  scope?: string;
+  expiresAt?: string;
+  documentRef?: string;
+  withdrawnAt?: string;
+}
+
+/** A performer matched in a result, with their consent record (schema 2). */
+export interface ReportPerformer {
+  performerId: string;
+  name: string;
+  consent: ReportConsent;
 }
 
 /** Face and voice of one performer coinciding in time, with a fused confidence. */
@@ -136,6 +167,8 @@ export interface ScanResult {
   scannedAt: string;
   /** The decision rule per modality searched (schema 2; absent when nothing was searched). */
   decisionRules?: DecisionRule[];
+  /** Each matched performer's consent record at scan time (schema 2; absent when nobody matched). */
+  performers?: ReportPerformer[];
 }
 
 /** An input that could not be scanned; the others go on. */

@@ -7,16 +7,17 @@ import { ANALYSIS_MAX_SIDE, decodeImageScaled } from '../media/image';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { planVideoFrames, streamVideoFrames } from '../media/video';
 import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
-import type { Candidate } from '../match/decide';
+import { consentState, type Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, RgbImage } from '../types';
 import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
+import { MAX_CLIP_SECONDS, encodeVoiceClip } from '../media/clip';
 import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
-import { type DecisionRule, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
+import { type DecisionRule, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -132,25 +133,42 @@ function topReportable(cands: readonly Candidate[]): Candidate | null {
   return c && c.decision !== 'none' ? c : null;
 }
 
+/** The first and last crops of a face track (the best one is the book's own). */
+interface TrackCrops {
+  first: { time: number; image: RgbImage } | null;
+  last: { time: number; image: RgbImage } | null;
+}
+
+/** first / best / last crops as data URLs, in time order, each observation once. */
+async function trackCrops(x: TrackCrops, bestTime: number, best: RgbImage): Promise<{ role: 'first' | 'best' | 'last'; time: number; crop: string }[]> {
+  const all: { role: 'first' | 'best' | 'last'; time: number; image: RgbImage }[] = [];
+  if (x.first && x.first.time < bestTime) all.push({ role: 'first', ...x.first });
+  all.push({ role: 'best', time: bestTime, image: best });
+  if (x.last && x.last.time > bestTime) all.push({ role: 'last', ...x.last });
+  const out: { role: 'first' | 'best' | 'last'; time: number; crop: string }[] = [];
+  for (const a of all) out.push({ role: a.role, time: round(a.time, 3), crop: await jpegDataUrl(a.image) });
+  return out;
+}
+
 /** Per-performer accumulation of one modality's matches; only the best observation keeps its crop. */
 class MatchBook {
-  private readonly byPerformer = new Map<string, { c: Candidate; segments: MatchSegment[]; time: number; crop: RgbImage | null }>();
+  private readonly byPerformer = new Map<string, { c: Candidate; segments: MatchSegment[]; time: number; crop: RgbImage | null; extra: TrackCrops | null }>();
 
   constructor(
     private readonly modality: 'face' | 'voice',
     private readonly modelId: string,
   ) {}
 
-  add(c: Candidate, segments: MatchSegment[], time: number, crop: RgbImage | null): void {
+  add(c: Candidate, segments: MatchSegment[], time: number, crop: RgbImage | null, extra: TrackCrops | null = null): void {
     if (c.decision === 'none') return;
     const cur = this.byPerformer.get(c.performerId);
     if (!cur) {
-      this.byPerformer.set(c.performerId, { c, segments: [...segments], time, crop });
+      this.byPerformer.set(c.performerId, { c, segments: [...segments], time, crop, extra });
       return;
     }
     cur.segments.push(...segments);
     const better = decisionRank(c.decision) > decisionRank(cur.c.decision) || (c.decision === cur.c.decision && c.confidence > cur.c.confidence);
-    if (better) Object.assign(cur, { c, time, crop });
+    if (better) Object.assign(cur, { c, time, crop, extra });
   }
 
   /** Matches, best first, with segments merged (joined across gaps under `tolerance` s). */
@@ -165,7 +183,7 @@ class MatchBook {
         confidence: round(m.c.confidence, 4),
         decision: m.c.decision as ScanMatch['decision'],
         segments: mergeSegments(m.segments, tolerance).map(roundSegment),
-        evidence: { time: round(m.time, 3), ...(m.crop ? { faceCrop: await jpegDataUrl(m.crop) } : {}) },
+        evidence: { time: round(m.time, 3), ...(m.crop ? { faceCrop: await jpegDataUrl(m.crop) } : {}), ...(m.crop && m.extra ? { faceCrops: await trackCrops(m.extra, m.time, m.crop) } : {}) },
         modelId: this.modelId,
       });
     }
@@ -195,6 +213,8 @@ class ScanJob {
   readonly timings: Record<string, number> = {};
   readonly stats: ScanStats = {};
   readonly rates: Partial<SearchRates> | undefined;
+  /** The audio stream voice clips are cut from: the first one scanned for voices (index undefined: a plain WAV). */
+  clipStream: { index: number | undefined } | null = null;
   /** Thresholds of the first search per model id (one scan decides each model's searches alike). */
   private readonly rules = new Map<string, SearchThresholds>();
   readonly fps: number;
@@ -280,7 +300,7 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
     const c = topReportable(found[i] ?? []);
     if (!c) return;
     const best = t.best[0]!;
-    book.add(c, t.segments.map((s) => ({ ...s, box: best.box })), best.time, t.bestCrop);
+    book.add(c, t.segments.map((s) => ({ ...s, box: best.box })), best.time, t.bestCrop, { first: t.firstCrop, last: t.lastCrop });
   });
 }
 
@@ -437,6 +457,7 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, s
   const duration = stream.duration ?? job.probed.info?.duration ?? NaN;
   // A plain WAV is read by the fast path, which has one stream and no ffmpeg stream index.
   const streamIndex = job.probed.info?.format === 'wav' ? undefined : stream.index;
+  if (!job.clipStream) job.clipStream = { index: streamIndex };
   const chunks = streamAudio(job.file, { chunkSeconds: 60, signal: job.opts.signal, limits: job.limits, tolerateDamage: true, report, streamIndex });
   for await (const chunk of chunks) {
     job.progress({ stage: 'audio', seconds: chunk.offset + chunk.samples.length / chunk.sampleRate, duration: Number.isFinite(duration) ? duration : undefined });
@@ -459,6 +480,41 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, s
       if (c) book.add(c, [{ start: t.start, end: t.end }], t.start, null);
     });
   }
+}
+
+/**
+ * Evidence to listen to: for each voice match, an Ogg Opus clip (about 32 kb/s) of the speech from the best turn's
+ * start, at most {@link MAX_CLIP_SECONDS} s and never past the end of its segment. A clip that cannot be cut is left
+ * out with a warning; the match stands.
+ */
+async function addVoiceClips(job: ScanJob, matches: ScanMatch[]): Promise<void> {
+  for (const m of matches) {
+    const seg = m.segments.find((s) => s.start <= m.evidence.time + 1e-6 && m.evidence.time <= s.end + 1e-6) ?? m.segments[0];
+    if (!seg) continue;
+    const start = Math.max(seg.start, m.evidence.time);
+    const seconds = Math.min(MAX_CLIP_SECONDS, seg.end - start);
+    if (seconds < 0.05) continue;
+    try {
+      const ogg = await job.timed('clips', () => encodeVoiceClip(job.file, start, seconds, { ...(job.clipStream?.index !== undefined ? { streamIndex: job.clipStream.index } : {}), ...(job.opts.signal ? { signal: job.opts.signal } : {}) }));
+      if (ogg.length > 0) m.evidence.voiceClip = `data:audio/ogg;base64,${ogg.toString('base64')}`;
+    } catch (e) {
+      if (e instanceof LikenessError && e.code === 'E_ABORTED') throw e;
+      job.warnings.push(`no voice clip for ${m.name}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** The consent record of each matched performer, as it stands now (a performer deleted meanwhile is left out). */
+async function consentRecords(engines: ScanEngines, matches: readonly ScanMatch[]): Promise<ReportPerformer[]> {
+  const out: ReportPerformer[] = [];
+  const now = new Date();
+  for (const id of new Set(matches.map((m) => m.performerId))) {
+    const p = await engines.registry.getPerformer(id).catch(() => null);
+    if (!p) continue;
+    const c = p.consent;
+    out.push({ performerId: id, name: p.name, consent: { status: consentState(p, now), ...(c ? { ...c } : {}) } });
+  }
+  return out;
 }
 
 /** Decides whether voices are scanned: only when some voice templates of the current model are enrolled. */
@@ -581,11 +637,18 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   }
   if (job.streams.length > 0) media.streams = job.streams;
   const tolerance = 0.5 / job.fps + 1e-6;
-  const matches = [...(await faceBook.matches(tolerance)), ...(voiceBook ? await voiceBook.matches(VOICE_JOIN_SECONDS) : [])];
+  const voiceMatches = voiceBook ? await voiceBook.matches(VOICE_JOIN_SECONDS) : [];
+  await addVoiceClips(job, voiceMatches);
+  const matches = [...(await faceBook.matches(tolerance)), ...voiceMatches];
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
   const decisionRules = job.decisionRules((id) => (id === engines.faces.modelId ? 'face' : 'voice'));
-  return { media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt, ...(decisionRules.length ? { decisionRules } : {}) };
+  const performers = await consentRecords(engines, matches);
+  return {
+    media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt,
+    ...(decisionRules.length ? { decisionRules } : {}),
+    ...(performers.length ? { performers } : {}),
+  };
 }
 
 /**

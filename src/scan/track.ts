@@ -31,6 +31,9 @@ export interface FaceTrack {
   best: FaceObservation[];
   /** Pixels around the best observation's box (for the evidence crop), cut when it was seen. */
   bestCrop: RgbImage | null;
+  /** The first and the last embedded observation of the track, with their crops (evidence of where it begins and ends). */
+  firstCrop: { time: number; image: RgbImage } | null;
+  lastCrop: { time: number; image: RgbImage } | null;
   /** Frames the face was seen in. */
   frames: number;
 }
@@ -266,16 +269,19 @@ export class FaceTracker {
     const closed = this.open.filter((t) => t.lastTime < limit);
     if (closed.length === 0) return [];
     this.open = this.open.filter((t) => t.lastTime >= limit);
-    return closed.map(({ id, segments, best, bestCrop, frames }) => ({ id, segments, best, bestCrop, frames }));
+    return closed.map(({ id, segments, best, bestCrop, firstCrop, lastCrop, frames }) => ({ id, segments, best, bestCrop, firstCrop, lastCrop, frames }));
   }
 
   private start(time: number, face: Face, image: RgbImage, signature: Float32Array | null): LiveTrack {
     const obs = observation(time, face);
+    const crop = cropAround(image, obs.box, this.cropSize);
     return {
       id: this.nextId++,
       segments: [{ start: time, end: time + this.interval }],
       best: [obs],
-      bestCrop: cropAround(image, obs.box, this.cropSize),
+      bestCrop: crop,
+      firstCrop: { time, image: crop },
+      lastCrop: { time, image: crop },
       frames: 1,
       lastTime: time,
       lastBox: obs.box,
@@ -301,6 +307,7 @@ export class FaceTracker {
     this.sighted(tr, time, obs.box, signature);
     tr.lastEmbedding = obs.embedding;
     tr.lastEmbedTime = time;
+    tr.lastCrop = { time, image: cropAround(image, obs.box, this.cropSize) };
     const worst = tr.best[tr.best.length - 1]!;
     if (tr.best.length < this.keepBest || obs.quality > worst.quality) {
       if (obs.quality > tr.best[0]!.quality) tr.bestCrop = cropAround(image, obs.box, this.cropSize);

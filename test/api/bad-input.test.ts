@@ -45,6 +45,7 @@ const CASES: Record<string, Case[]> = {
   isScanFailure: [{ args: [null] }, { args: [42] }, { args: ['text'] }],
   formatConfidence: [{ args: [null] }, { args: ['0.5'] }, { args: [-0.1] }, { args: [1.5] }, { args: [NaN] }],
   scanReportFile: [{ args: [null] }, { args: ['x'] }, { args: [{}] }],
+  renderPdf: [{ args: [null] }, { args: [42] }, { args: ['<p>x</p>', 'opts'] }, { args: ['<p>x</p>', { chromium: 5 }] }],
   renderHtmlReport: [{ args: [null] }, { args: [{ results: 'x' }] }, { args: [{ results: [] }, 'opts'] }, { args: [{ results: [] }, { title: 42 }] }, { args: [{ results: [] }, { jsonSha256: 'abc' }] }],
 
   'Guard.open': [{ args: ['likeness.db'] }, { args: [{ db: 42 }] }, { args: [{ db: '' }] }, { args: [{ db: path.join(tmp, 'x.db'), facePreset: 'best' }] }, { args: [{ db: path.join(tmp, 'y.db'), key: 'too-short' }], code: 'E_CRYPTO' }],

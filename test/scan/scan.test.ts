@@ -1,3 +1,6 @@
+import { spawnSync } from 'child_process';
+import { ffprobePath } from '../../src/media/ffmpeg';
+import { findChromium } from '../../src/report/pdf';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -79,6 +82,18 @@ test('video: A is found on screen 1-4 s within +/-0.5 s, with a face crop as evi
   const jpeg = Buffer.from(m.evidence.faceCrop!.split(',')[1]!, 'base64');
   expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   expect(jpeg.length).toBeLessThan(20_000);
+  // The track's first, best and last crops, in time order, within the time A is on screen (1-4 s).
+  const crops = m.evidence.faceCrops!;
+  expect(crops.map((c) => c.role)).toContain('best');
+  expect(crops.find((c) => c.role === 'best')!.crop).toBe(m.evidence.faceCrop);
+  expect(crops.map((c) => c.time)).toEqual([...crops.map((c) => c.time)].sort((x, y) => x - y));
+  expect(crops.map((c) => c.role)).toEqual(['first', 'best', 'last'].filter((r) => crops.some((c) => c.role === r)));
+  expect(crops.length).toBeGreaterThanOrEqual(2);
+  for (const c of crops) {
+    expect(c.crop).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+    expect(c.time).toBeGreaterThanOrEqual(0.5);
+    expect(c.time).toBeLessThan(4.5);
+  }
   expect(m.modelId).toBe(guard.faces.modelId);
   expect(m.name).toBe('Performer <A>');
   expect(ad.stats?.sampledFrames).toBe(16);
@@ -88,6 +103,8 @@ test('video: A is found on screen 1-4 s within +/-0.5 s, with a face crop as evi
   expect(rule!.thresholds.match).toBeGreaterThan(rule!.thresholds.possible);
   expect(m.score).toBeGreaterThanOrEqual(rule!.thresholds.match);
   expect(rule!.comparisons).toBeGreaterThanOrEqual(2);
+  // A was enrolled explicitly without consent: the result says so.
+  expect(ad.performers).toEqual([{ performerId: performerA, name: 'Performer <A>', consent: { status: 'not_recorded' } }]);
   expect(ad.stats?.facesEmbedded).toBeLessThanOrEqual(ad.stats!.facesSeen!);
 });
 
@@ -115,6 +132,20 @@ testIf(speech, 'espeak-ng')('video: the soundtrack is scanned; face and voice co
   expect(v.overlaps[0]!.end).toBeLessThanOrEqual(4.5);
   expect(ad.timings.total).toBeGreaterThan(0);
   expect(ad.timings.faces).toBeGreaterThan(0);
+});
+
+testIf(speech, 'espeak-ng')('video: a voice match carries an Ogg Opus clip of its speech, <= 10 s, about 32 kb/s', () => {
+  const voice = ad.matches.find((m) => m.modality === 'voice' && m.performerId === performerA)!;
+  expect(voice.evidence.voiceClip).toMatch(/^data:audio\/ogg;base64,T2dnUw/);
+  const clip = f('clip.ogg');
+  fs.writeFileSync(clip, Buffer.from(voice.evidence.voiceClip!.split(',')[1]!, 'base64'));
+  const probe = spawnSync(ffprobePath(), ['-v', 'error', '-show_entries', 'stream=codec_name,channels:format=duration,bit_rate', '-of', 'json', clip], { encoding: 'utf8' });
+  const j = JSON.parse(probe.stdout) as { streams: { codec_name: string; channels: number }[]; format: { duration: string; bit_rate: string } };
+  expect(j.streams[0]).toMatchObject({ codec_name: 'opus', channels: 1 });
+  const seg = voice.segments.find((s) => s.start <= voice.evidence.time && voice.evidence.time <= s.end)!;
+  expect(Number(j.format.duration)).toBeLessThanOrEqual(10.05);
+  expect(Number(j.format.duration)).toBeGreaterThan(Math.min(10, seg.end - voice.evidence.time) - 0.1);
+  expect(Number(j.format.bit_rate)).toBeLessThan(48_000);
 });
 
 test('image: every face is identified; A is reported with its box and start = end = 0', async () => {
@@ -208,6 +239,21 @@ describe('likeness scan (CLI)', () => {
     const html = fs.readFileSync(f('out.html'), 'utf8');
     expect(html).toMatch(/<html/i);
     expect(html).not.toContain('Performer <A>');
+  });
+
+  testIf(findChromium() !== null, 'Chromium')('--report FILE.pdf prints the page; without Chromium it is E_UNSUPPORTED before any scan', async () => {
+    const r = await cli(f('a.png'), '--json', f('pdf.json'), '--report', f('out.pdf'));
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(f('out.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const saved = process.env['CHROMIUM_PATH'];
+    process.env['CHROMIUM_PATH'] = f('no-such-chromium');
+    try {
+      await expect(cli(f('a.png'), '--json', f('nopdf.json'), '--report', f('no.pdf'))).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/Chromium.*apt-get install chromium.*CHROMIUM_PATH/) });
+      expect(fs.existsSync(f('nopdf.json'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env['CHROMIUM_PATH'];
+      else process.env['CHROMIUM_PATH'] = saved;
+    }
   });
 
   test('--jsonl prints one result per line; a folder is scanned recursively; exit 0 when all scanned', async () => {
