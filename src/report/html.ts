@@ -296,9 +296,9 @@ function performerCard(g: PerformerGroup, clips: ClipBudget): string {
     .map(({ result, match }) => {
       const url = safeOggDataUrl(match.evidence?.voiceClip);
       const where = `${baseName(result.media.path)} from ${fmtTime(match.evidence?.time)}`;
-      if (!url) return `<figure class="clip"><figcaption>voice in <bdi>${esc(where)}</bdi>: <span class="empty">no clip</span></figcaption></figure>`;
-      if (!clips.take()) return `<figure class="clip"><figcaption>voice in <bdi>${esc(where)}</bdi>: <span class="empty">clip not embedded (at most ${MAX_CLIPS_PER_PAGE} per page)</span></figcaption></figure>`;
-      return `<figure class="clip"><audio controls preload="none" src="${esc(url)}" aria-label="${esc(`voice of ${g.name} in ${where}`)}"></audio><figcaption>voice in <bdi>${esc(where)}</bdi></figcaption></figure>`;
+      if (!url) return `<figure class="clip"><figcaption>voice in ${isolate(where)}: <span class="empty">no clip</span></figcaption></figure>`;
+      if (!clips.take()) return `<figure class="clip"><figcaption>voice in ${isolate(where)}: <span class="empty">clip not embedded (at most ${MAX_CLIPS_PER_PAGE} per page)</span></figcaption></figure>`;
+      return `<figure class="clip"><audio controls preload="none" src="${esc(url)}" aria-label="${visible(`voice of ${g.name} in ${where}`)}"></audio><figcaption>voice in ${isolate(where)}</figcaption></figure>`;
     })
     .join('');
   const audioHtml = audio ? `<div class="clips">${audio}</div>` : '';
@@ -332,11 +332,11 @@ function consentLine(c: ReportConsent | undefined): string {
   if (!c) return `<p class="consent">Consent: <span class="empty">not in this report</span></p>`;
   const status: Record<string, string> = { granted: 'granted', not_recorded: 'not recorded (enrolled explicitly without consent)', expired: 'expired', withdrawn: 'withdrawn' };
   const parts = [
-    c.grantedBy !== undefined ? `granted by <bdi>${esc(c.grantedBy)}</bdi>` : '',
+    c.grantedBy !== undefined ? `granted by ${isolate(c.grantedBy)}` : '',
     c.grantedAt !== undefined ? `on ${esc(c.grantedAt)}` : '',
-    c.scope !== undefined ? `scope <bdi>${esc(c.scope)}</bdi>` : '',
+    c.scope !== undefined ? `scope ${isolate(c.scope)}` : '',
     c.expiresAt !== undefined ? `expires ${esc(c.expiresAt)}` : '',
-    c.documentRef !== undefined ? `document <code>${esc(c.documentRef)}</code>` : '',
+    c.documentRef !== undefined ? `document <code>${isolate(c.documentRef)}</code>` : '',
     c.withdrawnAt !== undefined ? `withdrawn ${esc(c.withdrawnAt)}` : '',
   ].filter(Boolean);
   return `<p class="consent">Consent: <b>${esc(status[String(c.status)] ?? c.status)}</b>${parts.length ? ` · ${parts.join(' · ')}` : ''}</p>`;
