@@ -336,7 +336,7 @@ function consentLine(c: ReportConsent | undefined): string {
     c.grantedAt !== undefined ? `on ${esc(c.grantedAt)}` : '',
     c.scope !== undefined ? `scope ${isolate(c.scope)}` : '',
     c.expiresAt !== undefined ? `expires ${esc(c.expiresAt)}` : '',
-    c.documentRef !== undefined ? `document <code>${isolate(c.documentRef)}</code>` : '',
+    c.documentRef !== undefined ? `document <code>${visible(c.documentRef)}</code>` : '',
     c.withdrawnAt !== undefined ? `withdrawn ${esc(c.withdrawnAt)}` : '',
   ].filter(Boolean);
   return `<p class="consent">Consent: <b>${esc(status[String(c.status)] ?? c.status)}</b>${parts.length ? ` · ${parts.join(' · ')}` : ''}</p>`;
