@@ -108,7 +108,10 @@ if (!fs.existsSync(path.join(bs3Dir, bs3Name))) {
     const p = run(process.execPath, [npmCli, 'pack', `better-sqlite3@${bs3Version}`, '--prefer-offline'], { cwd: stage, env: process.env });
     run('tar', ['xzf', path.join(stage, p.stdout.trim().split('\n').pop()), '-C', stage]);
     const gyp = path.join(path.dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    const b = run(process.execPath, [gyp, 'rebuild', '--release'], { cwd: path.join(stage, 'package'), env: process.env });
+    // Against this Node's own headers: node-gyp must never try to download them (offline here and on CI).
+    const nodedir = path.resolve(process.execPath, '..', '..');
+    const headers = fs.existsSync(path.join(nodedir, 'include', 'node', 'node.h')) ? [`--nodedir=${nodedir}`] : [];
+    const b = run(process.execPath, [gyp, 'rebuild', '--release', ...headers], { cwd: path.join(stage, 'package'), env: process.env });
     if (b.status !== 0) check(`build better-sqlite3 ${bs3Version} for the stand-in download`, false, tail(b.stdout + b.stderr));
     binary = path.join(stage, 'package', 'build', 'Release', 'better_sqlite3.node');
   }
