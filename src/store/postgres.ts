@@ -161,6 +161,20 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
   return store;
 }
 
+
+/** Inserts a performer and audits its creation (inside the caller's transaction). */
+async function insertPerformer(c: PoolClient, id: string, name: string, aliases: string[], consent: Consent | null, now: string): Promise<void> {
+  await c.query('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+    id,
+    name,
+    JSON.stringify(aliases),
+    consent && JSON.stringify(consent),
+    now,
+    now,
+  ]);
+  await appendAudit(c, { type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+}
+
 /** The PostgreSQL store. Create it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {
   private pool: Pool | null;
@@ -271,15 +285,7 @@ export class PostgresStore implements Store {
       const before = p.id === undefined ? null : await readPerformer(c, p.id);
       if (!before) {
         const id = p.id ?? crypto.randomUUID();
-        await c.query('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-          id,
-          p.name,
-          JSON.stringify(aliases),
-          consent && JSON.stringify(consent),
-          now,
-          now,
-        ]);
-        await appendAudit(c, { type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+        await insertPerformer(c, id, p.name, aliases, consent, now);
         await bump(c);
         return (await readPerformer(c, id))!;
       }
@@ -509,16 +515,7 @@ export class PostgresStore implements Store {
     const key = await this.writeKey();
     return this.tx('creating a performer with its enrollment', async (c) => {
       const id = crypto.randomUUID();
-      const now = nowIso();
-      await c.query('INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        id,
-        p.name,
-        JSON.stringify(aliases),
-        consent && JSON.stringify(consent),
-        now,
-        now,
-      ]);
-      await appendAudit(c, { type: 'performer.create', performerId: id, details: { consent: consent !== null } });
+      await insertPerformer(c, id, p.name, aliases, consent, nowIso());
       const write = await this.writeEnrollment(c, id, references, templates, key);
       return { performer: (await readPerformer(c, id))!, write };
     });

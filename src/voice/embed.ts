@@ -11,6 +11,7 @@ import { FbankOptions, FbankWindow } from '../kernels/fbank';
 import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { ResemblyzerModel } from './resemblyzer';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
+import { gather, sliceSpeech } from './speech-ranges';
 
 /** One embedding over a stretch of speech. */
 export interface VoiceWindow {
@@ -314,34 +315,10 @@ export function planWindows(
     if (starts[starts.length - 1]! + W < total) starts.push(total - W);
   }
   return starts.map((s) => {
-    const pieces = slice(ranges, s, Math.min(total, s + W));
+    const pieces = sliceSpeech(ranges, s, Math.min(total, s + W));
     const len = pieces.reduce((t, [a, b]) => t + b - a, 0);
     return { start: offset + pieces[0]![0] / 16000, end: offset + pieces[pieces.length - 1]![1] / 16000, speechSeconds: len / 16000, pieces };
   });
 }
 
-/** The sample ranges covering speech-time [from, to) (speech time counts only samples inside `ranges`). */
-function slice(ranges: [number, number][], from: number, to: number): [number, number][] {
-  const out: [number, number][] = [];
-  let t = 0;
-  for (const [a, b] of ranges) {
-    const len = b - a;
-    const lo = Math.max(from, t);
-    const hi = Math.min(to, t + len);
-    if (hi > lo) out.push([a + lo - t, a + hi - t]);
-    t += len;
-    if (t >= to) break;
-  }
-  return out;
-}
 
-function gather(x: Float32Array, pieces: [number, number][]): Float32Array {
-  if (pieces.length === 1) return x.subarray(pieces[0]![0], pieces[0]![1]);
-  const out = new Float32Array(pieces.reduce((t, [a, b]) => t + b - a, 0));
-  let o = 0;
-  for (const [a, b] of pieces) {
-    out.set(x.subarray(a, b), o);
-    o += b - a;
-  }
-  return out;
-}

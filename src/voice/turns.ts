@@ -1,6 +1,7 @@
 import type { AudioSignal } from '../media/audio';
 import { dot } from '../kernels/vector';
 import type { SpeechSegment } from './vad';
+import { gather, sliceSpeech } from './speech-ranges';
 
 /** What speaker-turn detection needs from a voice embedder (any {@link VoiceEmbedder} model). */
 export interface TurnEmbedder {
@@ -153,28 +154,4 @@ function clip(block: [number, number][], from: number, to: number): [number, num
   return out;
 }
 
-/** The sample ranges covering speech time [from, to). */
-function sliceSpeech(ranges: [number, number][], from: number, to: number): [number, number][] {
-  const out: [number, number][] = [];
-  let t = 0;
-  for (const [a, b] of ranges) {
-    const len = b - a;
-    const lo = Math.max(from, t);
-    const hi = Math.min(to, t + len);
-    if (hi > lo) out.push([a + lo - t, a + hi - t]);
-    t += len;
-    if (t >= to) break;
-  }
-  return out;
-}
 
-function gather(x: Float32Array, pieces: [number, number][]): Float32Array {
-  if (pieces.length === 1) return x.subarray(pieces[0]![0], pieces[0]![1]);
-  const out = new Float32Array(pieces.reduce((t, [a, b]) => t + b - a, 0));
-  let o = 0;
-  for (const [a, b] of pieces) {
-    out.set(x.subarray(a, b), o);
-    o += b - a;
-  }
-  return out;
-}
