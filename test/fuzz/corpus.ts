@@ -4,6 +4,8 @@ import * as net from 'net';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import sharp from 'sharp';
+import { pngChunk, pngClaiming } from '../helpers/images';
+import { rng } from '../helpers/vectors';
 
 // The malformed-media corpus: made at test time from media the project makes itself (sharp images, ffmpeg test
 // patterns, espeak-ng speech, a face cut from @vladmandic/face-api's MIT demo photos when installed), then broken in
@@ -19,48 +21,8 @@ export interface CorpusEntry {
   base: 'image' | 'audio' | 'video' | 'other';
 }
 
-/** A small deterministic PRNG (mulberry32): the corpus must be the same on every machine for one seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function ffmpeg(args: string[]): void {
   execFileSync(process.env.FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
-}
-
-/** A PNG header claiming w x h RGB with a tiny IDAT (the header-bomb shape). */
-export function pngClaiming(w: number, h: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** A real PNG of w x h black pixels: 1.2 GB of scanlines deflated to about a megabyte, streamed (never in memory). */
