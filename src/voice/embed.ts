@@ -12,6 +12,16 @@ import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { ResemblyzerModel } from './resemblyzer';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
 import { gather, sliceSpeech } from './speech-ranges';
+import type { JunkSet } from '../kernels/vector';
+import { voiceJunkSignals } from '../media/junk';
+
+/**
+ * Cosine to the nearest junk-signal embedding at or above which a voice embedding is junk (neural models). Measured
+ * (scripts/junk-embeddings.ts --shared 150, campplus-zh-en): 295 windows of real speech reach at most 0.563 (median
+ * 0.420); the one real file above it is a noise recording with no detected speech (0.989); junk signals are within
+ * 0.81 of each other, held-out ones (other tones, a chirp, noise levels) at 0.85 or more. See benchmarks/RESULTS.md.
+ */
+export const VOICE_JUNK_MAX_COSINE = 0.75;
 
 /** One embedding over a stretch of speech. */
 export interface VoiceWindow {
@@ -66,6 +76,9 @@ function checkEmbedderOptions(opts: VoiceEmbedderOptions): void {
   num('minSpeechSeconds', opts.minSpeechSeconds ?? 0.2, 0.1, win);
   if (opts.maxPauseSeconds !== undefined) num('maxPauseSeconds', opts.maxPauseSeconds, 0, 3600);
 }
+
+/** The same limit for the weight-free baseline (its embeddings of different speakers sit closer together). */
+export const BASELINE_JUNK_MAX_COSINE = 0.95;
 
 /** The default voice model: 3D-Speaker CAM++ zh-en, shipped in models/ (no download). */
 export const DEFAULT_VOICE_MODEL = 'campplus-zh-en';
@@ -150,6 +163,29 @@ export class VoiceEmbedder {
     };
     return new VoiceEmbedder(model.id, false, model.dim, run, opts);
   }
+
+  /**
+   * What this model makes of junk: the embeddings of silence, DC offsets, pure tones, noise, clicks and a square wave
+   * (3 s each, embedded whole; computed once per embedder), with the cosine at or above which a voice embedding
+   * counts as junk. The enrollment gate and searches refuse such embeddings.
+   */
+  junkSet(): Promise<JunkSet> {
+    this.junk ??= (async () => {
+      const prototypes: Float32Array[] = [];
+      for (const x of Object.values(voiceJunkSignals(this.win))) {
+        try {
+          prototypes.push(normaliseInPlace(await this.run(x)));
+        } catch (e) {
+          if (e instanceof LikenessError && e.code === 'E_NO_SPEECH') continue;
+          throw e;
+        }
+      }
+      return { modelId: this.modelId, prototypes, maxCosine: this.isBaseline ? BASELINE_JUNK_MAX_COSINE : VOICE_JUNK_MAX_COSINE };
+    })();
+    return this.junk;
+  }
+
+  private junk: Promise<JunkSet> | undefined;
 
   /** The embedding of a whole clip of speech, without speech detection or windows (the caller chose the samples). */
   async embedSamples(samples: Float32Array): Promise<Float32Array> {
