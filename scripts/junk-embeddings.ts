@@ -12,8 +12,12 @@ import { VoiceEmbedder } from '../src/voice/embed';
 import { decodeAudio } from '../src/media/audio';
 import { ortSession, ort } from '../src/models/ort';
 import { toNchw } from '../src/kernels/image';
+import type { RgbImage } from '../src/types';
 import { faceJunkCrops, voiceJunkSignals } from '../src/media/junk';
 
+function flat(rr: number, g: number, b: number): RgbImage {
+  return { width: 112, height: 112, data: Uint8Array.from({ length: 112 * 112 * 3 }, (_, i) => [rr, g, b][i % 3]!) };
+}
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -88,6 +92,19 @@ async function main(): Promise<void> {
       /* unreadable: skipped */
     }
   }
+  // Held-out junk (not in the prototype set): how close each gets to its nearest prototype, and to real faces.
+  const heldFace: Record<string, RgbImage> = {
+    grey30: flat(30, 30, 30), grey100: flat(100, 100, 100), grey220: flat(220, 220, 220), yellow: flat(220, 200, 40), cyan: flat(40, 200, 220), skin: flat(200, 160, 130),
+    stripes: { width: 112, height: 112, data: Uint8Array.from({ length: 112 * 112 * 3 }, (_, i) => ((Math.floor(i / 3) % 112) >> 2) & 1 ? 200 : 50) },
+    noise2: { width: 112, height: 112, data: Uint8Array.from({ length: 112 * 112 * 3 }, () => Math.floor(Math.random() * 256)) },
+  };
+  const heldFaceOut: Record<string, { nearestJunk: number; maxReal: number }> = {};
+  for (const [name, crop] of Object.entries(heldFace)) {
+    const input = new Float32Array(3 * 112 * 112);
+    toNchw(crop, 127, 128, input, 0, false);
+    const v = unit(Float32Array.from((await session.run({ input: new T('float32', input, [1, 3, 112, 112]) })).output!.data as Float32Array));
+    heldFaceOut[name] = { nearestJunk: r(Math.max(...faceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realFaces.map((j) => dot(v, j)))) };
+  }
   const faceReal = realFaces.map((v) => Math.max(...faceJunk.map((j) => dot(v, j))));
   const faceRealReal: number[] = [];
   for (let i = 0; i < realFaces.length; i++) for (let j = i + 1; j < realFaces.length; j++) faceRealReal.push(dot(realFaces[i]!, realFaces[j]!));
@@ -99,6 +116,7 @@ async function main(): Promise<void> {
     realToReal: stats(faceRealReal),
     realFaces: realFaces.length,
     closestToJunk: top(faceReal, faceLabels),
+    heldOutJunk: heldFaceOut,
   };
 
   // Voices: raw model output for junk signals, embedded whole (no speech detector: the embedder's own answer).
@@ -144,6 +162,23 @@ async function main(): Promise<void> {
       /* unreadable or no speech: skipped */
     }
   }
+  const n3 = 48000;
+  const sin = (f: number, a: number) => Float32Array.from({ length: n3 }, (_, i) => a * Math.sin((2 * Math.PI * f * i) / 16000));
+  const heldVoice: Record<string, Float32Array> = {
+    tone250: sin(250, 0.3), tone2k: sin(2000, 0.2), dcNeg: Float32Array.from({ length: n3 }, () => -0.3),
+    chirp: Float32Array.from({ length: n3 }, (_, i) => 0.4 * Math.sin(2 * Math.PI * (100 + (i / n3) * 3000) * (i / 16000))),
+    noiseMid: Float32Array.from({ length: n3 }, () => 0.2 * (Math.random() - 0.5)),
+    toneInNoise: Float32Array.from(sin(700, 0.3), (x) => x + 0.02 * (Math.random() - 0.5)),
+  };
+  const heldVoiceOut: Record<string, { nearestJunk: number; maxReal: number } | string> = {};
+  for (const [name, x] of Object.entries(heldVoice)) {
+    try {
+      const v = unit(await rawRun(x));
+      heldVoiceOut[name] = { nearestJunk: r(Math.max(...voiceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realVoices.map((j) => dot(v, j)))) };
+    } catch (e) {
+      heldVoiceOut[name] = `error: ${(e as Error).message}`;
+    }
+  }
   const voiceReal = realVoices.map((v) => Math.max(...voiceJunk.map((j) => dot(v, j))));
   const voiceRealReal: number[] = [];
   for (let i = 0; i < realVoices.length; i++) for (let j = i + 1; j < realVoices.length; j++) voiceRealReal.push(dot(realVoices[i]!, realVoices[j]!));
@@ -156,6 +191,7 @@ async function main(): Promise<void> {
     realToReal: stats(voiceRealReal),
     realWindows: realVoices.length,
     closestToJunk: top(voiceReal, voiceLabels),
+    heldOutJunk: heldVoiceOut,
   };
   console.log(JSON.stringify(out, null, 2));
 }

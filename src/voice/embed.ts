@@ -21,7 +21,7 @@ import { voiceJunkSignals } from '../media/junk';
  * 0.420); the one real file above it is a noise recording with no detected speech (0.989); junk signals are within
  * 0.81 of each other, held-out ones (other tones, a chirp, noise levels) at 0.85 or more. See benchmarks/RESULTS.md.
  */
-export const VOICE_JUNK_MAX_COSINE = 0.75;
+export const VOICE_JUNK_MAX_COSINE = 0.7;
 
 /** One embedding over a stretch of speech. */
 export interface VoiceWindow {
