@@ -4,7 +4,7 @@
 // fixtures, and ../shared/eval voices/faces when present, read in place) to the nearest junk embedding. These numbers
 // chose the degeneracy limits in src/kernels/vector.ts and src/face|voice junk prototypes.
 //
-//   node -r @swc-node/register scripts/junk-embeddings.ts [--shared N]   (N real files per modality from ../shared/eval)
+//   node -r @swc-node/register scripts/junk-embeddings.ts [--shared N] [--voice-model ID]   (N real files per modality from ../shared/eval)
 import * as fs from 'fs';
 import * as path from 'path';
 import { FaceAnalyzer } from '../src/face/analyzer';
@@ -120,7 +120,8 @@ async function main(): Promise<void> {
   };
 
   // Voices: raw model output for junk signals, embedded whole (no speech detector: the embedder's own answer).
-  const ve = await VoiceEmbedder.create();
+  const vm = process.argv.indexOf('--voice-model');
+  const ve = await VoiceEmbedder.create(vm > 0 ? { model: process.argv[vm + 1]! } : {});
   const sig = voiceJunkSignals();
   const voiceJunk: Float32Array[] = [];
   const voiceNorms: Record<string, number | string> = {};

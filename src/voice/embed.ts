@@ -18,8 +18,10 @@ import { voiceJunkSignals } from '../media/junk';
 /**
  * Cosine to the nearest junk-signal embedding at or above which a voice embedding is junk (neural models). Measured
  * (scripts/junk-embeddings.ts --shared 150, campplus-zh-en): 295 windows of real speech reach at most 0.563 (median
- * 0.420); the one real file above it is a noise recording with no detected speech (0.989); junk signals are within
- * 0.81 of each other, held-out ones (other tones, a chirp, noise levels) at 0.85 or more. See benchmarks/RESULTS.md.
+ * 0.420); the one real file above it is a noise recording with no detected speech (0.989). Stationary signals
+ * (silence, DC, most pure tones) all land on one point (cosine 1.0: the model's per-utterance mean normalisation
+ * leaves nothing); held-out tones, DC, noise and a tone in noise reach 0.95-1.0, a chirp 0.747. See
+ * benchmarks/RESULTS.md.
  */
 export const VOICE_JUNK_MAX_COSINE = 0.7;
 
