@@ -433,7 +433,7 @@ async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions):
   }
   check.end();
   report.declaredSeconds = declared();
-  concludeDecodeReport(report, watch, label, o.streamIndex === undefined ? 'the audio' : `audio stream ${o.streamIndex}`);
+  concludeDecodeReport(report, watch, label, o.streamIndex === undefined ? 'the audio' : `audio stream ${o.streamIndex}`, file);
   if (decoded === 0) throw new LikenessError('E_DECODE', `${label}: the audio track holds no decodable samples`, { file: label, reason: 'empty_stream' });
   // Without tolerateDamage a cut-off file is an error: a silently shortened file would give results that look complete.
   if (!o.tolerateDamage && report.truncated) {
