@@ -12,7 +12,7 @@ import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { ResemblyzerModel } from './resemblyzer';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
 import { gather, sliceSpeech } from './speech-ranges';
-import type { JunkSet } from '../kernels/vector';
+import { degeneracy, type JunkSet } from '../kernels/vector';
 import { voiceJunkSignals } from '../media/junk';
 
 /**
@@ -79,7 +79,12 @@ function checkEmbedderOptions(opts: VoiceEmbedderOptions): void {
   if (opts.maxPauseSeconds !== undefined) num('maxPauseSeconds', opts.maxPauseSeconds, 0, 3600);
 }
 
-/** The same limit for the weight-free baseline (its embeddings of different speakers sit closer together). */
+/**
+ * The same limit for the weight-free baseline. Measured (scripts/junk-embeddings.ts --shared 150 --voice-model
+ * baseline-mfcc-stats): real speech windows reach at most 0.744 to the nearest junk signal; silence and DC give a zero
+ * vector (refused as such), noise 0.998; its tones do not cluster (held-out ones -0.02 and 0.15), so for the baseline
+ * the set catches noise-like junk only.
+ */
 export const BASELINE_JUNK_MAX_COSINE = 0.95;
 
 /** The default voice model: 3D-Speaker CAM++ zh-en, shipped in models/ (no download). */
@@ -176,7 +181,8 @@ export class VoiceEmbedder {
       const prototypes: Float32Array[] = [];
       for (const x of Object.values(voiceJunkSignals(this.win))) {
         try {
-          prototypes.push(normaliseInPlace(await this.run(x)));
+          const v = normaliseInPlace(await this.run(x));
+          if (degeneracy(v) === null) prototypes.push(v); // a zero output (the baseline on silence) is refused as such
         } catch (e) {
           if (e instanceof LikenessError && e.code === 'E_NO_SPEECH') continue;
           throw e;
