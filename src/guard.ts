@@ -16,6 +16,7 @@ import { openStore, storeWarnings, type OpenStoreOptions } from './store/open';
 import { staticKeyProvider } from './store/crypto';
 import type { Consent, KeyProvider, Performer, PerformerExport, Reference, RekeyReport, StoreInfo } from './store/types';
 import type { Box } from './types';
+import type { JunkSet } from './kernels/vector';
 import { BASELINE_NOTICE, DEFAULT_VOICE_MODEL, VoiceEmbedder } from './voice/embed';
 import { findCalibration } from './match/calibrations';
 import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
@@ -166,9 +167,13 @@ export class Guard {
     // A performer's score is the best over its templates (items and centroid of the same person, highly correlated),
     // so the per-search rate counts performers; counting every template would double N for a one-photo enrollment
     // (item + its own centroid) and measured 23/26 instead of 26/26 right on the identities protocol (RESULTS.md).
-    const registry = new Registry(store, { calibration: (modelId) => findCalibration(modelId), comparisons: 'performers' });
+    // Templates and queries close to what a model makes of junk are never stored or searched (bound once the guard exists).
+    let junkFor: (modelId: string) => Promise<JunkSet | null> = async () => null;
+    const registry = new Registry(store, { calibration: (modelId) => findCalibration(modelId), comparisons: 'performers', junk: (modelId) => junkFor(modelId) });
     const faces = await FaceAnalyzer.create({ preset: opts.facePreset ?? 'accurate', limits });
-    return new Guard(registry, faces, opts);
+    const guard = new Guard(registry, faces, opts);
+    junkFor = (modelId) => guard.junkSetFor(modelId);
+    return guard;
   }
 
   /**
@@ -302,6 +307,13 @@ export class Guard {
     const key = this.opts.key === undefined ? process.env.LIKENESS_KEY : this.opts.key;
     if (!key) throw new LikenessError('E_CRYPTO', 'no key to encrypt with: set LIKENESS_KEY (and LIKENESS_OLD_KEYS to the keys being replaced)');
     return this.registry.rekey(typeof key === 'function' ? key : staticKeyProvider(key));
+  }
+
+  /** The junk set of the face or voice model `modelId` this guard runs, else null (other models: basic checks only). */
+  private async junkSetFor(modelId: string): Promise<JunkSet | null> {
+    if (modelId === this.faces.modelId) return this.faces.junkSet();
+    if (modelId === this.models.voice) return (await this.voice()).junkSet();
+    return null;
   }
 
   /** The voice pipeline, created on first use. */

@@ -20,6 +20,7 @@ export type { Performer, Consent, Reference, PerformerExport, RekeyReport, Store
 
 export { FaceAnalyzer } from './face/analyzer';
 export type { FaceAnalyzerOptions, FaceAnalysis, FacePreset } from './face/analyzer';
+export type { JunkSet } from './kernels/vector';
 export type { FaceDetector, FaceEmbedder } from './face/detector';
 export type { RgbImage, Box, Point, FivePoints, FaceDetection, FaceQuality, QualityReason, Face } from './types';
 export type { ImageInput } from './media/image';

@@ -25,6 +25,9 @@ test.each([
   [['faces'], 'E_INPUT'],
   [['faces', '--bogus', 'x.jpg'], 'E_INPUT'],
   [['identify', '--top', '0', 'x.jpg'], 'E_INPUT'],
+  [['scan', 'x.jpg', '--db', path.join(tmp.dir, 'p.db'), '--jsonl-file'], 'E_INPUT'],
+  [['scan', 'x.jpg', '--db', path.join(tmp.dir, 'p.db'), '--jsonl-file', tmp.dir], 'E_INPUT'],
+  [['scan', 'x.jpg', '--db', path.join(tmp.dir, 'p.db'), '--jsonl-file', path.join(tmp.dir, 'same.out'), '--json', path.join(tmp.dir, 'same.out')], 'E_INPUT'],
   [['performers', 'frobnicate', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
   // The queue commands need a PostgreSQL store; bad flags are refused before anything connects.
   [['submit', path.join(tmp.dir, 'bad.csv'), '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],

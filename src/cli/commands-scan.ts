@@ -7,7 +7,7 @@ import { findChromium, renderPdf } from '../report/pdf';
 import { LikenessError } from '../errors';
 
 import { renderHtmlReport } from '../report/html';
-import { checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
+import { LineLog, checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
 import { Guard, defaultStoreLocation } from '../guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult, type SkippedInput } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
@@ -19,10 +19,12 @@ import { DEFAULT_LIMITS, resolveLimits } from '../media/limits';
 import { CommandHandler, CommandIO } from './command';
 
 const SCAN_USAGE =
-  `likeness scan INPUT... ${FROM_USAGE} [--db PATH] [--json FILE] [--jsonl] [--report FILE.html] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
+  `likeness scan INPUT... ${FROM_USAGE} [--db PATH] [--json FILE] [--jsonl] [--jsonl-file FILE] [--report FILE.html|FILE.pdf] [--fps N] [--concurrency N] [--far RATE] [--skip-seen] [--preset accurate|fast] [--model VOICE_MODEL] ${LIMIT_USAGE}\n` +
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
   '  LIST (--from): more inputs, one per line or NUL-separated (find -print0); `--from -` reads them from stdin.\n' +
-  '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE alone.\n' +
+  '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE or --jsonl-file FILE alone.\n' +
+  '  --jsonl-file FILE: each input\'s result line is appended to FILE and flushed as soon as it is known, so a killed run\n' +
+  '    leaves every finished input\'s line intact; --json and --report are still written at the end (atomically).\n' +
   '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
   '  exit: 0 every input scanned (match or not), 2 some inputs could not be scanned (see their error entries), 1 the command failed.';
 
@@ -245,7 +247,7 @@ function summaryLine(r: ScanResult | ScanFailure): string {
 
 const scan: CommandHandler = async (args, io) => {
   const { values, positionals } = parseCommandArgs(args, {
-    db: { type: 'string' }, json: { type: 'string' }, jsonl: { type: 'boolean' }, report: { type: 'string' }, fps: { type: 'string' },
+    db: { type: 'string' }, json: { type: 'string' }, jsonl: { type: 'boolean' }, 'jsonl-file': { type: 'string' }, report: { type: 'string' }, fps: { type: 'string' },
     concurrency: { type: 'string' }, far: { type: 'string' }, 'skip-seen': { type: 'boolean' }, preset: { type: 'string' }, model: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     ...LIMIT_OPTIONS, ...FROM_OPTION,
   }, SCAN_USAGE);
@@ -271,12 +273,33 @@ const scan: CommandHandler = async (args, io) => {
   const outputs: OutputTarget[] = [];
   if (values.json !== undefined) outputs.push({ flag: '--json', file: values.json });
   if (values.report !== undefined) outputs.push({ flag: '--report', file: values.report });
+  if (values['jsonl-file'] !== undefined) outputs.push({ flag: '--jsonl-file', file: values['jsonl-file'] });
   checkOutputPaths(outputs, { store: db, inputs: [...files, ...(values.from ?? []).filter((l) => l !== '-')] });
   const results: (ScanResult | ScanFailure)[] = unmatched.map((p) => ({ media: { path: p }, error: { code: 'E_NOT_FOUND', message: `${p} matched no file` } }));
   results.push(...problems);
   for (const p of problems) io.err(summaryLine(p) + '\n');
   const ordered: (ScanResult | ScanFailure | undefined)[] = new Array(files.length);
   const guard = await Guard.open({ db, limits, ...(preset ? { facePreset: preset } : {}), ...(values.model ? { voiceModel: values.model } : {}) });
+  // The crash-safe log: every entry is on disk as soon as it is known (a failing disk is a note, never the end of the scan).
+  let lines: LineLog | null = null;
+  const logToFile = (r: ScanResult | ScanFailure): void => {
+    if (!lines) return;
+    try {
+      lines.write(r);
+    } catch (e) {
+      io.err(`likeness: note: ${(e as Error).message}; the remaining results go to the final outputs only\n`);
+      lines.close();
+      lines = null;
+    }
+  };
+  try {
+    if (values['jsonl-file'] !== undefined) lines = LineLog.open(values['jsonl-file']);
+  } catch (e) {
+    await guard.close();
+    throw e;
+  }
+  // Inputs that failed before scanning (no match for a glob, special files in a folder) come first.
+  for (const r of results) logToFile(r);
   const seen = values['skip-seen'] ? SeenTable.open(db) : null;
   const bar = new ProgressBar(io);
   const skipped: SkippedInput[] = [];
@@ -297,6 +320,7 @@ const scan: CommandHandler = async (args, io) => {
       } else {
         ordered[e.index] = e.result;
         if (values.jsonl) io.out(JSON.stringify(e.result) + '\n');
+        logToFile(e.result);
         io.err(summaryLine(e.result) + '\n');
         if (!isScanFailure(e.result)) {
           for (const w of e.result.warnings) if (!warned.has(w)) (warned.add(w), io.err(`likeness: note: ${w}\n`));
@@ -307,6 +331,7 @@ const scan: CommandHandler = async (args, io) => {
     }
   } finally {
     bar.clear();
+    (lines as LineLog | null)?.close();
     seen?.save();
     await guard.close();
   }
@@ -317,7 +342,7 @@ const scan: CommandHandler = async (args, io) => {
     const html = renderHtmlReport(report, { title: `likeness scan (${results.length} media)` });
     writeFileAtomic(values.report, /\.pdf$/i.test(values.report) ? await renderPdf(html) : html);
   }
-  if (!values.jsonl && values.json === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
+  if (!values.jsonl && values.json === undefined && values['jsonl-file'] === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
   const failed = results.filter(isScanFailure).length;
   io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped.length ? `, ${skipped.length} skipped as already seen` : ''}\n`);
   return failed > 0 ? 2 : 0;

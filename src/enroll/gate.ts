@@ -10,6 +10,7 @@ import { MediaKind, probeInput } from '../media/kind';
 import { sha256File } from '../media/gate';
 import type { MediaLimits } from '../media/limits';
 import { internalError } from '../errors';
+import { degeneracy, degenerateTemplateError } from '../kernels/vector';
 
 /** Least net speech a voice reference must hold, in seconds. */
 export const MIN_ENROLL_SPEECH_SECONDS = 3;
@@ -78,6 +79,9 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
   const face = faces[0]!;
   const bad = face.quality.reasons.filter((r) => REJECTING.includes(r));
   if (bad.length) throw new LikenessError('E_QUALITY', describeFaceRejection(face, bad));
+  // A face whose embedding is degenerate (non-finite, zero, or what the model makes of a flat or noise crop) is junk.
+  const d = degeneracy(face.embedding, await fa.junkSet());
+  if (d) throw degenerateTemplateError('face rejected: its embedding', d);
   const quality: JsonValue = { ...face.quality, reasons: face.quality.reasons, faces: faces.length };
   return {
     file,
@@ -110,13 +114,23 @@ async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder, opts:
   if (v.speechSeconds < MIN_ENROLL_SPEECH_SECONDS || v.windows.length === 0 || !v.embedding) {
     throw new LikenessError('E_NO_SPEECH', `too little net speech (${v.speechSeconds.toFixed(1)} s, need ${MIN_ENROLL_SPEECH_SECONDS} s)`);
   }
-  const spread = windowSpread(v.windows.map((w) => w.embedding), v.embedding);
+  // Degenerate windows (silence, a tone, noise: what the model makes of junk) are dropped; a recording that is
+  // mostly junk, or whose mean is, is rejected.
+  const junk = await ve.junkSet();
+  const mean = degeneracy(v.embedding, junk);
+  if (mean) throw degenerateTemplateError('voice rejected: the recording\'s embedding', mean);
+  const windows = v.windows.filter((w) => degeneracy(w.embedding, junk) === null);
+  if (windows.length * 2 < v.windows.length || windows.length === 0) {
+    const d = v.windows.map((w) => degeneracy(w.embedding, junk)).find((x) => x !== null)!;
+    throw degenerateTemplateError(`voice rejected: ${v.windows.length - windows.length} of ${v.windows.length} windows are degenerate; the first`, d);
+  }
+  const spread = windowSpread(windows.map((w) => w.embedding), v.embedding);
   // Windows of one speaker stay close to their mean; a second voice pulls some far away. The limit is loose on
   // purpose (the baseline embedder is noisy) and catches clear two-speaker recordings only.
-  if (v.windows.length >= 3 && spread.min < (v.isBaseline ? 0.55 : 0.3)) {
+  if (windows.length >= 3 && spread.min < (v.isBaseline ? 0.55 : 0.3)) {
     throw new LikenessError('E_QUALITY', `several speakers: some stretches do not match the rest (cosine ${spread.min.toFixed(2)}); use a recording of the performer alone`);
   }
-  const quality: JsonValue = { speechSeconds: round(v.speechSeconds), windows: v.windows.length, minWindowCosine: round(spread.min), kind };
+  const quality: JsonValue = { speechSeconds: round(v.speechSeconds), windows: windows.length, ...(windows.length < v.windows.length ? { junkWindows: v.windows.length - windows.length } : {}), minWindowCosine: round(spread.min), kind };
   return {
     file,
     modality: 'voice',
@@ -125,7 +139,7 @@ async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder, opts:
       sha256: await sha256File(file),
       modality: 'voice',
       quality,
-      templates: v.windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })),
+      templates: windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })),
     },
   };
 }

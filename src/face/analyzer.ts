@@ -8,6 +8,18 @@ import { faceQuality } from './quality';
 import { FallbackDetector } from './fallback';
 import { invalid, faceDetections, int, list, oneOf, options, rgbImage } from '../validate';
 import { MeshDetector } from './mesh';
+import { ARCFACE_112 } from '../kernels/geometry';
+import type { JunkSet } from '../kernels/vector';
+import { faceJunkCrops } from '../media/junk';
+
+/**
+ * Cosine to the nearest junk-crop embedding at or above which a face embedding is junk. Measured
+ * (scripts/junk-embeddings.ts --shared 150, faceplugin-mfn512): 174 real faces of ../shared/eval and the demo photos,
+ * degraded ones included, reach at most 0.598 (median 0.105); held-out junk crops (other flat greys and colours,
+ * fresh noise) reach 0.77-0.99. A structured pattern (stripes, 0.46) is not caught: it is not near-constant. Flat
+ * crops are also refused earlier as blurred (sharpness 0). See benchmarks/RESULTS.md.
+ */
+export const FACE_JUNK_MAX_COSINE = 0.75;
 
 /** The preset {@link FaceAnalyzer.create} uses when none is given. */
 export const DEFAULT_FACE_PRESET: FacePreset = 'accurate';
@@ -168,6 +180,27 @@ export class FaceAnalyzer {
       : await this.embedder.embed(image, detections);
     return { crops, embeddings };
   }
+
+  /**
+   * What this analyzer's embedder makes of junk: the embeddings of flat, noise, gradient and checkerboard aligned
+   * crops (computed once per analyzer), with the cosine at or above which a face embedding counts as junk. The
+   * enrollment gate and searches refuse such embeddings.
+   */
+  junkSet(): Promise<JunkSet> {
+    this.junk ??= (async () => {
+      const crops = Object.values(faceJunkCrops());
+      // Landmarks at the ArcFace template itself: the crop is used as it is (no warp, no small-face blur).
+      const at = ARCFACE_112.map(([x, y]) => [x, y]) as FaceDetection['landmarks'];
+      const dets: FaceDetection[] = crops.map(() => ({ box: { x: 0, y: 0, w: 112, h: 112 }, landmarks: at, score: 1 }));
+      const prototypes = this.embedder.embedAligned
+        ? await this.embedder.embedAligned(crops, dets)
+        : await Promise.all(crops.map((c, i) => this.embedder.embed(c, [dets[i]!]).then((e) => e[0]!)));
+      return { modelId: this.modelId, prototypes, maxCosine: FACE_JUNK_MAX_COSINE };
+    })();
+    return this.junk;
+  }
+
+  private junk: Promise<JunkSet> | undefined;
 
   /** Releases nothing today (sessions are shared per process); kept so callers can scope analyzers. */
   async close(): Promise<void> {}

@@ -24,7 +24,7 @@ import type { Calibration, SearchRates, SearchThresholds } from './calibration';
 import { Cohort, consentState, decide, galleryComparisons, searchPerformersAsNorm } from './decide';
 import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
 import { GalleryCache, buildGallery, searchPerformers } from './gallery';
-import { normalise } from '../kernels/vector';
+import { degeneracy, degenerateTemplateError, normalise, type DegeneracyKind, type JunkSet } from '../kernels/vector';
 import type { Gallery, PerformerScore, SearchMode } from './gallery';
 
 /** Input of {@link Registry.createPerformer}: a consent record, or `noConsent: true` to record its absence. */
@@ -94,6 +94,8 @@ export interface QueryResult {
   suppressed: SuppressedCandidate[];
   /** The decision rule of this search (score thresholds, the false-match rates they hold, gallery size); absent for an empty gallery. */
   thresholds?: SearchThresholds;
+  /** Set when the query itself was degenerate (non-finite, zero, constant, or junk): it was not searched, no candidates. */
+  degenerate?: DegeneracyKind;
 }
 
 /** Options of {@link Registry}. */
@@ -108,6 +110,11 @@ export interface RegistryOptions {
   auditMatches?: boolean;
   /** How 1:N searches shortlist templates (default `int8`); scores are exact float32 either way. */
   search?: SearchMode;
+  /**
+   * What the model makes of junk input, per model id: templates this close to it are never stored and queries this
+   * close are never searched. Without it (or for null) only non-finite, zero and constant vectors are refused.
+   */
+  junk?: (modelId: string) => JunkSet | null | undefined | Promise<JunkSet | null | undefined>;
 }
 
 /** Centroid weight floor so a low-quality face still counts a little (quality 0 would otherwise vanish). */
@@ -257,14 +264,22 @@ export class Registry {
           modelId: t.modelId,
           modality: it.modality,
           kind: 'item',
-          vector: normalise(t.vector),
+          vector: usableUnit(t.vector, `item ${i} (${t.modelId})`),
           referenceHash: it.sha256,
           quality: t.quality,
         });
       }
     });
     const centroids = await this.centroids(performerId, newItems);
-    return { references, templates: [...newItems, ...centroids] };
+    // The last line before the store: a degenerate template (it would match junk better than any person) is refused.
+    const templates = [...newItems, ...centroids];
+    const junk = new Map<string, JunkSet | null>();
+    for (const [i, t] of templates.entries()) {
+      if (!junk.has(t.modelId)) junk.set(t.modelId, (await this.opts.junk?.(t.modelId)) ?? null);
+      const d = degeneracy(t.vector, junk.get(t.modelId));
+      if (d) throw degenerateTemplateError(`${t.kind === 'centroid' ? 'the centroid' : `template ${i}`} of model ${t.modelId}`, d);
+    }
+    return { references, templates };
   }
 
   /** One centroid per model touched, over existing items plus the new ones the store will keep (same dedup rule). */
@@ -339,11 +354,22 @@ export class Registry {
     const cal = await this.calibrationFor(modelId);
     const g = await this.galleries.get(modelId);
     if (g.rows === 0) return queries.map(() => ({ candidates: [], suppressed: [] }));
+    // A degenerate query (junk media, a broken model output) is never searched, so it can never match.
+    const bad = await this.degenerateQueries(modelId, queries);
+    const live = queries.filter((_, i) => bad[i] === null);
     const cohort = this.cohortFor(modelId, cal);
     const mode = this.opts.search;
-    const scores = cohort ? await searchPerformersAsNorm(g, queries, k, cohort, { mode }) : await searchPerformers(g, queries, k, mode);
+    const scores = live.length === 0 ? [] : cohort ? await searchPerformersAsNorm(g, live, k, cohort, { mode }) : await searchPerformers(g, live, k, mode);
     const comparisons = galleryComparisons(g, this.opts.comparisons);
-    return this.decideAll(modelId, scores, cal, comparisons, opts);
+    const decided = await this.decideAll(modelId, scores, cal, comparisons, opts);
+    let next = 0;
+    return queries.map((_, i) => (bad[i] ? { candidates: [], suppressed: [], degenerate: bad[i]! } : decided[next++]!));
+  }
+
+  /** Per query: null when usable, else why it is degenerate (see {@link RegistryOptions.junk}). */
+  private async degenerateQueries(modelId: string, queries: readonly Float32Array[]): Promise<(DegeneracyKind | null)[]> {
+    const junk = (await this.opts.junk?.(modelId)) ?? null;
+    return queries.map((q) => (q instanceof Float32Array ? degeneracy(q, junk)?.kind ?? null : null));
   }
 
   /** 1:1: the performer's best score against the query, decided for a gallery of just that performer. */
@@ -355,6 +381,8 @@ export class Registry {
     if (own.length === 0) {
       throw new LikenessError('E_NOT_FOUND', `performer ${performerId} has no ${modelId} templates: enroll media first`);
     }
+    const [bad] = await this.degenerateQueries(modelId, [query]);
+    if (bad) return { candidates: [], suppressed: [], degenerate: bad };
     const g = buildGallery(modelId, own);
     const cohort = this.cohortFor(modelId, cal);
     const scores = cohort ? await searchPerformersAsNorm(g, [query], 1, cohort) : await searchPerformers(g, [query], 1);
@@ -444,6 +472,14 @@ export function centroidOf(items: ReadonlyArray<Pick<Template, 'vector' | 'quali
     for (let i = 0; i < dim; i++) acc[i]! += w * t.vector[i]!;
   }
   return normalise(Float32Array.from(acc));
+}
+
+/** A unit copy of an enrollment vector, or the typed degenerate-template error (E_QUALITY) naming it. */
+function usableUnit(v: Float32Array, what: string): Float32Array {
+  if (!(v instanceof Float32Array)) throw invalid(`${what}: vector must be a Float32Array`);
+  const d = degeneracy(v);
+  if (d) throw degenerateTemplateError(what, d);
+  return normalise(v);
 }
 
 /** The store input for a new performer; consent required unless `noConsent: true`, and not already expired. */

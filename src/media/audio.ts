@@ -60,7 +60,8 @@ export interface StreamAudioOptions extends DecodeAudioOptions {
  * Raw samples captured at any rate (a microphone or WebRTC track at 48 kHz, a 44.1 kHz buffer) as the 16 kHz
  * AudioSignal the voice pipeline takes, without ffmpeg: several channels are averaged to mono and the native
  * polyphase resampler (src/kernels/resample.ts, about 80 dB stop band; its TS twin without the addon) converts the rate.
- * `channels` > 1 means interleaved samples. Throws E_INPUT for a bad rate, channel count or non-finite samples.
+ * `channels` > 1 means interleaved samples. Throws E_INPUT for a bad rate or channel count, or samples that are not
+ * audio (non-finite, far past full scale, mostly pinned at full scale).
  */
 export async function pcmToSignal(samples: Float32Array, sampleRate: number, opts: { channels?: number; offset?: number } = {}): Promise<AudioSignal> {
   if (!(samples instanceof Float32Array)) throw invalid('samples must be a Float32Array');
@@ -72,6 +73,13 @@ export async function pcmToSignal(samples: Float32Array, sampleRate: number, opt
   const mono = channels === 1 ? samples : downmix(samples, channels);
   for (let i = 0; i < mono.length; i++) {
     if (!Number.isFinite(mono[i]!)) throw invalid(`sample ${i * channels} is not a finite number`);
+  }
+  // The same rules as decoding (far past full scale, mostly pinned), as argument errors here.
+  try {
+    checkSamples(mono, 'samples', 0);
+  } catch (e) {
+    if (isLikenessError(e)) throw invalid(e.message, e.details);
+    throw e;
   }
   const out = rate === AUDIO_SAMPLE_RATE ? Float32Array.from(mono) : await resampleAudio(mono, rate, AUDIO_SAMPLE_RATE);
   return { sampleRate: AUDIO_SAMPLE_RATE, samples: out, offset };
@@ -247,6 +255,7 @@ async function* streamWav(src: ByteSource, wav: WavInfo, label: string, o: Check
   if (last <= first) throw new LikenessError('E_DECODE', `${label}: no samples after ${o.start} s (the file is ${(wav.frames / AUDIO_SAMPLE_RATE).toFixed(2)} s long)`, { file: label });
   // Like the ffmpeg path, the limit counts our own reading time, not the time the consumer holds a chunk.
   let busyMs = 0;
+  const check = new SampleCheck(label);
   for (let s = first; s < last; s += o.chunkSamples) {
     checkAborted(o, label);
     const t0 = Date.now();
@@ -254,7 +263,8 @@ async function* streamWav(src: ByteSource, wav: WavInfo, label: string, o: Check
     const bytes = src.read(wav.dataOffset + s * bytesPerSample, n * bytesPerSample);
     const samples = new Float32Array(Math.floor(bytes.length / bytesPerSample));
     pcmToFloat32(bytes, wav.sampleFormat!, wav.bitsPerSample, samples);
-    checkSamples(samples, label, s / AUDIO_SAMPLE_RATE);
+    check.push(samples, s / AUDIO_SAMPLE_RATE);
+    if (s + o.chunkSamples >= last) check.end(); // before the last chunk goes out
     o.report.decodedSeconds = (s + samples.length - first) / AUDIO_SAMPLE_RATE;
     busyMs += Date.now() - t0;
     if (o.timeoutMs !== undefined && busyMs > o.timeoutMs) throw new LikenessError('E_TIMEOUT', `reading ${label} took longer than ${o.timeoutMs} ms`, { file: label });
@@ -310,29 +320,67 @@ class DurationSniffer {
 
 /**
  * Rejects samples that are not audio: NaN or infinite values, magnitudes far past full scale (a float WAV of 3e38),
- * or a chunk pinned at full scale most of the time. A template made from such input is degenerate and would match
- * other junk with a perfect score, so it must never reach the embedder.
+ * or audio pinned at full scale most of the time. A template made from such input is degenerate and would match
+ * other junk with a perfect score, so it must never reach the embedder. Stateful over one decode: every chunk is
+ * checked as it comes ({@link SampleCheck.push}: non-finite and extreme samples, and a chunk of 1 s or more that is
+ * mostly pinned), and {@link SampleCheck.end} checks the whole decode (a short file, or one read in small chunks,
+ * that is mostly pinned).
  */
-export function checkSamples(x: Float32Array, label: string, offsetSeconds: number): void {
-  let pinned = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (v !== v || v === Infinity || v === -Infinity) {
-      throw new LikenessError('E_DECODE', `${label}: sample at ${(offsetSeconds + i / AUDIO_SAMPLE_RATE).toFixed(3)} s is ${String(v)}: not audio`, { file: label, reason: 'non_finite' });
+export class SampleCheck {
+  private pinned = 0;
+  private total = 0;
+
+  constructor(private readonly label: string) {}
+
+  /** Checks one chunk whose first sample is at `offsetSeconds`. @throws LikenessError E_DECODE with `details.reason` */
+  push(x: Float32Array, offsetSeconds: number): void {
+    const label = this.label;
+    let pinned = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      if (v !== v || v === Infinity || v === -Infinity) {
+        throw new LikenessError('E_DECODE', `${label}: sample at ${(offsetSeconds + i / AUDIO_SAMPLE_RATE).toFixed(3)} s is ${String(v)}: not audio`, { file: label, reason: 'non_finite' });
+      }
+      const a = v < 0 ? -v : v;
+      if (a > MAX_SAMPLE_MAGNITUDE) {
+        throw new LikenessError('E_DECODE', `${label}: sample at ${(offsetSeconds + i / AUDIO_SAMPLE_RATE).toFixed(3)} s is ${v.toExponential(2)}, far past full scale: not audio`, { file: label, reason: 'extreme' });
+      }
+      if (a >= PINNED_MAGNITUDE) pinned++;
     }
-    const a = v < 0 ? -v : v;
-    if (a > MAX_SAMPLE_MAGNITUDE) {
-      throw new LikenessError('E_DECODE', `${label}: sample at ${(offsetSeconds + i / AUDIO_SAMPLE_RATE).toFixed(3)} s is ${v.toExponential(2)}, far past full scale: not audio`, { file: label, reason: 'extreme' });
-    }
-    if (a >= 0.999) pinned++;
+    this.pinned += pinned;
+    this.total += x.length;
+    if (x.length >= AUDIO_SAMPLE_RATE && pinned > x.length * MAX_PINNED_FRACTION) throw this.clipped(pinned, x.length, `from ${offsetSeconds.toFixed(1)} s`);
   }
-  if (x.length >= AUDIO_SAMPLE_RATE && pinned > x.length * 0.5) {
-    throw new LikenessError('E_DECODE', `${label}: ${Math.round((100 * pinned) / x.length)}% of the samples from ${offsetSeconds.toFixed(1)} s are clipped at full scale: not usable audio`, {
-      file: label,
+
+  /** Checks the decode as a whole once it has ended. @throws LikenessError E_DECODE (`clipped`) */
+  end(): void {
+    if (this.total >= MIN_CLIP_CHECK_SAMPLES && this.pinned > this.total * MAX_PINNED_FRACTION) throw this.clipped(this.pinned, this.total, 'of the whole audio');
+  }
+
+  private clipped(pinned: number, n: number, where: string): LikenessError {
+    return new LikenessError('E_DECODE', `${this.label}: ${Math.round((100 * pinned) / n)}% of the samples ${where} are clipped at full scale: not usable audio`, {
+      file: this.label,
       reason: 'clipped',
     });
   }
 }
+
+/** One chunk through a fresh {@link SampleCheck}, as a whole (push and end). */
+export function checkSamples(x: Float32Array, label: string, offsetSeconds: number): void {
+  const c = new SampleCheck(label);
+  c.push(x, offsetSeconds);
+  c.end();
+}
+
+/**
+ * A sample at or above this magnitude counts as pinned at full scale. Under 1 because resampling a clipped 44.1 kHz
+ * signal to 16 kHz rings around the clipped level (a full-scale 2 kHz square measured 51% at 0.999).
+ */
+const PINNED_MAGNITUDE = 0.98;
+/** More than this fraction pinned is clipped audio, not a loud recording. */
+const MAX_PINNED_FRACTION = 0.5;
+/** The whole-decode check needs at least this much audio (0.1 s). */
+const MIN_CLIP_CHECK_SAMPLES = AUDIO_SAMPLE_RATE / 10;
 
 /** Largest sample magnitude accepted (float audio may exceed 1.0; 64 is +36 dB over full scale). */
 const MAX_SAMPLE_MAGNITUDE = 64;
@@ -358,6 +406,7 @@ async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions):
   const maxSamples = o.maxSeconds === Infinity ? Infinity : Math.ceil(o.maxSeconds * AUDIO_SAMPLE_RATE);
   let decoded = 0;
   const report = o.report;
+  const check = new SampleCheck(label);
   try {
     const onStderr = (t: string): void => {
       sniffer.push(t);
@@ -371,7 +420,7 @@ async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions):
       new Uint8Array(samples.buffer).set(chunk.subarray(0, n * 4));
       // The limit holds on what really comes out, never on what a header claims.
       if (decoded + n > maxSamples) throw tooLong(label, (decoded + n) / AUDIO_SAMPLE_RATE, o.maxSeconds);
-      checkSamples(samples, label, o.start + decoded / AUDIO_SAMPLE_RATE);
+      check.push(samples, o.start + decoded / AUDIO_SAMPLE_RATE);
       decoded += n;
       report.decodedSeconds = decoded / AUDIO_SAMPLE_RATE;
       yield { sampleRate: AUDIO_SAMPLE_RATE, samples, offset: o.start + (decoded - n) / AUDIO_SAMPLE_RATE };
@@ -382,8 +431,9 @@ async function* streamViaFfmpeg(file: string, label: string, o: CheckedOptions):
     }
     throw e;
   }
+  check.end();
   report.declaredSeconds = declared();
-  concludeDecodeReport(report, watch, label, o.streamIndex === undefined ? 'the audio' : `audio stream ${o.streamIndex}`);
+  concludeDecodeReport(report, watch, label, o.streamIndex === undefined ? 'the audio' : `audio stream ${o.streamIndex}`, file);
   if (decoded === 0) throw new LikenessError('E_DECODE', `${label}: the audio track holds no decodable samples`, { file: label, reason: 'empty_stream' });
   // Without tolerateDamage a cut-off file is an error: a silently shortened file would give results that look complete.
   if (!o.tolerateDamage && report.truncated) {

@@ -690,9 +690,53 @@ export function newDecodeReport(): DecodeReport {
   return { decodedSeconds: 0, declaredSeconds: NaN, truncated: false, damagedPackets: 0, warnings: [] };
 }
 
-/** Fills the end-of-decode part of a report from a watch, and says when the header's duration does not hold. */
-export function concludeDecodeReport(r: DecodeReport, watch: StderrWatch, label: string, what: string): void {
+/**
+ * Why an Ogg file is cut off, or null: its last page runs past the end of the file, or is not an end-of-stream page.
+ * ffmpeg says nothing about a truncated Ogg (the container has no duration header: it takes the last granule it
+ * finds as the length), so the page structure is checked here. Null for files that are not Ogg or cannot be read.
+ */
+export function oggTruncation(file: string): string | null {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(4);
+    if (fs.readSync(fd, head, 0, 4, 0) < 4 || head.toString('latin1') !== 'OggS') return null;
+    // A page is at most 27 + 255 + 255 * 255 bytes: the last page starts within that much of the end.
+    const span = Math.min(size, 27 + 255 + 255 * 255 + 4);
+    const tail = Buffer.alloc(span);
+    const got = fs.readSync(fd, tail, 0, span, size - span);
+    const base = size - span;
+    for (let at = tail.lastIndexOf('OggS', got - 4, 'latin1'); at >= 0; at = at > 0 ? tail.lastIndexOf('OggS', at - 1, 'latin1') : -1) {
+      if (at + 27 > got || tail[at + 4] !== 0) {
+        if (at + 27 > got) return `its last Ogg page is cut off ${got - at} bytes in`;
+        continue; // "OggS" inside packet data
+      }
+      const segments = tail[at + 26]!;
+      if (at + 27 + segments > got) return 'its last Ogg page is cut off in its header';
+      let body = 0;
+      for (let i = 0; i < segments; i++) body += tail[at + 27 + i]!;
+      const end = base + at + 27 + segments + body;
+      if (end > size) return `its last Ogg page is cut off (${end - size} bytes missing)`;
+      if (end < size) continue; // not the last page after all (trailing bytes or a false match)
+      return (tail[at + 5]! & 0x04) === 0 ? 'the Ogg stream ends without its end-of-stream page' : null;
+    }
+    return null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Fills the end-of-decode part of a report from a watch, and says when the header's duration does not hold. With
+ * `file`, a cut-off Ogg file (which ffmpeg does not notice) counts as truncated too.
+ */
+export function concludeDecodeReport(r: DecodeReport, watch: StderrWatch, label: string, what: string, file?: string): void {
   watch.finish();
+  const ogg = file !== undefined && watch.truncation.length === 0 ? oggTruncation(file) : null;
+  if (ogg) watch.truncation.push(ogg);
   r.damagedPackets = watch.damaged;
   const declared = r.declaredSeconds;
   const short = Number.isFinite(declared) && r.decodedSeconds < declared * 0.97 - 0.5;

@@ -166,7 +166,7 @@ export async function* streamVideoFrames(file: string, opts: VideoFrameOptions =
     index++;
   }
   if (report) {
-    concludeDecodeReport(report, watch, file, `video stream ${p.stream.index}`);
+    concludeDecodeReport(report, watch, file, `video stream ${p.stream.index}`, file);
     if (index === 0) report.warnings.push(`${file}: video stream ${p.stream.index} gave no frame`);
   }
 }

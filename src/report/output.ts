@@ -140,3 +140,59 @@ export function writeFileAtomic(file: string, text: string | Uint8Array): void {
     if (tmp) fs.rmSync(tmp, { force: true });
   }
 }
+
+/**
+ * A JSON Lines file written as it goes: created (or emptied) when opened, then one line per {@link LineLog.write}
+ * appended with a single write and flushed to disk (fdatasync) before `write` returns. A process killed at any
+ * moment leaves every line written before intact and parseable; at worst the last line is cut short, and since each
+ * line ends with a newline, a cut-off tail never joins or damages the lines before it (readers skip a last line
+ * without its newline).
+ */
+export class LineLog {
+  private fd: number | null;
+
+  private constructor(
+    /** The file being written. */
+    readonly file: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * Creates or empties `file` for appending.
+   * @throws LikenessError E_INPUT naming the file when it cannot be opened.
+   */
+  static open(file: string): LineLog {
+    const abs = path.resolve(file);
+    try {
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      const fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_APPEND, 0o644);
+      return new LineLog(file, fd);
+    } catch (e) {
+      throw invalid(`cannot write ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Appends `value` as one line of JSON and flushes it to disk.
+   * @throws LikenessError E_INPUT naming the file when the write fails (disk full, file system gone).
+   */
+  write(value: unknown): void {
+    if (this.fd === null) throw invalid(`${this.file} is already closed`);
+    const bytes = Buffer.from(JSON.stringify(value) + '\n', 'utf8');
+    try {
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off);
+      fs.fdatasyncSync(this.fd);
+    } catch (e) {
+      throw invalid(`cannot write ${this.file}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Closes the file (idempotent). */
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}

@@ -1,6 +1,7 @@
 // What the SQLite and PostgreSQL backends share: argument checks, key resolution, the template AAD and byte layout,
 // consent audit details. Both backends import these so their semantics cannot drift apart.
 import { LikenessError } from '../errors';
+import { degeneracy, degenerateTemplateError } from '../kernels/vector';
 import { str, invalid } from '../validate';
 import { chainKeyProviders, envKeyProvider, staticKeyProvider } from './crypto';
 import type { AuditEvent, AuditType, AuditValue, Consent, KeyProvider, NewReference, NewTemplate, TemplateKind } from './types';
@@ -90,9 +91,9 @@ export function checkTemplate(t: NewTemplate, i: number): void {
   if (!(t.vector instanceof Float32Array) || t.vector.length === 0) {
     throw invalid(`template ${i}: vector must be a non-empty Float32Array`);
   }
-  for (let j = 0; j < t.vector.length; j++) {
-    if (!Number.isFinite(t.vector[j]!)) throw invalid(`template ${i}: vector has a non-finite value`);
-  }
+  // The last line of defence, on both backends: a degenerate vector (non-finite, zero, constant) is never written.
+  const d = degeneracy(t.vector);
+  if (d) throw degenerateTemplateError(`template ${i}`, d);
   if (t.kind !== 'item' && t.kind !== 'centroid') throw invalid(`template ${i}: kind must be item or centroid`);
   if (t.modality !== 'face' && t.modality !== 'voice') throw invalid(`template ${i}: bad modality`);
   if ((t.kind === 'item') !== (typeof t.referenceHash === 'string')) {

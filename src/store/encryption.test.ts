@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
 import { openSqliteStore, SqliteStore } from './sqlite';
+import { storeWarnings } from './open';
 
 // What must hold with a key set: no template's float bytes appear in the database or its WAL, and after a performer
 // is deleted (the delete checkpoints the WAL itself), none of that performer's ciphertext remains in either file.
@@ -115,6 +116,8 @@ test('a reader that holds the WAL delays the scrub, not the delete: success, scr
   reader.prepare('SELECT count(*) FROM templates').pluck().get(); // holds a read snapshot on the WAL
   expect(await store.deletePerformer(ids[0]!)).toBe(true); // committed, so it reports success
   expect((await store.info()).scrubPending).toBe(true);
+  // `likeness doctor` says so (its store warnings are these).
+  expect(storeWarnings(await store.info())).toContainEqual(expect.stringContaining('still in the write-ahead log'));
   expect(await store.getPerformer(ids[0]!)).toBeNull();
   reader.prepare('COMMIT').run();
   reader.close();
@@ -122,6 +125,7 @@ test('a reader that holds the WAL delays the scrub, not the delete: success, scr
   await store.close();
   const again = await openSqliteStore({ path: file, key: null });
   expect((await again.info()).scrubPending).toBe(false);
+  expect(storeWarnings(await again.info()).join('\n')).not.toMatch(/write-ahead log/);
   expect(fs.statSync(`${file}-wal`).size).toBe(0);
   await again.close();
 });

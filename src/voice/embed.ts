@@ -12,6 +12,18 @@ import { OnnxSpeakerModel, SpeakerFeatureConfig } from './onnx-speaker';
 import { ResemblyzerModel } from './resemblyzer';
 import { SpeechSegment, VadMethod, detectSpeech } from './vad';
 import { gather, sliceSpeech } from './speech-ranges';
+import { degeneracy, type JunkSet } from '../kernels/vector';
+import { voiceJunkSignals } from '../media/junk';
+
+/**
+ * Cosine to the nearest junk-signal embedding at or above which a voice embedding is junk (neural models). Measured
+ * (scripts/junk-embeddings.ts --shared 150, campplus-zh-en): 295 windows of real speech reach at most 0.563 (median
+ * 0.420); the one real file above it is a noise recording with no detected speech (0.989). Stationary signals
+ * (silence, DC, most pure tones) all land on one point (cosine 1.0: the model's per-utterance mean normalisation
+ * leaves nothing); held-out tones, DC, noise and a tone in noise reach 0.95-1.0, a chirp 0.747. See
+ * benchmarks/RESULTS.md.
+ */
+export const VOICE_JUNK_MAX_COSINE = 0.7;
 
 /** One embedding over a stretch of speech. */
 export interface VoiceWindow {
@@ -66,6 +78,14 @@ function checkEmbedderOptions(opts: VoiceEmbedderOptions): void {
   num('minSpeechSeconds', opts.minSpeechSeconds ?? 0.2, 0.1, win);
   if (opts.maxPauseSeconds !== undefined) num('maxPauseSeconds', opts.maxPauseSeconds, 0, 3600);
 }
+
+/**
+ * The same limit for the weight-free baseline. Measured (scripts/junk-embeddings.ts --shared 150 --voice-model
+ * baseline-mfcc-stats): real speech windows reach at most 0.744 to the nearest junk signal; silence and DC give a zero
+ * vector (refused as such), noise 0.998; its tones do not cluster (held-out ones -0.02 and 0.15), so for the baseline
+ * the set catches noise-like junk only.
+ */
+export const BASELINE_JUNK_MAX_COSINE = 0.95;
 
 /** The default voice model: 3D-Speaker CAM++ zh-en, shipped in models/ (no download). */
 export const DEFAULT_VOICE_MODEL = 'campplus-zh-en';
@@ -150,6 +170,30 @@ export class VoiceEmbedder {
     };
     return new VoiceEmbedder(model.id, false, model.dim, run, opts);
   }
+
+  /**
+   * What this model makes of junk: the embeddings of silence, DC offsets, pure tones, noise, clicks and a square wave
+   * (3 s each, embedded whole; computed once per embedder), with the cosine at or above which a voice embedding
+   * counts as junk. The enrollment gate and searches refuse such embeddings.
+   */
+  junkSet(): Promise<JunkSet> {
+    this.junk ??= (async () => {
+      const prototypes: Float32Array[] = [];
+      for (const x of Object.values(voiceJunkSignals(this.win))) {
+        try {
+          const v = normaliseInPlace(await this.run(x));
+          if (degeneracy(v) === null) prototypes.push(v); // a zero output (the baseline on silence) is refused as such
+        } catch (e) {
+          if (e instanceof LikenessError && e.code === 'E_NO_SPEECH') continue;
+          throw e;
+        }
+      }
+      return { modelId: this.modelId, prototypes, maxCosine: this.isBaseline ? BASELINE_JUNK_MAX_COSINE : VOICE_JUNK_MAX_COSINE };
+    })();
+    return this.junk;
+  }
+
+  private junk: Promise<JunkSet> | undefined;
 
   /** The embedding of a whole clip of speech, without speech detection or windows (the caller chose the samples). */
   async embedSamples(samples: Float32Array): Promise<Float32Array> {

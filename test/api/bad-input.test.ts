@@ -36,6 +36,8 @@ const NO_ARGUMENTS: Record<string, string> = {
   'Guard#rekey': 'no arguments (E_CRYPTO without a key is tested below)',
   'Guard#close': 'no arguments',
   'FaceAnalyzer#close': 'no arguments',
+  'FaceAnalyzer#junkSet': 'no arguments (test/enroll/junk.test.ts)',
+  'VoiceEmbedder#junkSet': 'no arguments (test/enroll/junk.test.ts)',
   isLikenessError: 'a type guard: every value is a valid argument (false for non-errors)',
 };
 

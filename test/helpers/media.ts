@@ -129,3 +129,35 @@ export function readF32(file: string): Float32Array {
   new Uint8Array(out.buffer).set(b.subarray(0, out.length * 4));
   return out;
 }
+
+/**
+ * Writes interleaved samples as a WAV file: 32-bit IEEE float exactly as given (NaN, Inf and 3e38 included), or
+ * 16-bit PCM (values in -1..1, saturated at full scale).
+ */
+export function writeWav(file: string, samples: ArrayLike<number>, opts: { sampleRate?: number; channels?: number; format?: 'f32' | 'i16' } = {}): string {
+  const rate = opts.sampleRate ?? 16000;
+  const ch = opts.channels ?? 1;
+  const float = (opts.format ?? 'f32') === 'f32';
+  const bytes = float ? 4 : 2;
+  const body = Buffer.alloc(samples.length * bytes);
+  for (let i = 0; i < samples.length; i++) {
+    if (float) body.writeFloatLE(samples[i]!, i * 4);
+    else body.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768))), i * 2);
+  }
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + body.length, 4);
+  h.write('WAVE', 8, 'latin1');
+  h.write('fmt ', 12, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(float ? 3 : 1, 20);
+  h.writeUInt16LE(ch, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * ch * bytes, 28);
+  h.writeUInt16LE(ch * bytes, 32);
+  h.writeUInt16LE(bytes * 8, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(body.length, 40);
+  fs.writeFileSync(file, Buffer.concat([h, body]));
+  return file;
+}
