@@ -1,4 +1,4 @@
-import type { Decision, MatchSegment, ScanMatch, ScanVerdict } from '../report/schema';
+import type { Decision, MatchOrigin, MatchSegment, ScanMatch, ScanVerdict } from '../report/schema';
 
 /** Decision rank, higher is stronger. */
 export function decisionRank(d: Decision): number {
@@ -7,17 +7,63 @@ export function decisionRank(d: Decision): number {
 
 /**
  * Sorts segments and joins those that overlap or are closer than `tolerance` seconds (two tracks of one performer
- * on either side of a missed frame are one appearance). The box of the earlier segment is kept.
+ * on either side of a missed frame are one appearance). The box and origin of the earlier segment are kept. Segments
+ * of different origins (another kind, or another reference) are never joined: each keeps the evidence of its origin.
  */
 export function mergeSegments(segs: readonly MatchSegment[], tolerance = 0): MatchSegment[] {
   const sorted = [...segs].sort((a, b) => a.start - b.start || a.end - b.end);
   const out: MatchSegment[] = [];
   for (const s of sorted) {
     const last = out[out.length - 1];
-    if (last && s.start <= last.end + tolerance) last.end = Math.max(last.end, s.end);
-    else out.push({ ...s });
+    if (last && s.start <= last.end + tolerance && sameOrigin(last.origin, s.origin) && continuesReuse(last, s)) {
+      last.end = Math.max(last.end, s.end);
+      if (last.origin?.kind === 'reference-reuse' && s.origin?.kind === 'reference-reuse') {
+        last.origin = { ...last.origin, similarity: Math.max(last.origin.similarity, s.origin.similarity) };
+      }
+    } else out.push({ ...s });
   }
   return out;
+}
+
+/** Whether two segments' origins say the same thing (both absent, the same kind, and for reuse the same reference). */
+function sameOrigin(a: MatchOrigin | undefined, b: MatchOrigin | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.kind !== b.kind) return false;
+  if (a.kind !== 'reference-reuse' || b.kind !== 'reference-reuse') return true;
+  return a.referenceId === b.referenceId && a.performerId === b.performerId;
+}
+
+/**
+ * Whether segment `b` continues the reuse of segment `a`: the same reference, and for a reference with a time axis
+ * (video, recording) an offset that advanced with the media (within 1 s), not another part of the reference.
+ * Photos have offset 0 throughout.
+ */
+function continuesReuse(a: MatchSegment, b: MatchSegment): boolean {
+  const x = a.origin;
+  const y = b.origin;
+  if (x?.kind !== 'reference-reuse' || y?.kind !== 'reference-reuse') return true;
+  if (x.referenceOffset === 0 && y.referenceOffset === 0) return true;
+  return Math.abs(y.referenceOffset - x.referenceOffset - (b.start - a.start)) <= 1;
+}
+
+/** Strength of an origin finding: reuse (the proof is at hand) over new media over unknown. */
+function originRank(o: MatchOrigin): number {
+  return o.kind === 'reference-reuse' ? 2 : o.kind === 'new-media' ? 1 : 0;
+}
+
+/**
+ * The strongest origin among segments' (a reuse of the highest similarity, else `new-media`, else `unknown`); undefined
+ * when no segment has one (fingerprints were not looked up).
+ */
+export function strongestOrigin(segs: readonly MatchSegment[]): MatchOrigin | undefined {
+  let best: MatchOrigin | undefined;
+  for (const s of segs) {
+    const o = s.origin;
+    if (!o) continue;
+    if (!best || originRank(o) > originRank(best)) best = o;
+    else if (o.kind === 'reference-reuse' && best.kind === 'reference-reuse' && o.similarity > best.similarity) best = o;
+  }
+  return best;
 }
 
 /** Time spans where both lists of spans hold (each list may overlap itself; they are merged first). */

@@ -15,9 +15,9 @@ import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
 import { MAX_CLIP_SECONDS, encodeVoiceClip } from '../media/clip';
 import { detectSpeech } from '../voice/vad';
-import { decisionRank, mergeSegments, verdicts } from './fuse';
+import { decisionRank, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
-import { type DecisionRule, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
+import { type DecisionRule, type MatchOrigin, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -175,6 +175,8 @@ class MatchBook {
   async matches(tolerance: number): Promise<ScanMatch[]> {
     const out: ScanMatch[] = [];
     for (const [performerId, m] of this.byPerformer) {
+      const segments = mergeSegments(m.segments, tolerance).map(roundSegment);
+      const origin = strongestOrigin(segments);
       out.push({
         performerId,
         name: m.c.name,
@@ -182,9 +184,10 @@ class MatchBook {
         score: round(m.c.score, 4),
         confidence: round(m.c.confidence, 4),
         decision: m.c.decision as ScanMatch['decision'],
-        segments: mergeSegments(m.segments, tolerance).map(roundSegment),
+        segments,
         evidence: { time: round(m.time, 3), ...(m.crop ? { faceCrop: await jpegDataUrl(m.crop) } : {}), ...(m.crop && m.extra ? { faceCrops: await trackCrops(m.extra, m.time, m.crop) } : {}) },
         modelId: this.modelId,
+        ...(origin ? { origin } : {}),
       });
     }
     return out.sort((a, b) => decisionRank(b.decision) - decisionRank(a.decision) || b.confidence - a.confidence);
@@ -197,7 +200,11 @@ function round(x: number, d: number): number {
 }
 
 function roundSegment(s: MatchSegment): MatchSegment {
-  return { start: round(s.start, 3), end: round(s.end, 3), ...(s.box ? { box: roundBox(s.box) } : {}) };
+  return { start: round(s.start, 3), end: round(s.end, 3), ...(s.box ? { box: roundBox(s.box) } : {}), ...(s.origin ? { origin: roundOrigin(s.origin) } : {}) };
+}
+
+function roundOrigin(o: MatchOrigin): MatchOrigin {
+  return o.kind === 'reference-reuse' ? { ...o, referenceOffset: round(o.referenceOffset, 3), similarity: round(o.similarity, 4) } : o;
 }
 
 function roundBox(b: Box): Box {

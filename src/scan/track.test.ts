@@ -1,5 +1,5 @@
 import type { Face, RgbImage } from '../types';
-import { fuseConfidence, intersectSpans, mergeSegments, verdicts } from './fuse';
+import { fuseConfidence, intersectSpans, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import type { ScanMatch } from '../report/schema';
 import { FaceTracker, patchSignature, signatureCorrelation, trackEmbedding } from './track';
 import { iou } from '../kernels/geometry';
@@ -106,6 +106,25 @@ test('the track embedding is the quality-weighted mean of its best faces', () =>
 test('segments merge across small gaps; spans intersect', () => {
   expect(mergeSegments([{ start: 3, end: 4 }, { start: 0, end: 1 }, { start: 1.2, end: 2 }], 0.25)).toEqual([{ start: 0, end: 2 }, { start: 3, end: 4 }]);
   expect(intersectSpans([{ start: 0, end: 2 }, { start: 3, end: 5 }], [{ start: 1, end: 4 }])).toEqual([{ start: 1, end: 2 }, { start: 3, end: 4 }]);
+});
+
+test('segments of different origins never merge; a reuse continues only where its offset advances with the media', () => {
+  const reuse = (referenceId: string, referenceOffset: number, similarity = 0.9) => ({ kind: 'reference-reuse' as const, referenceId, performerId: 'p', referenceOffset, similarity });
+  const newMedia = { kind: 'new-media' as const };
+  // New media next to a reuse: two segments, each with its own origin.
+  expect(mergeSegments([{ start: 0, end: 2, origin: newMedia }, { start: 2.1, end: 4, origin: reuse('a', 0) }], 0.5)).toHaveLength(2);
+  // The same clip played on: one segment, the first offset, the best similarity.
+  expect(mergeSegments([{ start: 10, end: 12, origin: reuse('a', 3, 0.8) }, { start: 12.2, end: 14, origin: reuse('a', 5.2, 0.95) }], 0.5)).toEqual([
+    { start: 10, end: 14, origin: reuse('a', 3, 0.95) },
+  ]);
+  // Another part of the same clip (a cut): kept apart, so each part's offset stays checkable.
+  expect(mergeSegments([{ start: 10, end: 12, origin: reuse('a', 3) }, { start: 12.2, end: 14, origin: reuse('a', 40) }], 0.5)).toHaveLength(2);
+  // Another reference: kept apart. A photo (offset 0) shown twice: one segment.
+  expect(mergeSegments([{ start: 0, end: 2, origin: reuse('a', 0) }, { start: 2.1, end: 4, origin: reuse('b', 0) }], 0.5)).toHaveLength(2);
+  expect(mergeSegments([{ start: 0, end: 2, origin: reuse('a', 0) }, { start: 2.1, end: 4, origin: reuse('a', 0) }], 0.5)).toHaveLength(1);
+  expect(strongestOrigin([{ start: 0, end: 1, origin: { kind: 'unknown' } }, { start: 1, end: 2, origin: newMedia }])).toEqual(newMedia);
+  expect(strongestOrigin([{ start: 0, end: 1, origin: reuse('a', 0, 0.7) }, { start: 1, end: 2, origin: newMedia }, { start: 2, end: 3, origin: reuse('b', 0, 0.9) }])).toEqual(reuse('b', 0, 0.9));
+  expect(strongestOrigin([{ start: 0, end: 1 }])).toBeUndefined();
 });
 
 test('verdicts fuse face and voice only where they coincide', () => {
