@@ -1,6 +1,7 @@
 import { LikenessError } from '../errors';
 import { str, int, invalid, options, num } from '../validate';
 import type {
+  ArtifactKind,
   AuditEntry,
   AuditEvent,
   AuditValue,
@@ -8,6 +9,7 @@ import type {
   JsonValue,
   KeyProvider,
   Modality,
+  NewArtifact,
   NewReference,
   NewTemplate,
   Performer,
@@ -17,6 +19,7 @@ import type {
   Reference,
   Store,
   StoreInfo,
+  StoredArtifact,
   Template,
 } from '../store/types';
 import { normaliseConsent } from '../store/consent';
@@ -44,12 +47,14 @@ export interface AcceptedTemplate {
   quality: number;
 }
 
-/** One accepted media item to enroll: its hash, modality, quality report and templates. */
+/** One accepted media item to enroll: its hash, modality, quality report, templates and artefacts. */
 export interface EnrollItem {
   sha256: string;
   modality: Modality;
   quality: JsonValue;
   templates: AcceptedTemplate[];
+  /** Per-reference artefacts (thumbnail, fingerprint: at most one per kind), stored encrypted in the same transaction. */
+  artifacts?: NewArtifact[];
 }
 
 /** What {@link Registry.enroll} did. */
@@ -181,6 +186,19 @@ export class Registry {
     return this.store.references(performerId);
   }
 
+  /** A performer's stored reference artefacts (decrypted), optionally of one kind; empty for an unknown performer. */
+  async referenceArtifacts(performerId: string, kind?: ArtifactKind): Promise<StoredArtifact[]> {
+    return this.store.referenceArtifacts(str('performer id', performerId), kind);
+  }
+
+  /**
+   * Every performer's stored artefacts of one kind (decrypted), in a stable order: what an index over reference
+   * fingerprints is built from; rebuild it when {@link version} moves.
+   */
+  artifacts(kind: ArtifactKind): AsyncIterable<StoredArtifact> {
+    return this.store.artifacts(kind);
+  }
+
   /** Models with templates and their counts. */
   async models(): Promise<ModelCount[]> {
     return this.store.models();
@@ -251,7 +269,7 @@ export class Registry {
     const newItems: NewTemplate[] = [];
     items.forEach((it, i) => {
       if (it.templates.length === 0) throw invalid(`item ${i} has no accepted templates`);
-      references.push({ sha256: it.sha256, modality: it.modality, quality: it.quality });
+      references.push({ sha256: it.sha256, modality: it.modality, quality: it.quality, ...(it.artifacts !== undefined ? { artifacts: it.artifacts } : {}) });
       for (const t of it.templates) {
         str(`item ${i} modelId`, t.modelId);
         const known = dims.get(t.modelId);
