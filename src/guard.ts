@@ -287,14 +287,17 @@ export class Guard {
    * The enrolled reference thumbnails of these performers, for an evidence page (the `referenceThumbnails` of the
    * file given to `renderHtmlReport`): JPEG data URLs of at most 96 px, face references only, at most 4 per performer,
    * in enrollment order. A performer enrolled before thumbnails were kept, or no longer stored, gets an empty list.
-   * Thumbnails are biometric data: hand them to a report only, never to logs or JSON output.
+   * Thumbnails are biometric data: hand them to a report only, never to logs or JSON output. `references` (sha256
+   * values, e.g. the references a scan found reused) are included beyond the first 4 as well.
    * @throws LikenessError E_INPUT for a bad id list; E_CRYPTO when the store's key is not configured.
    */
-  async referenceThumbnails(performerIds: readonly string[]): Promise<ReportReferenceThumbnails[]> {
+  async referenceThumbnails(performerIds: readonly string[], references: readonly string[] = []): Promise<ReportReferenceThumbnails[]> {
     const ids = [...new Set(list<string>('performer ids', performerIds).map((id, i) => str(`performer id ${i}`, id)))];
+    const wanted = new Set(list<string>('references', references).map((r, i) => str(`reference ${i}`, r)));
     const out: ReportReferenceThumbnails[] = [];
     for (const id of ids) {
-      const refs = (await this.registry.referenceArtifacts(id, 'thumbnail')).filter((a) => a.modality === 'face').slice(0, 4);
+      const faces = (await this.registry.referenceArtifacts(id, 'thumbnail')).filter((a) => a.modality === 'face');
+      const refs = faces.filter((a, i) => i < 4 || wanted.has(a.referenceHash));
       out.push({ performerId: id, thumbnails: refs.map((a) => ({ referenceHash: a.referenceHash, thumbnail: `data:image/jpeg;base64,${Buffer.from(a.data).toString('base64')}` })) });
     }
     return out;

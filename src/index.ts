@@ -32,7 +32,7 @@ export { decodeAudio, pcmToSignal } from './media/audio';
 export type { AudioSignal, AudioInput, DecodeAudioOptions } from './media/audio';
 
 export { SCAN_SCHEMA_VERSION, isScanFailure } from './report/schema';
-export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput, DecisionRule, ReportModel, ReportConsent, ReportPerformer, ReportReferenceThumbnails, ReferenceThumbnail } from './report/schema';
+export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput, DecisionRule, ReportModel, ReportConsent, ReportPerformer, ReportReferenceThumbnails, ReferenceThumbnail, MatchOrigin, ReuseOrigin } from './report/schema';
 export { renderHtmlReport } from './report/html';
 export { formatConfidence } from './report/format';
 export { scanReportFile } from './report/provenance';

@@ -332,8 +332,10 @@ const scan: CommandHandler = async (args, io) => {
     }
     // The enrolled references' thumbnails go to the HTML / PDF page only (biometric data: never to stdout or --json).
     if (values.report !== undefined) {
-      const ids = ordered.flatMap((r) => (r && !isScanFailure(r) ? r.matches.map((m) => m.performerId) : []));
-      thumbnails = await guard.referenceThumbnails(ids);
+      const matches = ordered.flatMap((r) => (r && !isScanFailure(r) ? r.matches : []));
+      // The references found reused (possibly another performer's) are shown beside the segment that reuses them.
+      const reused = matches.flatMap((m) => m.segments.flatMap((s) => (s.origin?.kind === 'reference-reuse' ? [s.origin] : [])));
+      thumbnails = await guard.referenceThumbnails([...matches.map((m) => m.performerId), ...reused.map((o) => o.performerId)], reused.map((o) => o.referenceId));
     }
   } finally {
     bar.clear();

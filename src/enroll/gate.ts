@@ -1,17 +1,19 @@
 import { LikenessError, isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
 import { QUALITY_LIMITS } from '../face/quality';
-import { decodeAudio } from '../media/audio';
+import { decodeAudio, type AudioSignal } from '../media/audio';
+import { audioFingerprint } from '../media/audio-fingerprint';
+import { faceHash, visualFingerprint } from '../face/fingerprint';
+import { bundleFingerprints } from '../match/origins';
 import type { EnrollItem } from '../match/registry';
-import type { JsonValue } from '../store/types';
-import type { Face, QualityReason } from '../types';
+import type { JsonValue, NewArtifact } from '../store/types';
+import type { Face, FaceDetection, QualityReason } from '../types';
 import type { VoiceEmbedder } from '../voice/embed';
 import { MediaKind, probeInput } from '../media/kind';
 import { sha256File } from '../media/gate';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { ANALYSIS_MAX_SIDE, decodeImageScaled, encodeJpeg } from '../media/image';
 import { cropAround } from '../scan/track';
-import type { Box } from '../types';
 import { internalError } from '../errors';
 import { degeneracy, degenerateTemplateError } from '../kernels/vector';
 
@@ -100,23 +102,50 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
       modality: 'face',
       quality,
       templates: [{ modelId: face.modelId, vector: face.embedding, quality: face.quality.score }],
-      artifacts: [{ kind: 'thumbnail', data: await referenceThumbnail(file, face.detection.box, opts) }],
+      artifacts: await faceArtifacts(file, face.detection, opts),
     },
   };
 }
 
 /**
- * The enrolled face as a JPEG of at most {@link THUMBNAIL_SIZE} px (the face box with a margin, as the scan's evidence
- * crops are cut), so a report can show the reference beside what a scan found. Biometric data: the store keeps it
- * encrypted like the templates and deletes it with them.
+ * What is kept of an enrolled photo besides its templates: the face as a JPEG of at most {@link THUMBNAIL_SIZE} px
+ * (the face box with a margin, as the scan's evidence crops are cut), so a report can show the reference beside what
+ * a scan found; and the perceptual hash of the face in its context ({@link faceHash}), so a scan can tell a reuse of
+ * this photo from another photo of the same person. Biometric data: the store keeps both encrypted like the templates
+ * and deletes them with them.
  */
-async function referenceThumbnail(file: string, box: Box, opts: GateOptions): Promise<Uint8Array> {
+async function faceArtifacts(file: string, detection: FaceDetection, opts: GateOptions): Promise<NewArtifact[]> {
   const limits = resolveLimits(opts.limits);
-  // Decoded again at the analysis size: the analyzer keeps no pixels, and `box` is in the source image's pixels.
+  // Decoded again at the analysis size: the analyzer keeps no pixels, and the detection is in the source image's pixels.
   const { image, sourceWidth } = await decodeImageScaled(file, { maxSide: ANALYSIS_MAX_SIDE, maxPixels: limits.maxPixels, maxFileBytes: limits.maxFileBytes });
-  const k = image.width / sourceWidth;
-  const scaled = k === 1 ? box : { x: box.x * k, y: box.y * k, w: box.w * k, h: box.h * k };
-  return new Uint8Array(await encodeJpeg(cropAround(image, scaled, THUMBNAIL_SIZE), THUMBNAIL_SIZE, THUMBNAIL_QUALITY));
+  const d = scaleDetection(detection, image.width / sourceWidth);
+  const thumbnail = new Uint8Array(await encodeJpeg(cropAround(image, d.box, THUMBNAIL_SIZE), THUMBNAIL_SIZE, THUMBNAIL_QUALITY));
+  const hash = faceHash(image, d);
+  const fingerprint = bundleFingerprints([visualFingerprint([{ time: 0, ...hash }], { still: true })]);
+  return [
+    { kind: 'thumbnail', data: thumbnail },
+    { kind: 'fingerprint', data: fingerprint },
+  ];
+}
+
+/** A detection in the pixels of the same image scaled by `k`. */
+function scaleDetection(d: FaceDetection, k: number): FaceDetection {
+  if (k === 1) return d;
+  const b = d.box;
+  return { ...d, box: { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k }, landmarks: d.landmarks.map(([x, y]) => [x * k, y * k]) as FaceDetection['landmarks'] };
+}
+
+/**
+ * Seconds of a reference recording that are fingerprinted (from its start): 100 sub-fingerprints a second, about
+ * 4 kB per 10 s, so ten minutes stay under the store's artefact size cap. A reuse of a later part is not seen.
+ */
+export const MAX_FINGERPRINT_SECONDS = 600;
+
+/** The audio fingerprint of a reference recording (its first {@link MAX_FINGERPRINT_SECONDS} s) as a `fingerprint` artefact. */
+async function voiceArtifacts(signal: AudioSignal): Promise<NewArtifact[]> {
+  const n = Math.min(signal.samples.length, MAX_FINGERPRINT_SECONDS * signal.sampleRate);
+  const fp = await audioFingerprint({ ...signal, samples: signal.samples.subarray(0, n) });
+  return [{ kind: 'fingerprint', data: bundleFingerprints([fp]) }];
 }
 
 function describeFaceRejection(f: Face, reasons: QualityReason[]): string {
@@ -163,6 +192,7 @@ async function gateVoice(file: string, kind: MediaKind, ve: VoiceEmbedder, opts:
       modality: 'voice',
       quality,
       templates: windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })),
+      artifacts: await voiceArtifacts(signal),
     },
   };
 }

@@ -29,6 +29,7 @@ import type { Candidate, ComparisonCount, SuppressedCandidate } from './decide';
 import { GalleryCache, buildGallery, searchPerformers } from './gallery';
 import { degeneracy, degenerateTemplateError, normalise, type DegeneracyKind, type JunkSet } from '../kernels/vector';
 import type { Gallery, PerformerScore, SearchMode } from './gallery';
+import { ReferenceOrigins } from './origins';
 
 /** Input of {@link Registry.createPerformer}: a consent record, or `noConsent: true` to record its absence. */
 export interface NewPerformer {
@@ -131,6 +132,8 @@ const MIN_FACE_WEIGHT = 0.05;
  */
 export class Registry {
   private readonly galleries: GalleryCache;
+  /** The reference fingerprint index of the last {@link origins} call (rebuilt when the store moved). */
+  private originCache: ReferenceOrigins | null = null;
 
   /**
    * @param store where performers, references, templates and the audit log live (read and written only here)
@@ -217,6 +220,17 @@ export class Registry {
       if (models.size > 0 && !models.has(modelId)) out.push({ id: p.id, name: p.name, models: [...models].sort() });
     }
     return out;
+  }
+
+  /**
+   * Every stored reference fingerprint in one index ({@link ReferenceOrigins}), rebuilt when the store changed since
+   * the last call (enroll, delete, consent), so a scan asks it where each match's media came from.
+   */
+  async origins(): Promise<ReferenceOrigins> {
+    const version = await this.store.changeCounter();
+    if (this.originCache && this.originCache.version === version) return this.originCache;
+    this.originCache = await ReferenceOrigins.load(this.store);
+    return this.originCache;
   }
 
   /** The store's change counter (moves on every enroll, delete and consent change). */

@@ -65,6 +65,7 @@ h3{font-size:15px;margin:0 0 6px;word-break:break-all}
 .crops img{width:120px;height:120px;object-fit:cover;border-radius:4px;border:1px solid var(--line);display:block}
 .crops figure.reference img{border:2px solid var(--face)}
 .crops figure.reference.none{width:120px;height:120px;display:flex;align-items:center;justify-content:center;border:2px dashed var(--line);border-radius:4px}
+.origin .ref-thumb{width:40px;height:40px;object-fit:cover;border-radius:3px;border:2px solid var(--face);vertical-align:middle;margin-right:6px}
 .crops .sep{width:1px;background:var(--line);margin:0 4px}
 table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
@@ -138,7 +139,7 @@ export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions =
   const body = [
     header(title, generatedAt, file.schemaVersion, scanned, failures, performers.length),
     provenanceSection(file, jsonSha256),
-    performersSection(performers, clips, thumbnails),
+    performersSection(performers, clips, thumbnails, thumbnailsByReference(file.referenceThumbnails)),
     mediaSection(scanned),
     failuresSection(failures),
   ].join('\n');
@@ -299,9 +300,22 @@ function referenceThumbnails(v: unknown): Map<string, string[]> {
   return out;
 }
 
-function performersSection(groups: PerformerGroup[], clips: ClipBudget, thumbnails: Map<string, string[]>): string {
+/** Each kept reference thumbnail by the sha256 of its reference (for the origin of a reused segment). */
+function thumbnailsByReference(v: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of arr<ReportReferenceThumbnails>(v)) {
+    if (typeof p !== 'object' || p === null) continue;
+    for (const t of arr<{ referenceHash: unknown; thumbnail: unknown }>(p.thumbnails)) {
+      const url = safeJpegDataUrl(typeof t === 'object' && t !== null ? t.thumbnail : null);
+      if (url && typeof t.referenceHash === 'string') out.set(t.referenceHash, url);
+    }
+  }
+  return out;
+}
+
+function performersSection(groups: PerformerGroup[], clips: ClipBudget, thumbnails: Map<string, string[]>, referenceUrls: Map<string, string>): string {
   if (groups.length === 0) return `<section id="performers"><h2>Performers found</h2><p class="empty">No enrolled performer was found in the scanned media.</p></section>`;
-  return `<section id="performers"><h2>Performers found</h2>\n${groups.map((g) => performerCard(g, clips, thumbnails.get(g.performerId) ?? [])).join('\n')}\n</section>`;
+  return `<section id="performers"><h2>Performers found</h2>\n${groups.map((g) => performerCard(g, clips, thumbnails.get(g.performerId) ?? [], referenceUrls)).join('\n')}\n</section>`;
 }
 
 /** The enrolled reference thumbnails shown first in the row of matched crops, or "no thumbnail" (older enrollments). */
@@ -312,7 +326,7 @@ function referenceFigures(g: PerformerGroup, urls: string[]): string {
     .join('');
 }
 
-function performerCard(g: PerformerGroup, clips: ClipBudget, thumbnails: string[]): string {
+function performerCard(g: PerformerGroup, clips: ClipBudget, thumbnails: string[], referenceUrls: Map<string, string>): string {
   const overall = g.fusedBest ?? g.best;
   // Per match, the crops of its track where it was first, best and last seen (or the one crop of older reports).
   const crops = [...g.items]
@@ -349,7 +363,7 @@ function performerCard(g: PerformerGroup, clips: ClipBudget, thumbnails: string[
   const rows = g.items
     .map(
       ({ result, match }) =>
-        `<tr><td class="mono">${isolate(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${pctHtml(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
+        `<tr><td class="mono">${isolate(result.media.path)}</td><td>${modality(match.modality)}</td><td class="num">${fmtScore(match.score)}</td><td class="num">${pctHtml(match.confidence)}</td><td>${decision(match.decision)}</td><td class="num">${esc(segmentSummary(match))}</td><td class="origin">${originCell(match, referenceUrls)}</td><td><code>${esc(match.modelId)}</code></td></tr>`,
     )
     .join('\n');
   // Say exactly which modalities agreed: "together" only where face and voice matched at the same moment.
@@ -364,7 +378,7 @@ function performerCard(g: PerformerGroup, clips: ClipBudget, thumbnails: string[
 <p class="meta">Performer id <code>${esc(g.performerId)}</code> · best confidence ${pctHtml(overall.confidence)} · found in ${new Set(g.items.map((i) => i.result.media.path)).size} media</p>
 ${consentLine(g.consent)}
 ${fused}${cropHtml}${audioHtml}
-<table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>model</th></tr></thead>
+<table><thead><tr><th>media</th><th>modality</th><th>score</th><th>confidence</th><th>decision</th><th>where</th><th>origin</th><th>model</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
@@ -539,6 +553,33 @@ function decision(d: unknown): string {
 
 function modality(m: unknown): string {
   return `<span class="modality-${m === 'voice' ? 'voice' : 'face'}">${esc(m)}</span>`;
+}
+
+/**
+ * Where each segment's media came from, beside the segment: a reuse names the enrolled reference (its thumbnail when
+ * one is kept, its sha256 and, for a video or recording, the reference time reused); new media is "not one of the
+ * enrolled references" and nothing more (no claim of imitation or synthesis is made).
+ */
+function originCell(m: ScanMatch, referenceUrls: Map<string, string>): string {
+  const segs = arr<{ start: unknown; end: unknown; origin?: unknown }>(m.segments).filter((s) => typeof s.origin === 'object' && s.origin !== null);
+  if (segs.length === 0) return '<span class="empty">not checked</span>';
+  const still = segs.every((s) => s.start === 0 && s.end === 0);
+  return segs
+    .map((s) => {
+      const o = s.origin as { kind?: unknown; referenceId?: unknown; referenceOffset?: unknown; similarity?: unknown };
+      const when = still ? '' : `${esc(fmtTime(s.start))}–${esc(fmtTime(s.end))}: `;
+      if (o.kind === 'reference-reuse') {
+        const id = String(o.referenceId ?? '');
+        const url = referenceUrls.get(id);
+        const thumb = url ? `<img class="ref-thumb" src="${esc(url)}" alt="${visible(`enrolled reference ${id.slice(0, 12)}`)}">` : '';
+        const offset = finite(o.referenceOffset, 0);
+        const at = m.modality === 'voice' || offset > 0 ? ` from ${esc(fmtTime(offset))} of it` : '';
+        return `<div>${when}${thumb}<strong>reuse of enrolled reference</strong> <code>${esc(id.slice(0, 12))}</code>${at} (similarity ${esc(fmtScore(o.similarity))})</div>`;
+      }
+      if (o.kind === 'new-media') return `<div>${when}not one of the enrolled references</div>`;
+      return `<div>${when}<span class="empty">unknown (references without fingerprints)</span></div>`;
+    })
+    .join('');
 }
 
 function segmentSummary(m: ScanMatch): string {

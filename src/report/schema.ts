@@ -1,4 +1,5 @@
 import type { Box } from '../types';
+import type { MatchOrigin } from '../match/origins';
 import { invalid } from '../validate';
 
 /** Version of the scan result JSON schema; bumped on any incompatible change. */
@@ -26,29 +27,8 @@ export interface MatchSegment {
   origin?: MatchOrigin;
 }
 
-/**
- * The scanned media reuses an enrolled reference (a photo, a clip of a reference video, a stretch of a reference
- * recording), re-encoded, cropped, mirrored or under music: the original is the proof of reuse without consent.
- */
-export interface ReuseOrigin {
-  kind: 'reference-reuse';
-  /** The reference reused: the sha256 of its media (as in `performers export`). */
-  referenceId: string;
-  /** The performer the reference was enrolled for (reuse of another performer's media counts too). */
-  performerId: string;
-  /** Reference time in seconds at this segment's start (0 for a photo). */
-  referenceOffset: number;
-  /** Fingerprint similarity, 0..1 (1: the same picture or sound). */
-  similarity: number;
-}
-
-/**
- * Where a match's media came from, by comparing fingerprints of the segment with every stored reference's:
- * `reference-reuse` (one of the enrolled references, reused), `new-media` (not one of the enrolled references: a new
- * recording or photo, or an imitation; nothing here says which, and nothing says "synthetic"), `unknown` (the
- * performer's references have no fingerprints, e.g. enrolled before fingerprints existed, or none could be taken).
- */
-export type MatchOrigin = ReuseOrigin | { kind: 'new-media' } | { kind: 'unknown' };
+/** Where a match's media came from (defined with the reference index in `match/origins`). */
+export type { MatchOrigin, ReuseOrigin } from '../match/origins';
 
 /** Evidence a person can check: the moment and, for faces, a small JPEG crop. */
 export interface MatchEvidence {

@@ -9,7 +9,11 @@ import { planVideoFrames, streamVideoFrames } from '../media/video';
 import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
 import { consentState, type Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
-import type { Box, Face, RgbImage } from '../types';
+import type { Box, Face, FaceDetection, RgbImage } from '../types';
+import { faceHash } from '../face/fingerprint';
+import { audioFingerprint } from '../media/audio-fingerprint';
+import type { FaceQueryFrame } from '../match/origin-index';
+import type { MatchOrigin, ReferenceOrigins } from '../match/origins';
 import { num, invalid, bool, fn, int, list, oneOf, options, str } from '../validate';
 import { BASELINE_NOTICE, type VoiceEmbedder } from '../voice/embed';
 import { TURN_DEFAULTS, speakerTurns } from '../voice/turns';
@@ -215,6 +219,11 @@ class ScanJob {
   readonly rates: Partial<SearchRates> | undefined;
   /** The audio stream voice clips are cut from: the first one scanned for voices (index undefined: a plain WAV). */
   clipStream: { index: number | undefined } | null = null;
+  /**
+   * Every stored reference fingerprint (set at the scan's start): each match's segments are looked up in it to tell
+   * a reused reference from new media. Null when faces and voices are both off.
+   */
+  origins: ReferenceOrigins | null = null;
   /** Thresholds of the first search per model id (one scan decides each model's searches alike). */
   private readonly rules = new Map<string, SearchThresholds>();
   readonly fps: number;
@@ -270,6 +279,45 @@ class ScanJob {
     }));
   }
 
+  /**
+   * Perceptual hashes of detected faces in one frame, or null when no stored reference has a visual fingerprint (then
+   * every face origin is `unknown` and hashing would be wasted).
+   */
+  hashFaces(image: RgbImage, detections: readonly FaceDetection[]): Uint32Array[] | null {
+    if (!this.origins?.hasVisual || detections.length === 0) return null;
+    const t0 = performance.now();
+    const out = detections.map((d) => faceHash(image, d).hash);
+    this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
+    return out;
+  }
+
+  /** The origin of a face matched to `performerId`, from its frames' hashes (taken only when there is an index). */
+  faceOrigin(performerId: string, frames: () => FaceQueryFrame[]): MatchOrigin {
+    if (!this.origins?.hasVisual) return this.origins?.face(performerId, []) ?? { kind: 'unknown' };
+    const t0 = performance.now();
+    try {
+      return this.origins.face(performerId, frames());
+    } finally {
+      this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
+    }
+  }
+
+  /** The origin of a voice turn matched to `performerId`: the fingerprint of the turn's audio, looked up. */
+  async voiceOrigin(performerId: string, chunk: AudioSignal, start: number, end: number): Promise<MatchOrigin> {
+    if (!this.origins?.hasAudio) return { kind: 'unknown' };
+    const t0 = performance.now();
+    try {
+      const sr = chunk.sampleRate;
+      const a = Math.max(0, Math.round((start - chunk.offset) * sr));
+      const b = Math.min(chunk.samples.length, Math.round((end - chunk.offset) * sr));
+      if (b - a < sr / 2) return { kind: 'unknown' };
+      const fp = await audioFingerprint({ sampleRate: chunk.sampleRate, samples: chunk.samples.subarray(a, b), offset: start });
+      return this.origins.voice(performerId, fp);
+    } finally {
+      this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
+    }
+  }
+
   /** Model ids with templates in the gallery (a modality with none enrolled is not scanned at all). */
   async enrolledModels(): Promise<Set<string>> {
     return new Set((await this.engines.registry.models()).filter((m) => m.templates > 0).map((m) => m.modelId));
@@ -287,7 +335,9 @@ async function scanImage(job: ScanJob, book: MatchBook): Promise<{ width: number
   faces.forEach((f: Face, i) => {
     const c = topReportable(found[i] ?? []);
     const b = f.detection.box;
-    if (c) book.add(c, [{ start: 0, end: 0, box: k === 1 ? b : { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k } }], 0, cropAround(image, b, EVIDENCE_SIZE));
+    if (!c) return;
+    const origin = job.faceOrigin(c.performerId, () => [{ time: 0, hash: faceHash(image, f.detection).hash }]);
+    book.add(c, [{ start: 0, end: 0, box: k === 1 ? b : { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k }, origin }], 0, cropAround(image, b, EVIDENCE_SIZE));
   });
   return { width: sourceWidth, height: sourceHeight };
 }
@@ -300,7 +350,9 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
     const c = topReportable(found[i] ?? []);
     if (!c) return;
     const best = t.best[0]!;
-    book.add(c, t.segments.map((s) => ({ ...s, box: best.box })), best.time, t.bestCrop, { first: t.firstCrop, last: t.lastCrop });
+    // Each on-screen span is looked up on its own: one track may show a reused clip, then new footage.
+    const segments = t.segments.map((s) => ({ ...s, box: best.box, origin: job.faceOrigin(c.performerId, () => t.prints.filter((p) => p.time >= s.start - 1e-6 && p.time < s.end - 1e-6)) }));
+    book.add(c, segments, best.time, t.bestCrop, { first: t.firstCrop, last: t.lastCrop });
   });
 }
 
@@ -403,9 +455,12 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, stream: MediaStream
     const described = await faces.describe(image, fresh.map((i) => detections[i]!));
     st.embedded += described.length;
     analyseMs += performance.now() - a0;
+    // Perceptual hashes of every face (cheap next to detection), kept on its track for the origin lookup.
+    const prints = job.hashFaces(image, detections);
     const closed = tracker.push(time, described, image, {
       signatures: fresh.map((i) => signatures[i]!),
-      follows: [...follow].map(([i, trackId]) => ({ trackId, box: detections[i]!.box, signature: signatures[i]! })),
+      follows: [...follow].map(([i, trackId]) => ({ trackId, box: detections[i]!.box, signature: signatures[i]!, ...(prints ? { print: prints[i]! } : {}) })),
+      ...(prints ? { prints: fresh.map((i) => prints[i]!) } : {}),
     });
     pending.push(...closed);
     st.tracks += closed.length;
@@ -475,10 +530,10 @@ async function scanVoices(job: ScanJob, book: MatchBook, voice: VoiceEmbedder, s
     });
     job.stats.voiceTurns = (job.stats.voiceTurns ?? 0) + turns.length;
     const found = await job.identify(voice.modelId, turns.map((t) => t.embedding));
-    turns.forEach((t, i) => {
+    for (const [i, t] of turns.entries()) {
       const c = topReportable(found[i] ?? []);
-      if (c) book.add(c, [{ start: t.start, end: t.end }], t.start, null);
-    });
+      if (c) book.add(c, [{ start: t.start, end: t.end, origin: await job.voiceOrigin(c.performerId, chunk, t.start, t.end) }], t.start, null);
+    }
   }
 }
 
@@ -587,6 +642,7 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   job.progress({ stage: 'probe' });
   const galleryVersion = await engines.registry.version();
   const enrolled = await job.enrolledModels();
+  if (opts.faces !== false || opts.voices !== false) job.origins = await job.timed('fingerprints', () => engines.registry.origins());
   const faceOn = opts.faces !== false && kind !== 'audio' && enrolled.has(engines.faces.modelId);
   if (opts.faces !== false && kind !== 'audio' && !faceOn) job.warnings.push(`faces were not scanned: no performer is enrolled with the face model in use (${engines.faces.modelId})`);
   const faceBook = new MatchBook('face', engines.faces.modelId);

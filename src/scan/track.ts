@@ -36,7 +36,22 @@ export interface FaceTrack {
   lastCrop: { time: number; image: RgbImage } | null;
   /** Frames the face was seen in. */
   frames: number;
+  /**
+   * Perceptual hashes of the face in its sampled frames (time order), when the scan takes them: what the reference
+   * index compares to tell a reused reference from new media. Thinned to every other one past
+   * {@link MAX_TRACK_PRINTS}, so a long track keeps covering its whole time span in bounded memory.
+   */
+  prints: TrackPrint[];
 }
+
+/** The perceptual hash of a track's face in one sampled frame. */
+export interface TrackPrint {
+  time: number;
+  hash: Uint32Array;
+}
+
+/** Most hashes one track keeps (a 256-bit hash each: 32 bytes; 1,200 is 10 minutes at 2 fps). */
+export const MAX_TRACK_PRINTS = 1200;
 
 /** Options of {@link FaceTracker}. */
 export interface FaceTrackerOptions {
@@ -70,6 +85,8 @@ export interface FollowSighting {
   trackId: number;
   box: Box;
   signature: Float32Array;
+  /** The face's perceptual hash in this frame, when the scan takes them. */
+  print?: Uint32Array;
 }
 
 /** Side of the grey patch used as a cheap appearance signature. */
@@ -224,10 +241,10 @@ export class FaceTracker {
    * Adds the faces of one frame (frames in time order). Returns the tracks that closed because they were not seen
    * for `closeAfter` seconds.
    */
-  push(time: number, faces: readonly Face[], image: RgbImage, extra: { signatures?: readonly Float32Array[]; follows?: readonly FollowSighting[] } = {}): FaceTrack[] {
+  push(time: number, faces: readonly Face[], image: RgbImage, extra: { signatures?: readonly Float32Array[]; follows?: readonly FollowSighting[]; prints?: readonly (Uint32Array | undefined)[] } = {}): FaceTrack[] {
     for (const f of extra.follows ?? []) {
       const tr = this.open.find((t) => t.id === f.trackId);
-      if (tr) this.sighted(tr, time, f.box, f.signature);
+      if (tr) this.sighted(tr, time, f.box, f.signature, f.print);
     }
     const followed = new Set((extra.follows ?? []).map((f) => f.trackId));
     const pairs: { t: number; f: number; score: number }[] = [];
@@ -247,10 +264,10 @@ export class FaceTracker {
       if (usedT.has(p.t) || usedF.has(p.f)) continue;
       usedT.add(p.t);
       usedF.add(p.f);
-      this.observe(this.open[p.t]!, time, faces[p.f]!, image, extra.signatures?.[p.f] ?? null);
+      this.observe(this.open[p.t]!, time, faces[p.f]!, image, extra.signatures?.[p.f] ?? null, extra.prints?.[p.f]);
     }
     faces.forEach((face, f) => {
-      if (!usedF.has(f)) this.open.push(this.start(time, face, image, extra.signatures?.[f] ?? null));
+      if (!usedF.has(f)) this.open.push(this.start(time, face, image, extra.signatures?.[f] ?? null, extra.prints?.[f]));
     });
     return this.closeOlderThan(time - this.closeAfter);
   }
@@ -269,10 +286,10 @@ export class FaceTracker {
     const closed = this.open.filter((t) => t.lastTime < limit);
     if (closed.length === 0) return [];
     this.open = this.open.filter((t) => t.lastTime >= limit);
-    return closed.map(({ id, segments, best, bestCrop, firstCrop, lastCrop, frames }) => ({ id, segments, best, bestCrop, firstCrop, lastCrop, frames }));
+    return closed.map(({ id, segments, best, bestCrop, firstCrop, lastCrop, frames, prints }) => ({ id, segments, best, bestCrop, firstCrop, lastCrop, frames, prints }));
   }
 
-  private start(time: number, face: Face, image: RgbImage, signature: Float32Array | null): LiveTrack {
+  private start(time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: Uint32Array): LiveTrack {
     const obs = observation(time, face);
     const crop = cropAround(image, obs.box, this.cropSize);
     return {
@@ -283,6 +300,7 @@ export class FaceTracker {
       firstCrop: { time, image: crop },
       lastCrop: { time, image: crop },
       frames: 1,
+      prints: print ? [{ time, hash: print }] : [],
       lastTime: time,
       lastBox: obs.box,
       lastEmbedding: obs.embedding,
@@ -292,7 +310,7 @@ export class FaceTracker {
   }
 
   /** The track's face was seen at `time` in `box` (segments and position; no identity evidence). */
-  private sighted(tr: LiveTrack, time: number, box: Box, signature: Float32Array | null): void {
+  private sighted(tr: LiveTrack, time: number, box: Box, signature: Float32Array | null, print?: Uint32Array): void {
     const last = tr.segments[tr.segments.length - 1]!;
     if (time - tr.lastTime > this.gap) tr.segments.push({ start: time, end: time + this.interval });
     else last.end = time + this.interval;
@@ -300,11 +318,12 @@ export class FaceTracker {
     tr.lastTime = time;
     tr.lastBox = { x: box.x, y: box.y, w: box.w, h: box.h };
     if (signature) tr.lastSignature = signature;
+    if (print) addPrint(tr.prints, { time, hash: print });
   }
 
-  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null): void {
+  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: Uint32Array): void {
     const obs = observation(time, face);
-    this.sighted(tr, time, obs.box, signature);
+    this.sighted(tr, time, obs.box, signature, print);
     tr.lastEmbedding = obs.embedding;
     tr.lastEmbedTime = time;
     tr.lastCrop = { time, image: cropAround(image, obs.box, this.cropSize) };
@@ -321,4 +340,13 @@ export class FaceTracker {
 function observation(time: number, face: Face): FaceObservation {
   const b = face.detection.box;
   return { time, box: { x: b.x, y: b.y, w: b.w, h: b.h }, quality: face.quality.score, embedding: face.embedding };
+}
+
+/** Appends a hash; past {@link MAX_TRACK_PRINTS} every other one is dropped (the time span stays covered). */
+function addPrint(prints: TrackPrint[], p: TrackPrint): void {
+  prints.push(p);
+  if (prints.length <= MAX_TRACK_PRINTS) return;
+  let w = 0;
+  for (let r = 0; r < prints.length; r += 2) prints[w++] = prints[r]!;
+  prints.length = w;
 }
