@@ -8,6 +8,7 @@ import type {
   JsonValue,
   KeyProvider,
   Modality,
+  NewArtifact,
   NewReference,
   NewTemplate,
   Performer,
@@ -44,12 +45,14 @@ export interface AcceptedTemplate {
   quality: number;
 }
 
-/** One accepted media item to enroll: its hash, modality, quality report and templates. */
+/** One accepted media item to enroll: its hash, modality, quality report, templates and artefacts. */
 export interface EnrollItem {
   sha256: string;
   modality: Modality;
   quality: JsonValue;
   templates: AcceptedTemplate[];
+  /** Per-reference artefacts (thumbnail, fingerprint: at most one per kind), stored encrypted in the same transaction. */
+  artifacts?: NewArtifact[];
 }
 
 /** What {@link Registry.enroll} did. */
@@ -251,7 +254,7 @@ export class Registry {
     const newItems: NewTemplate[] = [];
     items.forEach((it, i) => {
       if (it.templates.length === 0) throw invalid(`item ${i} has no accepted templates`);
-      references.push({ sha256: it.sha256, modality: it.modality, quality: it.quality });
+      references.push({ sha256: it.sha256, modality: it.modality, quality: it.quality, ...(it.artifacts !== undefined ? { artifacts: it.artifacts } : {}) });
       for (const t of it.templates) {
         str(`item ${i} modelId`, t.modelId);
         const known = dims.get(t.modelId);

@@ -82,6 +82,27 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     description: 'key ids per template for rotation',
     sql: `CREATE INDEX templates_key ON templates(key_id);`,
   },
+  {
+    version: 4,
+    description: 'per-reference artefacts (thumbnails, fingerprints), encrypted like templates',
+    sql: `
+      CREATE TABLE artifacts (
+        seq BIGSERIAL UNIQUE,
+        performer_id TEXT NOT NULL,
+        reference_hash TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('thumbnail', 'fingerprint')),
+        bytes INTEGER NOT NULL CHECK (bytes > 0),
+        key_id TEXT,
+        nonce BYTEA,
+        data BYTEA NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (performer_id, reference_hash, kind),
+        FOREIGN KEY (performer_id, reference_hash) REFERENCES refs(performer_id, sha256) ON DELETE CASCADE
+      );
+      CREATE INDEX artifacts_kind ON artifacts(kind, seq);
+      CREATE INDEX artifacts_key ON artifacts(key_id);
+    `,
+  },
 ];
 
 /** The PostgreSQL schema version this code writes. */

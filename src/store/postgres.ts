@@ -2,29 +2,50 @@ import * as crypto from 'crypto';
 import { Pool, type PoolClient } from 'pg';
 import { LikenessError, isLikenessError } from '../errors';
 import { invalid, str } from '../validate';
-import { chainKeyProviders, envOldKeys, open as openSealed, seal } from './crypto';
+import { chainKeyProviders, envOldKeys, seal } from './crypto';
 import {
-  bytesVector,
+  KEY_IDS_SQL,
+  sweepBatches,
+  artifactAad,
+  artifactInfo,
+  auditFromRow,
+  checkArtifactKind,
   checkAudit,
-  checkReference,
-  checkTemplate,
+  checkEnrollment,
+  checkPerformerInput,
   consentAuditDetails,
+  decodeArtifact,
+  decodeTemplate,
+  enrollAuditDetails,
+  keyMissingError,
   nowIso,
+  performerFromRow,
+  refFromRow,
   resolveProvider,
+  sealArtifact,
+  sealTemplate,
   templateAad,
+  templateInfo,
+  unknownKeyError,
   vectorBytes,
   withOldKeys,
+  wrongKeyError,
+  type ArtifactRow,
+  type AuditRow,
+  type PerformerRow,
+  type RefRow,
+  type TemplateRow,
 } from './common';
 import { normaliseConsent } from './consent';
 import { pgMigrate, pgSchemaVersion } from './pg-migrations';
 import type {
+  ArtifactInfo,
+  ArtifactKind,
   AuditEntry,
   AuditEvent,
   AuditType,
-  AuditValue,
   Consent,
   EnrollmentWrite,
-  JsonValue,
   KeyMaterial,
   KeyProvider,
   Modality,
@@ -38,9 +59,9 @@ import type {
   RekeyReport,
   Store,
   StoreInfo,
+  StoredArtifact,
   Template,
   TemplateInfo,
-  TemplateKind,
 } from './types';
 
 /** Options for {@link openPostgresStore}. */
@@ -58,46 +79,8 @@ export interface PostgresStoreOptions {
 /** Channel on which every committed change announces the new change counter (`NOTIFY likeness_changes, 'N'`). */
 export const CHANGE_CHANNEL = 'likeness_changes';
 
-interface PerformerRow {
-  id: string;
-  name: string;
-  aliases: string;
-  consent: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface RefRow {
-  performer_id: string;
-  sha256: string;
-  modality: Modality;
-  quality: string;
-  created_at: string;
-}
-
-interface TemplateRow {
-  seq: string;
-  id: string;
-  performer_id: string;
-  model_id: string;
-  modality: Modality;
-  kind: TemplateKind;
-  reference_hash: string | null;
-  quality: number;
-  dim: number;
-  key_id: string | null;
-  nonce: Buffer | null;
-  vector: Buffer;
-  created_at: string;
-}
-
-interface AuditRow {
-  seq: string;
-  at: string;
-  type: AuditType;
-  performer_id: string | null;
-  details: string;
-}
+/** Artefact rows with their reference's modality (`seq` gives insertion order). */
+const ARTIFACT_SELECT = 'SELECT a.*, refs.modality FROM artifacts a JOIN refs ON refs.performer_id = a.performer_id AND refs.sha256 = a.reference_hash';
 
 /** True for `postgres://` and `postgresql://` URLs. */
 export function isPostgresUrl(location: string): boolean {
@@ -246,6 +229,10 @@ export class PostgresStore implements Store {
       'reading store info',
       'SELECT key_id AS keyid, count(*)::int AS count FROM templates GROUP BY key_id ORDER BY key_id NULLS FIRST',
     );
+    const artifactRows = await this.q<{ keyid: string | null; count: number }>(
+      'reading store info',
+      'SELECT key_id AS keyid, count(*)::int AS count FROM artifacts GROUP BY key_id ORDER BY key_id NULLS FIRST',
+    );
     const pool = this.conn;
     let schemaVersion: number;
     const client = await pool.connect().catch((e: unknown) => {
@@ -263,6 +250,7 @@ export class PostgresStore implements Store {
       encrypted: this.current !== null,
       keyId: this.current?.id ?? null,
       templateKeys: rows.map((r) => ({ keyId: r.keyid, count: r.count })),
+      artifactKeys: artifactRows.map((r) => ({ keyId: r.keyid, count: r.count })),
       scrubPending: (await this.q('reading store info', "SELECT 1 FROM meta WHERE key = 'scrub_pending'")).length > 0,
     };
   }
@@ -276,10 +264,7 @@ export class PostgresStore implements Store {
 
   /** {@inheritDoc Store.upsertPerformer} */
   async upsertPerformer(p: PerformerInput): Promise<Performer> {
-    str('performer name', p.name);
-    if (p.id !== undefined) str('performer id', p.id);
-    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
-    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    const { aliases, consent } = checkPerformerInput(p);
     return this.tx('saving a performer', async (c) => {
       const now = nowIso();
       const before = p.id === undefined ? null : await readPerformer(c, p.id);
@@ -338,15 +323,16 @@ export class PostgresStore implements Store {
     str('performer id', id);
     const deleted = await this.tx('deleting a performer', async (c) => {
       const counts = (
-        await c.query<{ refs: number; templates: number }>(
+        await c.query<{ refs: number; templates: number; artifacts: number }>(
           `SELECT (SELECT count(*)::int FROM refs WHERE performer_id = $1) AS refs,
-                  (SELECT count(*)::int FROM templates WHERE performer_id = $1) AS templates`,
+                  (SELECT count(*)::int FROM templates WHERE performer_id = $1) AS templates,
+                  (SELECT count(*)::int FROM artifacts WHERE performer_id = $1) AS artifacts`,
           [id],
         )
       ).rows[0]!;
       const r = await c.query('DELETE FROM performers WHERE id = $1', [id]);
       if (r.rowCount === 0) return false;
-      await appendAudit(c, { type: 'delete', performerId: id, details: { refs: counts.refs, templates: counts.templates } });
+      await appendAudit(c, { type: 'delete', performerId: id, details: { refs: counts.refs, templates: counts.templates, artifacts: counts.artifacts } });
       await bump(c);
       await c.query("INSERT INTO meta (key, value) VALUES ('scrub_pending', '1') ON CONFLICT (key) DO UPDATE SET value = '1'");
       return true;
@@ -371,7 +357,7 @@ export class PostgresStore implements Store {
       c = await pool.connect();
       if ((await c.query("SELECT 1 FROM meta WHERE key = 'scrub_pending'")).rowCount === 0) return true;
       await c.query("SET lock_timeout = '2s'");
-      await c.query('VACUUM FULL templates, refs, performers');
+      await c.query('VACUUM FULL artifacts, templates, refs, performers');
       await c.query("DELETE FROM meta WHERE key = 'scrub_pending'");
       return true;
     } catch {
@@ -387,8 +373,7 @@ export class PostgresStore implements Store {
   /** {@inheritDoc Store.addEnrollment} */
   async addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite> {
     str('performer id', performerId);
-    references.forEach(checkReference);
-    templates.forEach(checkTemplate);
+    checkEnrollment(references, templates);
     const key = await this.writeKey();
     return this.tx('writing an enrollment', (c) => this.writeEnrollment(c, performerId, references, templates, key));
   }
@@ -406,6 +391,7 @@ export class PostgresStore implements Store {
       ((await c.query('SELECT 1 FROM refs WHERE performer_id = $1 AND sha256 = $2', [performerId, sha])).rowCount ?? 0) > 0;
     const added: string[] = [];
     const duplicates: string[] = [];
+    let artifacts = 0;
     for (const r of references) {
       if (added.includes(r.sha256) || duplicates.includes(r.sha256) || (await refExists(r.sha256))) {
         if (!duplicates.includes(r.sha256)) duplicates.push(r.sha256);
@@ -418,6 +404,14 @@ export class PostgresStore implements Store {
         JSON.stringify(r.quality),
         now,
       ]);
+      for (const a of r.artifacts ?? []) {
+        const s = sealArtifact(key, performerId, r.sha256, a.kind, a.data);
+        await c.query(
+          'INSERT INTO artifacts (performer_id, reference_hash, kind, bytes, key_id, nonce, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [performerId, r.sha256, a.kind, a.data.length, s.keyId, s.nonce, s.data, now],
+        );
+        artifacts++;
+      }
       added.push(r.sha256);
     }
     const skip = new Set<string>();
@@ -440,17 +434,8 @@ export class PostgresStore implements Store {
       await insertTemplate(c, performerId, t, key, now);
       written++;
     }
-    await appendAudit(c, {
-      type: 'enroll',
-      performerId,
-      details: {
-        added: added.length,
-        duplicates: duplicates.length,
-        templates: written,
-        models: [...new Set(templates.map((t) => t.modelId))].join(','),
-      },
-    });
-    return { added, duplicates, templatesWritten: written, changeCounter: await bump(c) };
+    await appendAudit(c, { type: 'enroll', performerId, details: enrollAuditDetails(added.length, duplicates.length, written, artifacts, templates) });
+    return { added, duplicates, templatesWritten: written, artifactsWritten: artifacts, changeCounter: await bump(c) };
   }
 
   /**
@@ -458,39 +443,31 @@ export class PostgresStore implements Store {
    * templates use must be available and must open one of its templates (a key that only claims an id is caught).
    */
   private async writeKey(): Promise<KeyMaterial | null> {
-    const ids = (await this.q<{ key_id: string }>('reading key state', 'SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL ORDER BY key_id')).map((r) => r.key_id);
+    const ids = (await this.q<{ key_id: string }>('reading key state', KEY_IDS_SQL)).map((r) => r.key_id);
     if (!this.current) {
-      if (ids.length) {
-        throw new LikenessError(
-          'E_CRYPTO',
-          `this store holds templates encrypted under key ${ids.join(', ')}: set LIKENESS_KEY to that key (or pass it) before enrolling into it`,
-          { keyId: ids[0]! },
-        );
-      }
+      if (ids.length) throw keyMissingError(ids);
       return null;
     }
     for (const id of ids) {
       const m = this.keyCache.get(id) ?? (this.keys ? await this.keys(id) : null);
-      const sample = m ? (await this.q<TemplateRow>('reading a template', 'SELECT * FROM templates WHERE key_id = $1 LIMIT 1', [id]))[0] : undefined;
+      // A template under the key when there is one, else an artefact (a store may hold artefacts under a key alone).
+      let sample: (() => unknown) | undefined;
+      if (m) {
+        const t = (await this.q<TemplateRow>('reading a template', 'SELECT * FROM templates WHERE key_id = $1 LIMIT 1', [id]))[0];
+        const a = t ? undefined : (await this.q<ArtifactRow>('reading an artifact', `${ARTIFACT_SELECT} WHERE a.key_id = $1 LIMIT 1`, [id]))[0];
+        sample = t ? () => this.decode(t) : a ? () => decodeArtifact(a, this.keyCache) : undefined;
+      }
       let opens = false;
       if (m && sample) {
         try {
           this.keyCache.set(id, m);
-          this.decode(sample);
+          sample();
           opens = true;
         } catch {
           this.keyCache.delete(id);
         }
       }
-      if (!opens) {
-        throw new LikenessError(
-          'E_CRYPTO',
-          `the configured key ${this.current.id} is not this store's key: its templates are encrypted under ${id}` +
-            `${m ? ', which the key given for it does not open' : ''}. Nothing was written. Set LIKENESS_KEY to the store's key ` +
-            '(`likeness doctor` shows its id), or to rotate keep the old one in LIKENESS_OLD_KEYS and run `likeness rekey`',
-          { keyId: id, configuredKeyId: this.current.id },
-        );
-      }
+      if (!opens) throw wrongKeyError(this.current, id, m !== null && m !== undefined);
     }
     return this.current;
   }
@@ -506,12 +483,9 @@ export class PostgresStore implements Store {
     references: NewReference[],
     templates: NewTemplate[],
   ): Promise<{ performer: Performer; write: EnrollmentWrite }> {
-    str('performer name', p.name);
-    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
-    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    const { aliases, consent } = checkPerformerInput({ ...p, id: undefined });
+    checkEnrollment(references, templates);
     if (references.length === 0) throw invalid('a new performer needs at least one reference');
-    references.forEach(checkReference);
-    templates.forEach(checkTemplate);
     const key = await this.writeKey();
     return this.tx('creating a performer with its enrollment', async (c) => {
       const id = crypto.randomUUID();
@@ -544,7 +518,7 @@ export class PostgresStore implements Store {
       // A rotation may have moved rows to a key this process has not loaded yet (another worker ran rekey).
       await this.ensureKeys(rows);
       for (const row of rows) yield this.decode(row);
-      last = rows[rows.length - 1]!.seq;
+      last = rows[rows.length - 1]!.seq!;
       if (rows.length < page) return;
     }
   }
@@ -557,6 +531,32 @@ export class PostgresStore implements Store {
     const rows = await this.q<TemplateRow>('reading templates', `SELECT * FROM templates WHERE ${where} ORDER BY seq`, args);
     await this.ensureKeys(rows);
     return rows.map((r) => this.decode(r));
+  }
+
+  /** {@inheritDoc Store.referenceArtifacts} */
+  async referenceArtifacts(performerId: string, kind?: ArtifactKind): Promise<StoredArtifact[]> {
+    str('performer id', performerId);
+    if (kind !== undefined) checkArtifactKind(kind);
+    const where = kind === undefined ? 'a.performer_id = $1' : 'a.performer_id = $1 AND a.kind = $2';
+    const args = kind === undefined ? [performerId] : [performerId, kind];
+    const rows = await this.q<ArtifactRow>('reading artifacts', `${ARTIFACT_SELECT} WHERE ${where} ORDER BY a.seq`, args);
+    await this.ensureKeys(rows);
+    return rows.map((r) => decodeArtifact(r, this.keyCache));
+  }
+
+  /** {@inheritDoc Store.artifacts} */
+  async *artifacts(kind: ArtifactKind): AsyncIterable<StoredArtifact> {
+    checkArtifactKind(kind);
+    const page = 512;
+    let last = '0';
+    for (;;) {
+      const rows = await this.q<ArtifactRow>('reading artifacts', `${ARTIFACT_SELECT} WHERE a.kind = $1 AND a.seq > $2 ORDER BY a.seq LIMIT $3`, [kind, last, page]);
+      if (rows.length === 0) return;
+      await this.ensureKeys(rows);
+      for (const row of rows) yield decodeArtifact(row, this.keyCache);
+      last = rows[rows.length - 1]!.seq!;
+      if (rows.length < page) return;
+    }
   }
 
   /** {@inheritDoc Store.models} */
@@ -648,8 +648,15 @@ export class PostgresStore implements Store {
       if (opts.includeVectors) info.vector = vectorBytes(this.decode(r).vector).toString('base64');
       return info;
     });
+    const artifactRows = await this.q<ArtifactRow>('reading artifacts', `${ARTIFACT_SELECT} WHERE a.performer_id = $1 ORDER BY a.seq`, [id]);
+    if (opts.includeVectors) await this.ensureKeys(artifactRows);
+    const artifacts = artifactRows.map((r) => {
+      const info: ArtifactInfo & { data?: string } = artifactInfo(r);
+      if (opts.includeVectors) info.data = Buffer.from(decodeArtifact(r, this.keyCache).data).toString('base64');
+      return info;
+    });
     const audit = await this.auditLog({ performerId: id });
-    return { exportedAt: nowIso(), performer, references, templates, audit };
+    return { exportedAt: nowIso(), performer, references, templates, artifacts, audit };
   }
 
   /** {@inheritDoc Store.rekey} */
@@ -659,23 +666,55 @@ export class PostgresStore implements Store {
     if (!next) throw new LikenessError('E_CRYPTO', 'the new key provider gave no key to encrypt with');
     // The new key first: rows already under it (written by workers that run with it) must not count as unknown.
     this.keyCache.set(next.id, next);
-    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
+    await this.loadKeys(KEY_IDS_SQL);
     const previous = this.keys;
     this.keys = previous ? chainKeyProviders(newKeys, previous) : newKeys;
     this.current = next;
-    let reencrypted = 0;
-    let batches = 0;
-    for (;;) {
-      const n = await this.rekeyBatch(next, batchSize);
-      if (n === 0) break;
-      reencrypted += n;
-      batches++;
-      // Yield between batches so this process's readers get their turn (other processes are never blocked: rows
-      // are locked one batch at a time).
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    // One batch per transaction, yielding between batches so readers get their turn; templates first, then artefacts.
+    const t = await sweepBatches(() => this.rekeyBatch(next, batchSize));
+    const a = await sweepBatches(() => this.rekeyArtifactBatch(next, batchSize));
+    const reencrypted = t.rows;
+    const artifactsReencrypted = a.rows;
+    const batches = t.batches + a.batches;
+    await this.audit({ type: 'rekey', details: { templates: reencrypted, artifacts: artifactsReencrypted, keyId: next.id } });
+    return { reencrypted, artifactsReencrypted, batches, keyId: next.id };
+  }
+
+  /** One batch of artefacts in one transaction; rows locked by another rotation are skipped (it re-encrypts them). */
+  private async rekeyArtifactBatch(next: KeyMaterial, batchSize: number): Promise<number> {
+    const c = await this.conn.connect().catch((e: unknown) => {
+      throw storeError(e, 're-encrypting artifacts', this.location);
+    });
+    try {
+      await c.query('BEGIN');
+      const rows = (
+        await c.query<ArtifactRow>(
+          `${ARTIFACT_SELECT} WHERE a.key_id IS NULL OR a.key_id <> $1 ORDER BY a.seq LIMIT $2 FOR UPDATE OF a SKIP LOCKED`,
+          [next.id, batchSize],
+        )
+      ).rows;
+      await this.ensureKeys(rows);
+      for (const r of rows) {
+        const plain = decodeArtifact(r, this.keyCache).data;
+        const s = seal(next, plain, artifactAad(r.performer_id, r.reference_hash, r.kind));
+        plain.fill(0);
+        await c.query('UPDATE artifacts SET key_id = $1, nonce = $2, data = $3 WHERE performer_id = $4 AND reference_hash = $5 AND kind = $6', [
+          next.id,
+          s.nonce,
+          s.data,
+          r.performer_id,
+          r.reference_hash,
+          r.kind,
+        ]);
+      }
+      await c.query('COMMIT');
+      return rows.length;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw storeError(e, 're-encrypting artifacts', this.location);
+    } finally {
+      c.release();
     }
-    await this.audit({ type: 'rekey', details: { templates: reencrypted, keyId: next.id } });
-    return { reencrypted, batches, keyId: next.id };
   }
 
   /** One batch in one transaction; rows locked by another rotation are skipped (it re-encrypts them). */
@@ -723,7 +762,7 @@ export class PostgresStore implements Store {
     await this.resolveKeys(rows.map((r) => r.key_id));
   }
 
-  private async ensureKeys(rows: readonly TemplateRow[]): Promise<void> {
+  private async ensureKeys(rows: ReadonlyArray<{ key_id: string | null }>): Promise<void> {
     await this.resolveKeys([...new Set(rows.map((r) => r.key_id).filter((k): k is string => k !== null))]);
   }
 
@@ -731,39 +770,13 @@ export class PostgresStore implements Store {
     for (const id of ids) {
       if (this.keyCache.has(id)) continue;
       const m = this.keys ? await this.keys(id) : null;
-      if (!m) {
-        throw new LikenessError(
-          'E_CRYPTO',
-          this.current
-            ? `templates are encrypted with key ${id} but the configured key is ${this.current.id}: set the right LIKENESS_KEY (and LIKENESS_OLD_KEYS during a rotation)`
-            : `templates are encrypted with key ${id}: set LIKENESS_KEY to read them`,
-          { keyId: id },
-        );
-      }
+      if (!m) throw unknownKeyError(this.current, id);
       this.keyCache.set(id, m);
     }
   }
 
   private decode(r: TemplateRow): Template {
-    let bytes = r.vector;
-    if (r.key_id !== null) {
-      const key = this.keyCache.get(r.key_id);
-      if (!key) throw new LikenessError('E_CRYPTO', `no key loaded for templates under key ${r.key_id}`, { keyId: r.key_id });
-      bytes = openSealed(key, r.nonce ?? Buffer.alloc(0), r.vector, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
-    }
-    const vector = bytesVector(bytes, r.dim);
-    if (r.key_id !== null) bytes.fill(0);
-    return {
-      id: r.id,
-      performerId: r.performer_id,
-      modelId: r.model_id,
-      modality: r.modality,
-      kind: r.kind,
-      vector,
-      referenceHash: r.reference_hash,
-      quality: r.quality,
-      createdAt: r.created_at,
-    };
+    return decodeTemplate(r, this.keyCache);
   }
 }
 
@@ -800,54 +813,10 @@ async function appendAudit(c: Queryable, event: AuditEvent): Promise<AuditEntry>
 
 async function insertTemplate(c: Queryable, performerId: string, t: NewTemplate, key: KeyMaterial | null, now: string): Promise<void> {
   const id = crypto.randomUUID();
-  const dim = t.vector.length;
-  const plain = vectorBytes(t.vector);
-  let nonce: Buffer | null = null;
-  let data = plain;
-  if (key) {
-    const s = seal(key, plain, templateAad(id, performerId, t.modelId, t.kind, dim));
-    nonce = s.nonce;
-    data = s.data;
-    plain.fill(0);
-  }
+  const { keyId, nonce, data, dim } = sealTemplate(key, id, performerId, t);
   await c.query(
     `INSERT INTO templates (id, performer_id, model_id, modality, kind, reference_hash, quality, dim, key_id, nonce, vector, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, key?.id ?? null, nonce, data, now],
+    [id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, keyId, nonce, data, now],
   );
-}
-
-function performerFromRow(r: PerformerRow): Performer {
-  return {
-    id: r.id,
-    name: r.name,
-    aliases: JSON.parse(r.aliases) as string[],
-    consent: r.consent === null ? null : (JSON.parse(r.consent) as Consent),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function refFromRow(r: RefRow): Reference {
-  return { performerId: r.performer_id, sha256: r.sha256, modality: r.modality, quality: JSON.parse(r.quality) as JsonValue, createdAt: r.created_at };
-}
-
-function templateInfo(r: TemplateRow): TemplateInfo {
-  return {
-    id: r.id,
-    performerId: r.performer_id,
-    modelId: r.model_id,
-    modality: r.modality,
-    kind: r.kind,
-    referenceHash: r.reference_hash,
-    quality: r.quality,
-    createdAt: r.created_at,
-    dim: r.dim,
-    encrypted: r.key_id !== null,
-    keyId: r.key_id,
-  };
-}
-
-function auditFromRow(r: AuditRow): AuditEntry {
-  return { seq: Number(r.seq), at: r.at, type: r.type, performerId: r.performer_id, details: JSON.parse(r.details) as Record<string, AuditValue> };
 }

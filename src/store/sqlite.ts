@@ -5,32 +5,52 @@ import * as path from 'path';
 import { LikenessError, isLikenessError } from '../errors';
 import { dataHome } from '../paths';
 import { invalid, str } from '../validate';
-import { chainKeyProviders, envOldKeys, open as openSealed, seal } from './crypto';
+import { chainKeyProviders, envOldKeys, seal } from './crypto';
 import {
-  bytesVector,
+  KEY_IDS_SQL,
+  sweepBatches,
+  artifactAad,
+  artifactInfo,
+  auditFromRow,
+  checkArtifactKind,
   checkAudit,
-  checkReference,
-  checkTemplate,
+  checkEnrollment,
+  checkPerformerInput,
   consentAuditDetails,
+  decodeArtifact,
+  decodeTemplate,
+  enrollAuditDetails,
+  keyMissingError,
   nowIso,
+  performerFromRow,
+  refFromRow,
   resolveProvider,
+  sealArtifact,
+  sealTemplate,
   templateAad,
+  templateInfo,
+  unknownKeyError,
   vectorBytes,
   withOldKeys,
+  wrongKeyError,
+  type ArtifactRow,
+  type AuditRow,
+  type PerformerRow,
+  type RefRow,
+  type TemplateRow,
 } from './common';
 import { normaliseConsent } from './consent';
 import { migrate, SCHEMA_VERSION } from './migrations';
 import type {
+  ArtifactInfo,
+  ArtifactKind,
   AuditEntry,
   AuditEvent,
   AuditType,
-  AuditValue,
   Consent,
   EnrollmentWrite,
-  JsonValue,
   KeyMaterial,
   KeyProvider,
-  Modality,
   ModelCount,
   NewReference,
   NewTemplate,
@@ -41,9 +61,9 @@ import type {
   RekeyReport,
   Store,
   StoreInfo,
+  StoredArtifact,
   Template,
   TemplateInfo,
-  TemplateKind,
 } from './types';
 
 /** Default database file: `registry.db` in the user's data directory ($LIKENESS_HOME, else XDG data home). */
@@ -76,46 +96,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-interface PerformerRow {
-  id: string;
-  name: string;
-  aliases: string;
-  consent: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface RefRow {
-  performer_id: string;
-  sha256: string;
-  modality: Modality;
-  quality: string;
-  created_at: string;
-}
-
-interface TemplateRow {
-  id: string;
-  performer_id: string;
-  model_id: string;
-  modality: Modality;
-  kind: TemplateKind;
-  reference_hash: string | null;
-  quality: number;
-  dim: number;
-  key_id: string | null;
-  nonce: Buffer | null;
-  vector: Buffer;
-  created_at: string;
-}
-
-interface AuditRow {
-  seq: number;
-  at: string;
-  type: AuditType;
-  performer_id: string | null;
-  details: string;
-}
-
+/** Artefact rows with their reference's modality, in insertion order. */
+const ARTIFACT_SELECT = 'SELECT a.rowid AS r, a.*, refs.modality FROM artifacts a JOIN refs ON refs.performer_id = a.performer_id AND refs.sha256 = a.reference_hash';
 
 /**
  * Opens (creating and migrating when needed) the embedded SQLite store: one file, WAL journal, `secure_delete` on,
@@ -258,6 +240,9 @@ export class SqliteStore implements Store {
       const rows = this
         .sql('SELECT key_id AS keyId, count(*) AS count FROM templates GROUP BY key_id ORDER BY key_id')
         .all() as Array<{ keyId: string | null; count: number }>;
+      const artifactKeys = this
+        .sql('SELECT key_id AS keyId, count(*) AS count FROM artifacts GROUP BY key_id ORDER BY key_id')
+        .all() as Array<{ keyId: string | null; count: number }>;
       return {
         backend: 'sqlite' as const,
         location: this.location,
@@ -265,6 +250,7 @@ export class SqliteStore implements Store {
         encrypted: this.current !== null,
         keyId: this.current?.id ?? null,
         templateKeys: rows,
+        artifactKeys,
         scrubPending: this.sql("SELECT 1 FROM meta WHERE key = 'scrub_pending'").pluck().get() !== undefined,
       };
     });
@@ -280,10 +266,7 @@ export class SqliteStore implements Store {
 
   /** {@inheritDoc Store.upsertPerformer} */
   async upsertPerformer(p: PerformerInput): Promise<Performer> {
-    str('performer name', p.name);
-    if (p.id !== undefined) str('performer id', p.id);
-    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
-    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    const { aliases, consent } = checkPerformerInput(p);
     return this.guard('saving a performer', () =>
       this.conn
         .transaction(() => {
@@ -320,12 +303,9 @@ export class SqliteStore implements Store {
     references: NewReference[],
     templates: NewTemplate[],
   ): Promise<{ performer: Performer; write: EnrollmentWrite }> {
-    str('performer name', p.name);
-    const aliases = (p.aliases ?? []).map((a, i) => str(`alias ${i}`, a));
-    const consent = p.consent === null ? null : normaliseConsent(p.consent);
+    const { aliases, consent } = checkPerformerInput({ ...p, id: undefined });
+    checkEnrollment(references, templates);
     if (references.length === 0) throw invalid('a new performer needs at least one reference');
-    references.forEach(checkReference);
-    templates.forEach(checkTemplate);
     const key = await this.writeKey();
     return this.guard('creating a performer with its enrollment', () =>
       this.conn
@@ -381,9 +361,10 @@ export class SqliteStore implements Store {
           const counts = this
             .sql(
               `SELECT (SELECT count(*) FROM refs WHERE performer_id = ?) AS refs,
-                      (SELECT count(*) FROM templates WHERE performer_id = ?) AS templates`,
+                      (SELECT count(*) FROM templates WHERE performer_id = ?) AS templates,
+                      (SELECT count(*) FROM artifacts WHERE performer_id = ?) AS artifacts`,
             )
-            .get(id, id) as { refs: number; templates: number };
+            .get(id, id, id) as { refs: number; templates: number; artifacts: number };
           const r = this.sql('DELETE FROM performers WHERE id = ?').run(id);
           if (r.changes === 0) return false;
           this.appendAudit({ type: 'delete', performerId: id, details: counts });
@@ -425,8 +406,7 @@ export class SqliteStore implements Store {
   /** {@inheritDoc Store.addEnrollment} */
   async addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite> {
     str('performer id', performerId);
-    references.forEach(checkReference);
-    templates.forEach(checkTemplate);
+    checkEnrollment(references, templates);
     const key = await this.writeKey();
     return this.guard('writing an enrollment', () =>
       this.conn
@@ -450,14 +430,23 @@ export class SqliteStore implements Store {
     const insertRef = this.sql(
       'INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES (?, ?, ?, ?, ?)',
     );
+    const insertArtifact = this.sql(
+      'INSERT INTO artifacts (performer_id, reference_hash, kind, bytes, key_id, nonce, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     const added: string[] = [];
     const duplicates: string[] = [];
+    let artifacts = 0;
     for (const r of references) {
       if (added.includes(r.sha256) || duplicates.includes(r.sha256) || refExists.get(performerId, r.sha256)) {
         if (!duplicates.includes(r.sha256)) duplicates.push(r.sha256);
         continue;
       }
       insertRef.run(performerId, r.sha256, r.modality, JSON.stringify(r.quality), now);
+      for (const a of r.artifacts ?? []) {
+        const s = sealArtifact(key, performerId, r.sha256, a.kind, a.data);
+        insertArtifact.run(performerId, r.sha256, a.kind, a.data.length, s.keyId, s.nonce, s.data, now);
+        artifacts++;
+      }
       added.push(r.sha256);
     }
     // An item template of a reference the performer already had is kept only for a model that reference has no
@@ -483,37 +472,19 @@ export class SqliteStore implements Store {
       this.insertTemplate(performerId, t, key, now);
       written++;
     }
-    this.appendAudit({
-      type: 'enroll',
-      performerId,
-      details: {
-        added: added.length,
-        duplicates: duplicates.length,
-        templates: written,
-        models: [...new Set(templates.map((t) => t.modelId))].join(','),
-      },
-    });
-    return { added, duplicates, templatesWritten: written, changeCounter: this.bump() };
+    this.appendAudit({ type: 'enroll', performerId, details: enrollAuditDetails(added.length, duplicates.length, written, artifacts, templates) });
+    return { added, duplicates, templatesWritten: written, artifactsWritten: artifacts, changeCounter: this.bump() };
   }
 
   private insertTemplate(performerId: string, t: NewTemplate, key: KeyMaterial | null, now: string): void {
     const id = crypto.randomUUID();
-    const dim = t.vector.length;
-    const plain = vectorBytes(t.vector);
-    let nonce: Buffer | null = null;
-    let data = plain;
-    if (key) {
-      const s = seal(key, plain, templateAad(id, performerId, t.modelId, t.kind, dim));
-      nonce = s.nonce;
-      data = s.data;
-      plain.fill(0);
-    }
+    const { keyId, nonce, data, dim } = sealTemplate(key, id, performerId, t);
     this
       .sql(
         `INSERT INTO templates (id, performer_id, model_id, modality, kind, reference_hash, quality, dim, key_id, nonce,
            vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, key?.id ?? null, nonce, data, now);
+      .run(id, performerId, t.modelId, t.modality, t.kind, t.referenceHash, t.quality, dim, keyId, nonce, data, now);
   }
 
   /**
@@ -523,48 +494,38 @@ export class SqliteStore implements Store {
    * @throws LikenessError E_CRYPTO saying which key the store holds and what to set.
    */
   private async writeKey(): Promise<KeyMaterial | null> {
-    const ids = this.guard('reading key state', () =>
-      this.sql('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL ORDER BY key_id').pluck().all(),
-    ) as string[];
+    const ids = this.guard('reading key state', () => this.sql(KEY_IDS_SQL).pluck().all()) as string[];
     if (!this.current) {
-      if (ids.length) {
-        throw new LikenessError(
-          'E_CRYPTO',
-          `this store holds templates encrypted under key ${ids.join(', ')}: set LIKENESS_KEY to that key (or pass it) before enrolling into it`,
-          { keyId: ids[0]! },
-        );
-      }
+      if (ids.length) throw keyMissingError(ids);
       return null;
     }
     for (const id of ids) {
       const m = this.keyCache.get(id) ?? (this.keys ? await this.keys(id) : null);
-      const sample = m ? (this.guard('reading a template', () => this.sql('SELECT * FROM templates WHERE key_id = ? LIMIT 1').get(id)) as TemplateRow | undefined) : undefined;
+      // A template under the key when there is one, else an artefact (a store may hold artefacts under a key alone).
+      const sample = m
+        ? this.guard('reading a template', () => {
+            const t = this.sql('SELECT * FROM templates WHERE key_id = ? LIMIT 1').get(id) as TemplateRow | undefined;
+            return t ? () => this.decode(t) : () => decodeArtifact(this.sql(`${ARTIFACT_SELECT} WHERE a.key_id = ? LIMIT 1`).get(id) as ArtifactRow, this.keyCache);
+          })
+        : undefined;
       let opens = false;
       if (m && sample) {
         try {
           this.keyCache.set(id, m);
-          this.decode(sample);
+          sample();
           opens = true;
         } catch {
           this.keyCache.delete(id);
         }
       }
-      if (!opens) {
-        throw new LikenessError(
-          'E_CRYPTO',
-          `the configured key ${this.current.id} is not this store's key: its templates are encrypted under ${id}` +
-            `${m ? ', which the key given for it does not open' : ''}. Nothing was written. Set LIKENESS_KEY to the store's key ` +
-            '(`likeness doctor` shows its id), or to rotate keep the old one in LIKENESS_OLD_KEYS and run `likeness rekey`',
-          { keyId: id, configuredKeyId: this.current.id },
-        );
-      }
+      if (!opens) throw wrongKeyError(this.current, id, m !== null && m !== undefined);
     }
     return this.current;
   }
 
   /** Inside a write transaction: no template under a key this connection has not verified appeared meanwhile. */
   private checkKeysStill(): void {
-    const ids = this.sql('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL').pluck().all() as string[];
+    const ids = this.sql(KEY_IDS_SQL).pluck().all() as string[];
     const unknown = ids.filter((id) => !this.keyCache.has(id));
     if (unknown.length) {
       throw new LikenessError('E_CRYPTO', `the store's templates changed key (${unknown.join(', ')}) while enrolling: nothing was written; retry`, { keyId: unknown[0]! });
@@ -611,6 +572,36 @@ export class SqliteStore implements Store {
       this.sql(`SELECT * FROM templates WHERE ${where} ORDER BY rowid`).all(...args),
     ) as TemplateRow[];
     return rows.map((r) => this.decode(r));
+  }
+
+  /** {@inheritDoc Store.referenceArtifacts} */
+  async referenceArtifacts(performerId: string, kind?: ArtifactKind): Promise<StoredArtifact[]> {
+    str('performer id', performerId);
+    if (kind !== undefined) checkArtifactKind(kind);
+    const where = kind === undefined ? 'a.performer_id = ?' : 'a.performer_id = ? AND a.kind = ?';
+    const args = kind === undefined ? [performerId] : [performerId, kind];
+    await this.loadKeys(`SELECT DISTINCT key_id FROM artifacts a WHERE ${where} AND key_id IS NOT NULL`, args);
+    const rows = this.guard('reading artifacts', () => this.sql(`${ARTIFACT_SELECT} WHERE ${where} ORDER BY a.rowid`).all(...args)) as ArtifactRow[];
+    return rows.map((r) => decodeArtifact(r, this.keyCache));
+  }
+
+  /** {@inheritDoc Store.artifacts} */
+  async *artifacts(kind: ArtifactKind): AsyncIterable<StoredArtifact> {
+    checkArtifactKind(kind);
+    await this.loadKeys('SELECT DISTINCT key_id FROM artifacts WHERE kind = ? AND key_id IS NOT NULL', [kind]);
+    // Pages, as for templates: no read transaction stays open across the consumer's awaits.
+    const page = 512;
+    let lastRowid = -1;
+    for (;;) {
+      const rows = this.guard('reading artifacts', () =>
+        this.sql(`${ARTIFACT_SELECT} WHERE a.kind = ? AND a.rowid > ? ORDER BY a.rowid LIMIT ?`).all(kind, lastRowid, page),
+      ) as Array<ArtifactRow & { r: number }>;
+      if (rows.length === 0) return;
+      await this.loadKeys(`SELECT DISTINCT key_id FROM artifacts WHERE kind = ? AND rowid > ? AND key_id IS NOT NULL`, [kind, lastRowid]);
+      for (const row of rows) yield decodeArtifact(row, this.keyCache);
+      lastRowid = rows[rows.length - 1]!.r;
+      if (rows.length < page) return;
+    }
   }
 
   /** {@inheritDoc Store.models} */
@@ -687,8 +678,15 @@ export class SqliteStore implements Store {
       if (opts.includeVectors) info.vector = vectorBytes(this.decode(r).vector).toString('base64');
       return info;
     });
+    const artifactRows = this.guard('reading artifacts', () => this.sql(`${ARTIFACT_SELECT} WHERE a.performer_id = ? ORDER BY a.rowid`).all(id)) as ArtifactRow[];
+    if (opts.includeVectors) await this.loadKeys('SELECT DISTINCT key_id FROM artifacts WHERE performer_id = ? AND key_id IS NOT NULL', [id]);
+    const artifacts = artifactRows.map((r) => {
+      const info: ArtifactInfo & { data?: string } = artifactInfo(r);
+      if (opts.includeVectors) info.data = Buffer.from(decodeArtifact(r, this.keyCache).data).toString('base64');
+      return info;
+    });
     const audit = await this.auditLog({ performerId: id });
-    return { exportedAt: nowIso(), performer, references, templates, audit };
+    return { exportedAt: nowIso(), performer, references, templates, artifacts, audit };
   }
 
   /** {@inheritDoc Store.rekey} */
@@ -698,25 +696,31 @@ export class SqliteStore implements Store {
     if (!next) throw new LikenessError('E_CRYPTO', 'the new key provider gave no key to encrypt with');
     // The new key first: rows already under it (written by workers that run with it) must not count as unknown.
     this.keyCache.set(next.id, next);
-    await this.loadKeys('SELECT DISTINCT key_id FROM templates WHERE key_id IS NOT NULL');
+    await this.loadKeys(KEY_IDS_SQL);
     // From here new enrollments use the new key, so the sweep below has a finite amount of work.
     const previous = this.keys;
     this.keys = previous ? chainKeyProviders(newKeys, previous) : newKeys;
     this.current = next;
-    let reencrypted = 0;
-    let batches = 0;
-    for (;;) {
-      const n = this.guard('re-encrypting templates', () =>
-        this.conn.transaction(() => this.rekeyBatch(next, batchSize)).immediate(),
-      );
-      if (n === 0) break;
-      reencrypted += n;
-      batches++;
-      // Yield between batches so readers in this process (and other processes' writers) get their turn.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    // One batch per transaction, yielding between batches so readers get their turn; templates first, then artefacts.
+    const t = await sweepBatches(() => this.guard('re-encrypting templates', () => this.conn.transaction(() => this.rekeyBatch(next, batchSize)).immediate()));
+    const a = await sweepBatches(() => this.guard('re-encrypting artifacts', () => this.conn.transaction(() => this.rekeyArtifactBatch(next, batchSize)).immediate()));
+    const reencrypted = t.rows;
+    const artifactsReencrypted = a.rows;
+    const batches = t.batches + a.batches;
+    await this.audit({ type: 'rekey', details: { templates: reencrypted, artifacts: artifactsReencrypted, keyId: next.id } });
+    return { reencrypted, artifactsReencrypted, batches, keyId: next.id };
+  }
+
+  private rekeyArtifactBatch(next: KeyMaterial, batchSize: number): number {
+    const rows = this.sql(`${ARTIFACT_SELECT} WHERE a.key_id IS NULL OR a.key_id != ? LIMIT ?`).all(next.id, batchSize) as ArtifactRow[];
+    const update = this.sql('UPDATE artifacts SET key_id = ?, nonce = ?, data = ? WHERE performer_id = ? AND reference_hash = ? AND kind = ?');
+    for (const r of rows) {
+      const plain = decodeArtifact(r, this.keyCache).data;
+      const s = seal(next, plain, artifactAad(r.performer_id, r.reference_hash, r.kind));
+      plain.fill(0);
+      update.run(next.id, s.nonce, s.data, r.performer_id, r.reference_hash, r.kind);
     }
-    await this.audit({ type: 'rekey', details: { templates: reencrypted, keyId: next.id } });
-    return { reencrypted, batches, keyId: next.id };
+    return rows.length;
   }
 
   private rekeyBatch(next: KeyMaterial, batchSize: number): number {
@@ -772,92 +776,15 @@ export class SqliteStore implements Store {
     for (const id of ids) {
       if (this.keyCache.has(id)) continue;
       const m = this.keys ? await this.keys(id) : null;
-      if (!m) {
-        throw new LikenessError(
-          'E_CRYPTO',
-          this.current
-            ? `templates are encrypted with key ${id} but the configured key is ${this.current.id}: set the right LIKENESS_KEY`
-            : `templates are encrypted with key ${id}: set LIKENESS_KEY to read them`,
-          { keyId: id },
-        );
-      }
+      if (!m) throw unknownKeyError(this.current, id);
       this.keyCache.set(id, m);
     }
   }
 
   private decode(r: TemplateRow): Template {
-    let bytes = r.vector;
-    if (r.key_id !== null) {
-      const key = this.keyCache.get(r.key_id);
-      if (!key) throw new LikenessError('E_CRYPTO', `no key loaded for templates under key ${r.key_id}`, { keyId: r.key_id });
-      bytes = openSealed(key, r.nonce ?? Buffer.alloc(0), r.vector, templateAad(r.id, r.performer_id, r.model_id, r.kind, r.dim));
-    }
-    const vector = bytesVector(bytes, r.dim);
-    if (r.key_id !== null) bytes.fill(0);
-    return {
-      id: r.id,
-      performerId: r.performer_id,
-      modelId: r.model_id,
-      modality: r.modality,
-      kind: r.kind,
-      vector,
-      referenceHash: r.reference_hash,
-      quality: r.quality,
-      createdAt: r.created_at,
-    };
+    return decodeTemplate(r, this.keyCache);
   }
 }
-
-function performerFromRow(r: PerformerRow): Performer {
-  return {
-    id: r.id,
-    name: r.name,
-    aliases: JSON.parse(r.aliases) as string[],
-    consent: r.consent === null ? null : (JSON.parse(r.consent) as Consent),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function refFromRow(r: RefRow): Reference {
-  return {
-    performerId: r.performer_id,
-    sha256: r.sha256,
-    modality: r.modality,
-    quality: JSON.parse(r.quality) as JsonValue,
-    createdAt: r.created_at,
-  };
-}
-
-function templateInfo(r: TemplateRow): TemplateInfo {
-  return {
-    id: r.id,
-    performerId: r.performer_id,
-    modelId: r.model_id,
-    modality: r.modality,
-    kind: r.kind,
-    referenceHash: r.reference_hash,
-    quality: r.quality,
-    createdAt: r.created_at,
-    dim: r.dim,
-    encrypted: r.key_id !== null,
-    keyId: r.key_id,
-  };
-}
-
-function auditFromRow(r: AuditRow): AuditEntry {
-  return {
-    seq: r.seq,
-    at: r.at,
-    type: r.type,
-    performerId: r.performer_id,
-    details: JSON.parse(r.details) as Record<string, AuditValue>,
-  };
-}
-
-
-
-
 
 /** Schema version of databases written by this code. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA_VERSION;

@@ -127,7 +127,7 @@ for (const backend of storeBackends()) {
       expect(left).toEqual([b.performer.id, b.performer.id]);
       const log = await store.auditLog({ performerId: a.performer.id });
       expect(log.map((e) => e.type)).toEqual(['performer.create', 'enroll', 'delete']);
-      expect(log[2]!.details).toEqual({ refs: 2, templates: 2 });
+      expect(log[2]!.details).toEqual({ refs: 2, templates: 2, artifacts: 0 });
       await store.close();
     });
 
@@ -286,7 +286,7 @@ for (const backend of storeBackends()) {
 
     (backend.name === 'postgres' ? test : test.skip)('several processes opening a new database at once migrate it once (advisory lock)', async () => {
       const stores = await Promise.all(Array.from({ length: 6 }, () => open({ key: KEY_A })));
-      for (const st of stores) expect((await st.info()).schemaVersion).toBe(3);
+      for (const st of stores) expect((await st.info()).schemaVersion).toBe(4);
       await Promise.all(stores.map((st, i) => st.upsertPerformer({ name: `p${i}`, consent: null })));
       expect(await stores[0]!.listPerformers()).toHaveLength(6);
       expect(Number((await backend.raw<{ n: number }>(loc, "SELECT count(*) AS n FROM meta WHERE key = 'change_counter'"))[0]!.n)).toBe(1);

@@ -82,11 +82,49 @@ export interface TemplateInfo extends Omit<Template, 'vector'> {
   keyId: string | null;
 }
 
+/**
+ * What a per-reference artefact is: `thumbnail` (a small JPEG of the enrolled face, for evidence pages) or
+ * `fingerprint` (perceptual / audio fingerprint bytes, opaque to the store). Both are biometric data.
+ */
+export type ArtifactKind = 'thumbnail' | 'fingerprint';
+
+/** An artefact to store with a new reference: opaque bytes, at most 256 KiB (`MAX_ARTIFACT_BYTES`; one per kind). */
+export interface NewArtifact {
+  kind: ArtifactKind;
+  data: Uint8Array;
+}
+
+/** A stored artefact, decrypted. */
+export interface StoredArtifact {
+  performerId: string;
+  /** sha256 of the reference it belongs to. */
+  referenceHash: string;
+  /** The modality of that reference. */
+  modality: Modality;
+  kind: ArtifactKind;
+  data: Uint8Array;
+  createdAt: string;
+}
+
+/** Artefact metadata without the bytes (exports, listings). */
+export interface ArtifactInfo extends Omit<StoredArtifact, 'data'> {
+  /** Size of the (decrypted) bytes. */
+  bytes: number;
+  /** Whether the bytes are encrypted at rest, and with which key. */
+  encrypted: boolean;
+  keyId: string | null;
+}
+
 /** A reference to add in an enrollment. */
 export interface NewReference {
   sha256: string;
   modality: Modality;
   quality: JsonValue;
+  /**
+   * Artefacts of this reference (at most one per kind), written in the same transaction, encrypted like templates.
+   * Ignored when the reference is a duplicate (the performer already has it): stored artefacts are never replaced.
+   */
+  artifacts?: NewArtifact[];
 }
 
 /** A template to add in an enrollment. A centroid replaces the performer's existing centroid for the model. */
@@ -108,6 +146,8 @@ export interface EnrollmentWrite {
   duplicates: string[];
   /** Number of template rows written (items and centroids). */
   templatesWritten: number;
+  /** Number of artefacts written (of the added references). */
+  artifactsWritten: number;
   /** The store's change counter after the commit. */
   changeCounter: number;
 }
@@ -150,6 +190,8 @@ export interface PerformerExport {
   references: Reference[];
   /** Template metadata; `vector` (base64 of float32 little-endian) only when asked for. */
   templates: Array<TemplateInfo & { vector?: string }>;
+  /** Artefact metadata (thumbnails, fingerprints); `data` (base64 of the bytes) only with `includeVectors`. */
+  artifacts: Array<ArtifactInfo & { data?: string }>;
   audit: AuditEntry[];
 }
 
@@ -177,6 +219,8 @@ export interface StoreInfo {
   keyId: string | null;
   /** Key ids of the stored templates (null: plaintext rows) with their counts. */
   templateKeys: Array<{ keyId: string | null; count: number }>;
+  /** Key ids of the stored artefacts (thumbnails, fingerprints) with their counts. */
+  artifactKeys: Array<{ keyId: string | null; count: number }>;
   /**
    * True when a committed hard delete has not yet been scrubbed from the backend's logs (SQLite: a WAL checkpoint
    * that readers kept from completing; it is retried on the next delete, `checkpoint()` and open).
@@ -188,6 +232,8 @@ export interface StoreInfo {
 export interface RekeyReport {
   /** Templates re-encrypted (or encrypted for the first time). */
   reencrypted: number;
+  /** Artefacts re-encrypted (or encrypted for the first time). */
+  artifactsReencrypted: number;
   /** Number of transactions used. */
   batches: number;
   keyId: string;
@@ -216,7 +262,7 @@ export interface Store {
   /** Replaces the consent record (and audits the change) in one transaction. */
   setConsent(id: string, consent: Consent | null, reason?: string): Promise<Performer>;
   /**
-   * Hard delete: performer, references and templates in one transaction; returns false when it did not exist. Once
+   * Hard delete: performer, references, templates and artefacts in one transaction; returns false when it did not exist. Once
    * committed it reports success; the backend then scrubs the deleted bytes from its logs itself (retried while
    * readers hold them; `info().scrubPending` tells when that is still to do).
    */
@@ -228,7 +274,7 @@ export interface Store {
    * @throws LikenessError E_CRYPTO naming the store's key and what to set.
    */
   verifyWriteKey(): Promise<void>;
-  /** Adds references and templates for one performer in one transaction (all or nothing). */
+  /** Adds references (with their artefacts) and templates for one performer in one transaction (all or nothing). */
   addEnrollment(performerId: string, references: NewReference[], templates: NewTemplate[]): Promise<EnrollmentWrite>;
   /**
    * Creates a performer and writes its first references and templates in one transaction: a crash leaves either the
@@ -242,7 +288,14 @@ export interface Store {
   performerTemplates(performerId: string, modelId?: string): Promise<Template[]>;
   /** Models with templates and their counts. */
   models(): Promise<ModelCount[]>;
-  /** Grows whenever templates or performers change; galleries rebuild when it moves. */
+  /**
+   * Artefacts of one performer's references, optionally of one kind, decrypted, in insertion order.
+   * @throws LikenessError E_CRYPTO when they are encrypted under a key not configured.
+   */
+  referenceArtifacts(performerId: string, kind?: ArtifactKind): Promise<StoredArtifact[]>;
+  /** Decrypted artefacts of one kind (every performer), in a stable (insertion) order: for indexes built at scan time. */
+  artifacts(kind: ArtifactKind): AsyncIterable<StoredArtifact>;
+  /** Grows whenever templates, artefacts or performers change; galleries and artefact indexes rebuild when it moves. */
   changeCounter(): Promise<number>;
 
   /** Appends an audit event (append-only; no biometric data). */
@@ -251,9 +304,9 @@ export interface Store {
   auditBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]>;
   auditLog(filter?: { performerId?: string; type?: AuditType; afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
 
-  /** Everything stored about one performer; vectors as base64 only when `includeVectors`. */
+  /** Everything stored about one performer; vectors and artefact bytes as base64 only when `includeVectors`. */
   exportPerformer(id: string, opts?: { includeVectors?: boolean }): Promise<PerformerExport>;
-  /** Re-encrypts every template under the provider's current key, a batch per transaction; reads stay valid. */
+  /** Re-encrypts every template and artefact under the provider's current key, a batch per transaction; reads stay valid. */
   rekey(newKeys: KeyProvider, opts?: { batchSize?: number }): Promise<RekeyReport>;
   /** Flushes the write-ahead log into the main file and truncates it (so deleted data leaves the WAL). */
   checkpoint(): Promise<void>;
