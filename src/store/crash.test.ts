@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { centroidOf } from '../match/registry';
-import { FACE_ITEMS, FACE_MODEL, VOICE_MODEL, VOICE_WINDOWS } from '../../test/helpers/crash-child';
+import { FACE_ITEMS, FACE_MODEL, VOICE_MODEL, VOICE_WINDOWS, crashArtefact } from '../../test/helpers/crash-child';
 import { dot, fakeHash, rng, unitVector } from '../../test/helpers/vectors';
 import { chainKeyProviders, keyIdOf, staticKeyProvider } from './crypto';
 import { openStore } from './open';
@@ -64,6 +64,7 @@ async function checkStore(db: string, key: string, reported: Expectation): Promi
     for (const p of performers) {
       const refs = await store.references(p.id);
       const templates = await store.performerTemplates(p.id);
+      const artifacts = await store.referenceArtifacts(p.id);
       expect(reported.deleted.has(p.id)).toBe(false); // a returned delete is never undone
       // A performer is created with its first enrollment: never one with nothing enrolled.
       expect(refs.length).toBeGreaterThan(0);
@@ -77,6 +78,11 @@ async function checkStore(db: string, key: string, reported: Expectation): Promi
         const items = templates.filter((t) => t.kind === 'item' && t.referenceHash === ref.sha256);
         if (ref.modality === 'face') expect(items.map((t) => t.modelId)).toEqual([FACE_MODEL]);
         else expect(items.map((t) => t.modelId)).toEqual(Array(VOICE_WINDOWS).fill(VOICE_MODEL));
+        // The reference's artefacts were written in the same transaction: all of them, byte for byte.
+        const kinds = ref.modality === 'face' ? (['thumbnail', 'fingerprint'] as const) : (['fingerprint'] as const);
+        const mine = artifacts.filter((a) => a.referenceHash === ref.sha256);
+        expect(mine.map((a) => a.kind)).toEqual([...kinds]);
+        for (const a of mine) expect(Buffer.from(a.data).equals(Buffer.from(crashArtefact(ref.sha256, a.kind)))).toBe(true);
       }
       for (const [batch, items] of byBatch) {
         expect(items.sort()).toEqual(Array.from({ length: FACE_ITEMS + 1 }, (_, i) => i)); // wholly present
@@ -90,6 +96,7 @@ async function checkStore(db: string, key: string, reported: Expectation): Promi
       expect(ids.has(d)).toBe(false);
       expect(await store.references(d)).toEqual([]);
       expect(await store.performerTemplates(d)).toEqual([]);
+      expect(await store.referenceArtifacts(d)).toEqual([]);
     }
     // A returned enrollment may be missing only when its whole performer is gone: a delete that committed but was
     // killed before it could report. At most one call is in flight per kill, so at most one such performer.

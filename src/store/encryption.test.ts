@@ -47,14 +47,24 @@ function floatBytes(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** A fake JPEG thumbnail (magic, then random bytes) and a fingerprint of random bytes. */
+function artefactBytes(): { thumbnail: Buffer; fingerprint: Buffer } {
+  return { thumbnail: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), crypto.randomBytes(2000)]), fingerprint: crypto.randomBytes(300) };
+}
+
 async function fill(store: SqliteStore, performers: number, perPerformer: number) {
   const r = rng(42);
   const ids: string[] = [];
   const vectors: Float32Array[] = [];
+  const artefacts: Buffer[] = [];
   for (let p = 0; p < performers; p++) {
     const perf = await store.upsertPerformer({ name: `P${p}`, consent: null });
     ids.push(perf.id);
-    const refs = Array.from({ length: perPerformer }, (_, i) => ({ sha256: fakeHash(`${p}:${i}`), modality: 'face' as const, quality: 0.9 }));
+    const refs = Array.from({ length: perPerformer }, (_, i) => {
+      const a = artefactBytes();
+      artefacts.push(a.thumbnail, a.fingerprint);
+      return { sha256: fakeHash(`${p}:${i}`), modality: 'face' as const, quality: 0.9, artifacts: [{ kind: 'thumbnail' as const, data: a.thumbnail }, { kind: 'fingerprint' as const, data: a.fingerprint }] };
+    });
     const vs = refs.map(() => unitVector(r, DIM));
     vectors.push(...vs);
     await store.addEnrollment(
@@ -63,34 +73,43 @@ async function fill(store: SqliteStore, performers: number, perPerformer: number
       vs.map((v, i) => ({ modelId: 'm', modality: 'face' as const, kind: 'item' as const, vector: v, referenceHash: refs[i]!.sha256, quality: 0.9 })),
     );
   }
-  return { ids, vectors };
+  return { ids, vectors, artefacts };
 }
 
 test('the scanner finds plaintext templates when no key is set (so the encrypted check below can fail)', async () => {
   const file = path.join(dir, 'plain.db');
   const store = await openSqliteStore({ path: file, key: null });
-  const { vectors } = await fill(store, 3, 3);
+  const { vectors, artefacts } = await fill(store, 3, 3);
   const needles = vectors.flatMap((v) => windows(floatBytes(v)));
   expect(occurrences([file, `${file}-wal`], needles)).toBe(needles.length);
+  const artNeedles = artefacts.flatMap(windows);
+  expect(occurrences([file, `${file}-wal`], artNeedles)).toBe(artNeedles.length);
   await store.close();
 });
 
-test('with a key, no template bytes in db or WAL; a deleted performer leaves no ciphertext once the delete returns', async () => {
+test('with a key, no template or artefact bytes in db or WAL; a deleted performer leaves no ciphertext once the delete returns', async () => {
   const file = path.join(dir, 'enc.db');
   const files = [file, `${file}-wal`];
   const store = await openSqliteStore({ path: file, key: crypto.randomBytes(32) });
-  const { ids, vectors } = await fill(store, 12, 4);
+  const { ids, vectors, artefacts } = await fill(store, 12, 4);
   // A rekey rewrites every row in place: the old ciphertext must not survive it either.
   await store.rekey(() => ({ id: 'k2', key: crypto.randomBytes(32) }));
   expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0); // the scan below covers a live WAL
-  const plainNeedles = vectors.flatMap((v) => windows(floatBytes(v)));
+  const plainNeedles = [...vectors.flatMap((v) => windows(floatBytes(v))), ...artefacts.flatMap(windows)];
   expect(occurrences(files, plainNeedles)).toBe(0);
+  // Not even the JPEG magic of a thumbnail at the start of a stored value.
+  const check = new Database(file, { readonly: true });
+  expect((check.prepare('SELECT data FROM artifacts').pluck().all() as Buffer[]).filter((d) => d[0] === 0xff && d[1] === 0xd8 && d[2] === 0xff)).toEqual([]);
+  check.close();
 
   const victim = ids[5]!;
   const reader = new Database(file, { readonly: true });
-  const sealed = reader.prepare('SELECT vector FROM templates WHERE performer_id = ?').pluck().all(victim) as Buffer[];
+  const sealed = [
+    ...(reader.prepare('SELECT vector FROM templates WHERE performer_id = ?').pluck().all(victim) as Buffer[]),
+    ...(reader.prepare('SELECT data FROM artifacts WHERE performer_id = ?').pluck().all(victim) as Buffer[]),
+  ];
   reader.close();
-  expect(sealed).toHaveLength(4);
+  expect(sealed).toHaveLength(4 + 8);
   const cipherNeedles = sealed.flatMap(windows);
   expect(occurrences(files, cipherNeedles)).toBe(cipherNeedles.length); // present before the delete
 

@@ -5,9 +5,15 @@ import { LikenessError } from '../errors';
 import { describeIf } from '../../test/helpers/requires';
 import { storeBackends } from '../../test/helpers/store-backends';
 import { fakeHash, rng, unitVector } from '../../test/helpers/vectors';
+import Database from 'better-sqlite3';
+import { Client } from 'pg';
+import { Registry } from '../match/registry';
+import { MAX_ARTIFACT_BYTES } from './common';
 import { keyIdOf, parseKey, staticKeyProvider } from './crypto';
+import { migrate } from './migrations';
 import { openStore } from './open';
-import type { KeyProvider, NewTemplate, Store } from './types';
+import { pgMigrate } from './pg-migrations';
+import type { KeyProvider, NewArtifact, NewReference, NewTemplate, Store, StoredArtifact } from './types';
 
 // The store contract, run against every backend from this one suite: SQLite (a file) and PostgreSQL (a throwaway
 // cluster of Debian's postgresql-15, skipped where its binaries are missing, failing under LIKENESS_STRICT=1).
@@ -42,6 +48,26 @@ async function seeded(store: Store, name: string, n: number, seed: number) {
   );
   return { performer: p, refs, vecs };
 }
+
+/** A fake thumbnail (JPEG magic, then random bytes) and fingerprint for one reference. */
+function artefacts(seed: string, n = 1500): NewArtifact[] {
+  const h = crypto.createHash('sha256').update(seed).digest();
+  const rand = (len: number) => Buffer.concat(Array.from({ length: Math.ceil(len / 32) }, (_, i) => crypto.createHash('sha256').update(h).update(String(i)).digest())).subarray(0, len);
+  return [
+    { kind: 'thumbnail', data: new Uint8Array(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), rand(n)])) },
+    { kind: 'fingerprint', data: new Uint8Array(rand(256)) },
+  ];
+}
+
+/** References with artefacts and their item templates for one performer. */
+function withArtefacts(name: string, n: number, seed: number): { refs: NewReference[]; templates: NewTemplate[] } {
+  const r = rng(seed);
+  const refs = Array.from({ length: n }, (_, i) => ({ sha256: fakeHash(`${name}-a${i}`), modality: 'face' as const, quality: { i }, artifacts: artefacts(`${name}-${i}`) }));
+  return { refs, templates: refs.map((ref) => item(ref.sha256, 'm1', unitVector(r, 64))) };
+}
+
+const plain = (a: StoredArtifact) => ({ ref: a.referenceHash, kind: a.kind, modality: a.modality, data: Buffer.from(a.data).toString('hex') });
+const hexOf = (ref: NewReference, kind: string) => Buffer.from(ref.artifacts!.find((a) => a.kind === kind)!.data).toString('hex');
 
 for (const backend of storeBackends()) {
   describeIf(backend.available, 'PostgreSQL 15 binaries (apt-get install postgresql-15)')(`${backend.name} store`, () => {
@@ -256,10 +282,206 @@ for (const backend of storeBackends()) {
       await withA.close();
     });
 
-    (backend.name === 'postgres' ? test : test.skip)("hard delete leaves none of the performer's template bytes in the database files", async () => {
+    test('artefacts: stored encrypted with the enrollment, read back per performer and per kind, counter moves', async () => {
+      const store = await open({ key: KEY_A });
+      const a = withArtefacts('ArtA', 2, 70);
+      const c0 = await store.changeCounter();
+      const { performer: pa, write } = await store.createWithEnrollment({ name: 'ArtA', consent: CONSENT }, a.refs, a.templates);
+      expect(write).toMatchObject({ artifactsWritten: 4, templatesWritten: 2 });
+      expect(await store.changeCounter()).toBeGreaterThan(c0);
+      const pb = await store.upsertPerformer({ name: 'ArtB', consent: null });
+      const b = withArtefacts('ArtB', 1, 71);
+      expect((await store.addEnrollment(pb.id, b.refs, b.templates)).artifactsWritten).toBe(2);
+
+      const mine = await store.referenceArtifacts(pa.id);
+      expect(mine.map(plain)).toEqual(
+        a.refs.flatMap((ref) => ['thumbnail', 'fingerprint'].map((kind) => ({ ref: ref.sha256, kind, modality: 'face', data: hexOf(ref, kind) }))),
+      );
+      expect(mine[0]!.data).toBeInstanceOf(Uint8Array);
+      expect(mine.every((x) => x.performerId === pa.id && !Number.isNaN(Date.parse(x.createdAt)))).toBe(true);
+      expect((await store.referenceArtifacts(pa.id, 'thumbnail')).map((x) => x.referenceHash)).toEqual(a.refs.map((r) => r.sha256));
+      // All performers, one kind, insertion order (what a fingerprint index is built from).
+      const all: StoredArtifact[] = [];
+      for await (const x of store.artifacts('fingerprint')) all.push(x);
+      expect(all.map((x) => [x.performerId, x.referenceHash])).toEqual([
+        [pa.id, a.refs[0]!.sha256],
+        [pa.id, a.refs[1]!.sha256],
+        [pb.id, b.refs[0]!.sha256],
+      ]);
+      expect(all.map((x) => Buffer.from(x.data).toString('hex'))).toEqual([...a.refs, ...b.refs].map((r) => hexOf(r, 'fingerprint')));
+      expect(await store.referenceArtifacts('nobody')).toEqual([]);
+
+      // At rest: every row under the key, no plaintext bytes (not even the JPEG magic), no audit detail with bytes.
+      const rows = await backend.raw<{ key_id: string; data: Buffer; nonce: Buffer }>(loc, 'SELECT key_id, data, nonce FROM artifacts');
+      expect(rows).toHaveLength(6);
+      for (const r of rows) {
+        expect(r.key_id).toBe(keyIdOf(KEY_A));
+        expect(r.data.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
+      }
+      const stored = Buffer.concat(rows.map((r) => r.data)).toString('hex');
+      for (const ref of [...a.refs, ...b.refs]) for (const kind of ['thumbnail', 'fingerprint']) expect(stored).not.toContain(hexOf(ref, kind).slice(8, 72));
+      expect(await store.info()).toMatchObject({ artifactKeys: [{ keyId: keyIdOf(KEY_A), count: 6 }] });
+      const log = JSON.stringify(await store.auditLog());
+      expect(log).not.toContain(Buffer.from(a.refs[0]!.artifacts![0]!.data).toString('base64').slice(0, 40));
+      expect((await store.auditLog({ performerId: pa.id, type: 'enroll' }))[0]!.details).toMatchObject({ artifacts: 4 });
+
+      // A reference the performer already has: its artefacts are neither replaced nor added.
+      const again = await store.addEnrollment(pa.id, [{ ...a.refs[0]!, artifacts: artefacts('other') }], []);
+      expect(again).toMatchObject({ duplicates: [a.refs[0]!.sha256], artifactsWritten: 0 });
+      expect((await store.referenceArtifacts(pa.id)).map(plain)).toEqual(mine.map(plain));
+
+      // Reads need the key; a ciphertext moved onto another row fails authentication.
+      await store.close();
+      const wrong = await open({ key: KEY_B });
+      expect(await code(wrong.referenceArtifacts(pa.id))).toBe('E_CRYPTO');
+      await wrong.close();
+      const none = await open({ key: null });
+      expect(await code(none.referenceArtifacts(pa.id))).toBe('E_CRYPTO');
+      await none.close();
+      const raw = await backend.raw<{ nonce: Buffer; data: Buffer }>(loc, "SELECT nonce, data FROM artifacts WHERE kind = 'fingerprint' AND performer_id = ?", [pb.id]);
+      await backend.raw(loc, "UPDATE artifacts SET nonce = ?, data = ? WHERE kind = 'fingerprint' AND reference_hash = ?", [raw[0]!.nonce, raw[0]!.data, a.refs[0]!.sha256]);
+      const back = await open({ key: KEY_A });
+      expect(await code(back.referenceArtifacts(pa.id, 'fingerprint'))).toBe('E_CRYPTO');
+      expect((await back.referenceArtifacts(pa.id, 'thumbnail')).length).toBe(2);
+      await back.close();
+    });
+
+    test('artefacts: bad input is E_INPUT, an oversized one E_TOO_LARGE, and a failing enrollment writes none', async () => {
+      const store = await open({ key: KEY_A });
+      const p = await store.upsertPerformer({ name: 'Cap', consent: null });
+      const sha = fakeHash('cap');
+      const v = unitVector(rng(3), 16);
+      const ref = (artifacts: unknown): NewReference => ({ sha256: sha, modality: 'face', quality: null, artifacts: artifacts as NewArtifact[] });
+      const enroll = (artifacts: unknown) => store.addEnrollment(p.id, [ref(artifacts)], [item(sha, 'm1', v)]);
+      expect(await code(enroll([{ kind: 'thumbnail', data: new Uint8Array(MAX_ARTIFACT_BYTES + 1) }]))).toBe('E_TOO_LARGE');
+      expect(await code(enroll([{ kind: 'selfie', data: new Uint8Array(4) }]))).toBe('E_INPUT');
+      expect(await code(enroll([{ kind: 'thumbnail', data: new Uint8Array(0) }]))).toBe('E_INPUT');
+      expect(await code(enroll([{ kind: 'thumbnail', data: 'jpeg' }]))).toBe('E_INPUT');
+      expect(await code(enroll([{ kind: 'thumbnail', data: new Uint8Array(4) }, { kind: 'thumbnail', data: new Uint8Array(4) }]))).toBe('E_INPUT');
+      expect(await code(enroll('thumb'))).toBe('E_INPUT');
+      expect(await code(store.createWithEnrollment({ name: 'Big', consent: null }, [ref([{ kind: 'fingerprint', data: new Uint8Array(MAX_ARTIFACT_BYTES + 1) }])], [item(sha, 'm1', v)]))).toBe('E_TOO_LARGE');
+      expect(await code(store.referenceArtifacts(p.id, 'selfie' as 'thumbnail'))).toBe('E_INPUT');
+      expect(await code((async () => { for await (const x of store.artifacts('nope' as 'thumbnail')) void x; })())).toBe('E_INPUT');
+      // Exactly at the cap is stored.
+      expect((await enroll([{ kind: 'fingerprint', data: new Uint8Array(MAX_ARTIFACT_BYTES).fill(7) }])).artifactsWritten).toBe(1);
+
+      // All or nothing: the second template points at media outside the enrollment, so nothing of it is written.
+      const before = await store.changeCounter();
+      const good = withArtefacts('Roll', 2, 4);
+      expect(await code(store.addEnrollment(p.id, good.refs, [...good.templates, item(fakeHash('missing'), 'm1', v)]))).toBe('E_INPUT');
+      expect(await code(store.createWithEnrollment({ name: 'Roll', consent: null }, good.refs, [...good.templates, item(fakeHash('missing'), 'm1', v)]))).toBe('E_INPUT');
+      expect(await store.changeCounter()).toBe(before);
+      expect((await store.referenceArtifacts(p.id)).length).toBe(1);
+      expect((await store.listPerformers()).map((x) => x.name)).toEqual(['Cap']);
+      expect(Number((await backend.raw<{ n: number }>(loc, 'SELECT count(*) AS n FROM artifacts'))[0]!.n)).toBe(1);
+      await store.close();
+    });
+
+    test('artefacts: verifyWriteKey covers them, export lists them (bytes on request), rekey re-encrypts them', async () => {
+      // A store whose only encrypted rows are artefacts still refuses a wrong or missing key.
+      const store = await open({ key: KEY_A });
+      const p = await store.upsertPerformer({ name: 'Only', consent: CONSENT });
+      const ref = { sha256: fakeHash('only'), modality: 'voice' as const, quality: null, artifacts: artefacts('only') };
+      await store.addEnrollment(p.id, [ref], []);
+      await store.verifyWriteKey();
+      await store.close();
+      const wrong = await open({ key: KEY_B });
+      expect(await code(wrong.verifyWriteKey())).toBe('E_CRYPTO');
+      expect(await code(wrong.addEnrollment(p.id, [{ sha256: fakeHash('x'), modality: 'face', quality: null }], []))).toBe('E_CRYPTO');
+      await wrong.close();
+      const none = await open({ key: null });
+      expect(await code(none.verifyWriteKey())).toBe('E_CRYPTO');
+      await none.close();
+
+      const s = await open({ key: KEY_A });
+      const e = await s.exportPerformer(p.id);
+      expect(e.artifacts.map((x) => [x.kind, x.modality, x.bytes, x.encrypted, x.keyId])).toEqual([
+        ['thumbnail', 'voice', ref.artifacts[0]!.data.length, true, keyIdOf(KEY_A)],
+        ['fingerprint', 'voice', ref.artifacts[1]!.data.length, true, keyIdOf(KEY_A)],
+      ]);
+      expect(e.artifacts.every((x) => x.data === undefined && x.referenceHash === ref.sha256)).toBe(true);
+      const full = await s.exportPerformer(p.id, { includeVectors: true });
+      expect(full.artifacts.map((x) => Buffer.from(x.data!, 'base64').toString('hex'))).toEqual(ref.artifacts.map((x) => Buffer.from(x.data).toString('hex')));
+
+      // Rotation: artefacts move to the new key with the templates, and read back the same.
+      const t = withArtefacts('Rot', 3, 80);
+      await s.createWithEnrollment({ name: 'Rot', consent: null }, t.refs, t.templates);
+      const report = await s.rekey(staticKeyProvider(KEY_B), { batchSize: 2 });
+      expect(report).toMatchObject({ reencrypted: 3, artifactsReencrypted: 8, batches: 2 + 4, keyId: keyIdOf(KEY_B) });
+      expect((await s.info()).artifactKeys).toEqual([{ keyId: keyIdOf(KEY_B), count: 8 }]);
+      expect((await s.auditLog({ type: 'rekey' }))[0]!.details).toMatchObject({ templates: 3, artifacts: 8 });
+      await s.close();
+      const withB = await open({ key: KEY_B });
+      expect((await withB.referenceArtifacts(p.id)).map((x) => Buffer.from(x.data).toString('hex'))).toEqual(ref.artifacts.map((x) => Buffer.from(x.data).toString('hex')));
+      await withB.verifyWriteKey();
+      await withB.close();
+      const withA = await open({ key: KEY_A });
+      expect(await code(withA.referenceArtifacts(p.id))).toBe('E_CRYPTO');
+      await withA.close();
+    });
+
+    test('artefacts: hard delete and consent withdrawal with delete remove them; withdrawal alone keeps them like templates', async () => {
+      const store = await open({ key: KEY_A });
+      const registry = new Registry(store);
+      const mk = async (name: string, seed: number) => {
+        const x = withArtefacts(name, 2, seed);
+        return (await store.createWithEnrollment({ name, consent: CONSENT }, x.refs, x.templates)).performer;
+      };
+      const [gone, withdrawn, kept, keptToo] = [await mk('Gone', 90), await mk('Withdrawn', 91), await mk('Kept', 92), await mk('Paused', 93)];
+      const c0 = await store.changeCounter();
+      expect(await store.deletePerformer(gone.id)).toBe(true);
+      expect(await store.changeCounter()).toBeGreaterThan(c0);
+      expect((await store.auditLog({ performerId: gone.id, type: 'delete' }))[0]!.details).toEqual({ refs: 2, templates: 2, artifacts: 4 });
+      expect(await registry.withdrawConsent(withdrawn.id, { delete: true })).toEqual({ withdrawn: true, deleted: true });
+      expect(await registry.withdrawConsent(keptToo.id)).toEqual({ withdrawn: true, deleted: false });
+      for (const id of [gone.id, withdrawn.id]) {
+        expect(await store.referenceArtifacts(id)).toEqual([]);
+        expect(Number((await backend.raw<{ n: number }>(loc, 'SELECT count(*) AS n FROM artifacts WHERE performer_id = ?', [id]))[0]!.n)).toBe(0);
+      }
+      // Withdrawal without delete suppresses the performer and keeps what is stored (templates and artefacts alike).
+      expect((await store.referenceArtifacts(keptToo.id)).length).toBe(4);
+      expect((await store.referenceArtifacts(kept.id)).length).toBe(4);
+      const left: string[] = [];
+      for await (const x of store.artifacts('thumbnail')) left.push(x.performerId);
+      expect(left).toEqual([kept.id, kept.id, keptToo.id, keptToo.id]);
+      await store.close();
+    });
+
+    test('a store of the previous schema (3) opens, gains the empty artefact table, and keeps its data', async () => {
+      if (backend.name === 'sqlite') {
+        const db = new Database(loc);
+        migrate(db, 3);
+        db.close();
+      } else {
+        const c = new Client({ connectionString: loc });
+        await c.connect();
+        await pgMigrate(c as unknown as Parameters<typeof pgMigrate>[0], 3);
+        await c.end();
+      }
+      await backend.raw(loc, 'INSERT INTO performers (id, name, aliases, consent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', ['old-1', 'Older', '[]', null, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z']);
+      expect(Number((await backend.raw<{ n: number }>(loc, "SELECT count(*) AS n FROM meta WHERE key = 'change_counter'"))[0]!.n)).toBe(1);
+      const old = await open({ key: KEY_A });
+      expect((await old.info()).schemaVersion).toBe(4);
+      expect((await old.info()).artifactKeys).toEqual([]);
+      expect((await old.getPerformer('old-1'))!.name).toBe('Older');
+      const { performer } = await seeded(old, 'Old', 1, 5);
+      expect(await old.referenceArtifacts(performer.id)).toEqual([]);
+      expect((await old.exportPerformer(performer.id)).artifacts).toEqual([]);
+      await old.close();
+    });
+
+    (backend.name === 'postgres' ? test : test.skip)("hard delete leaves none of the performer's template or artefact bytes in the database files", async () => {
       const store = await open({ key: KEY_A });
       const keep = await seeded(store, 'Keep', 40, 61);
       const gone = await seeded(store, 'Gone', 40, 62);
+      // Artefacts too: a few kB each (TOASTed, out of line), and small ones (in line).
+      const art = (name: string, n: number) => Array.from({ length: 6 }, (_, i) => ({ sha256: fakeHash(`${name}-art${i}`), modality: 'face' as const, quality: null, artifacts: artefacts(`${name}-${i}`, i % 2 ? n : 64) }));
+      await store.addEnrollment(keep.performer.id, art('Keep', 6000), []);
+      await store.addEnrollment(gone.performer.id, art('Gone', 6000), []);
+      const artWindows = (await backend.raw<{ data: Buffer }>(loc, 'SELECT data FROM artifacts WHERE performer_id = ?', [gone.performer.id])).map((r) =>
+        r.data.subarray(0, 24).toString('latin1'),
+      );
+      expect(artWindows).toHaveLength(12);
       const windows = (await backend.raw<{ vector: Buffer }>(loc, 'SELECT vector FROM templates WHERE performer_id = ?', [gone.performer.id])).map((r) =>
         r.vector.subarray(0, 24).toString('latin1'),
       );
@@ -275,10 +497,13 @@ for (const backend of storeBackends()) {
       };
       const before = await dbFiles();
       expect(windows.filter((w) => before.includes(w)).length).toBe(40); // the check can see them
+      expect(artWindows.filter((w) => before.includes(w)).length).toBe(12);
       expect(await store.deletePerformer(gone.performer.id)).toBe(true);
       expect((await store.info()).scrubPending).toBe(false);
       const after = await dbFiles();
       expect(windows.filter((w) => after.includes(w))).toEqual([]);
+      expect(artWindows.filter((w) => after.includes(w))).toEqual([]);
+      expect((await store.referenceArtifacts(keep.performer.id)).length).toBe(12);
       expect(kept.filter((w) => after.includes(w)).length).toBe(40);
       expect(await store.performerTemplates(keep.performer.id)).toHaveLength(40);
       await store.close();

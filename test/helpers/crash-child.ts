@@ -12,6 +12,12 @@ export const VOICE_MODEL = 'voice-m';
 export const FACE_ITEMS = 3;
 export const VOICE_WINDOWS = 3;
 
+/** The artefact bytes the child stores with a reference (deterministic, so the parent can check them). */
+export function crashArtefact(sha256: string, kind: 'thumbnail' | 'fingerprint'): Uint8Array {
+  const seed = crypto.createHash('sha256').update(`${sha256}:${kind}`).digest();
+  return new Uint8Array(Buffer.concat(Array.from({ length: kind === 'thumbnail' ? 64 : 8 }, (_, i) => crypto.createHash('sha256').update(seed).update(String(i)).digest())));
+}
+
 async function main(): Promise<void> {
   const [db, side, keyHex, seedText] = process.argv.slice(2);
   const r = rng(Number(seedText));
@@ -34,15 +40,22 @@ async function main(): Promise<void> {
     const voiceBase = unitVector(r, 32);
     const items = [];
     for (let i = 0; i < FACE_ITEMS; i++) {
+      const sha256 = fakeHash(`${batch}:${i}`);
       items.push({
-        sha256: fakeHash(`${batch}:${i}`),
+        sha256,
         modality: 'face' as const,
         quality: { batch, item: i, items: FACE_ITEMS + 1 },
         templates: [{ modelId: FACE_MODEL, vector: nearVector(r, faceBase, 0.7), quality: 0.2 + 0.8 * r() }],
+        artifacts: [
+          { kind: 'thumbnail' as const, data: crashArtefact(sha256, 'thumbnail') },
+          { kind: 'fingerprint' as const, data: crashArtefact(sha256, 'fingerprint') },
+        ],
       });
     }
+    const voiceSha = fakeHash(`${batch}:voice`);
     items.push({
-      sha256: fakeHash(`${batch}:voice`),
+      sha256: voiceSha,
+      artifacts: [{ kind: 'fingerprint' as const, data: crashArtefact(voiceSha, 'fingerprint') }],
       modality: 'voice' as const,
       quality: { batch, item: FACE_ITEMS, items: FACE_ITEMS + 1 },
       templates: Array.from({ length: VOICE_WINDOWS }, () => ({ modelId: VOICE_MODEL, vector: nearVector(r, voiceBase, 0.6), quality: 1 })),
