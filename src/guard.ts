@@ -23,7 +23,7 @@ import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
 import { probeInput } from './media/kind';
 import { ffmpegInfo, ffmpegWarnings, newDecodeReport, type FfmpegInfo } from './media/ffmpeg';
 import { resolveLimits, type MediaLimits } from './media/limits';
-import type { ScanFailure, ScanResult } from './report/schema';
+import type { ReportReferenceThumbnails, ScanFailure, ScanResult } from './report/schema';
 import { checkScanOptions, ScanEngines, ScanEvent, ScanInput, ScanManyOptions, ScanOptions, scanFile, scanMany } from './scan/scanner';
 import { invalid, bool, fn, list, oneOf, options, str } from './validate';
 
@@ -281,6 +281,23 @@ export class Guard {
    */
   deletePerformer(id: string): Promise<boolean> {
     return this.registry.delete(id);
+  }
+
+  /**
+   * The enrolled reference thumbnails of these performers, for an evidence page (the `referenceThumbnails` of the
+   * file given to `renderHtmlReport`): JPEG data URLs of at most 96 px, face references only, at most 4 per performer,
+   * in enrollment order. A performer enrolled before thumbnails were kept, or no longer stored, gets an empty list.
+   * Thumbnails are biometric data: hand them to a report only, never to logs or JSON output.
+   * @throws LikenessError E_INPUT for a bad id list; E_CRYPTO when the store's key is not configured.
+   */
+  async referenceThumbnails(performerIds: readonly string[]): Promise<ReportReferenceThumbnails[]> {
+    const ids = [...new Set(list<string>('performer ids', performerIds).map((id, i) => str(`performer id ${i}`, id)))];
+    const out: ReportReferenceThumbnails[] = [];
+    for (const id of ids) {
+      const refs = (await this.registry.referenceArtifacts(id, 'thumbnail')).filter((a) => a.modality === 'face').slice(0, 4);
+      out.push({ performerId: id, thumbnails: refs.map((a) => ({ referenceHash: a.referenceHash, thumbnail: `data:image/jpeg;base64,${Buffer.from(a.data).toString('base64')}` })) });
+    }
+    return out;
   }
 
   /** Everything stored about a performer (template vectors only when asked). */

@@ -16,7 +16,7 @@ export type { MatchOptions } from './match/registry';
 export type { Candidate, SuppressedCandidate, SuppressionReason, Decision } from './match/decide';
 export type { SearchRates } from './match/calibration';
 export type { ThresholdRates } from './match/calibration';
-export type { Performer, Consent, Reference, PerformerExport, RekeyReport, StoreInfo, KeyProvider, KeyMaterial, AuditEntry, AuditType, TemplateInfo, Modality, JsonValue } from './store/types';
+export type { Performer, Consent, Reference, PerformerExport, RekeyReport, StoreInfo, KeyProvider, KeyMaterial, AuditEntry, AuditType, TemplateInfo, ArtifactInfo, ArtifactKind, Modality, JsonValue } from './store/types';
 
 export { FaceAnalyzer } from './face/analyzer';
 export type { FaceAnalyzerOptions, FaceAnalysis, FacePreset } from './face/analyzer';
@@ -32,7 +32,7 @@ export { decodeAudio, pcmToSignal } from './media/audio';
 export type { AudioSignal, AudioInput, DecodeAudioOptions } from './media/audio';
 
 export { SCAN_SCHEMA_VERSION, isScanFailure } from './report/schema';
-export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput, DecisionRule, ReportModel, ReportConsent, ReportPerformer } from './report/schema';
+export type { ScanResult, ScanFailure, ScanMatch, ScanVerdict, ScanMedia, ScanStats, MatchSegment, MatchEvidence, ScanReportFile, SkippedInput, DecisionRule, ReportModel, ReportConsent, ReportPerformer, ReportReferenceThumbnails, ReferenceThumbnail } from './report/schema';
 export { renderHtmlReport } from './report/html';
 export { formatConfidence } from './report/format';
 export { scanReportFile } from './report/provenance';

@@ -9,7 +9,7 @@ import { LikenessError } from '../errors';
 import { renderHtmlReport } from '../report/html';
 import { LineLog, checkOutputPaths, writeFileAtomic, type OutputTarget } from '../report/output';
 import { Guard, defaultStoreLocation } from '../guard';
-import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanReportFile, type ScanResult, type SkippedInput } from '../report/schema';
+import { SCAN_SCHEMA_VERSION, isScanFailure, type ReportReferenceThumbnails, type ScanFailure, type ScanReportFile, type ScanResult, type SkippedInput } from '../report/schema';
 import type { ScanEvent } from '../scan/scanner';
 import { int, num, oneOf, invalid } from '../validate';
 import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs } from './args';
@@ -304,6 +304,7 @@ const scan: CommandHandler = async (args, io) => {
   const bar = new ProgressBar(io);
   const skipped: SkippedInput[] = [];
   const warned = new Set<string>();
+  let thumbnails: ReportReferenceThumbnails[] = [];
   try {
     const galleryVersion = await guard.galleryVersion();
     const key = (v: number): SeenKey => ({ galleryVersion: v, facePreset: guard.faces.preset, faceModel: guard.models.face, voiceModel: guard.models.voice });
@@ -329,6 +330,11 @@ const scan: CommandHandler = async (args, io) => {
       }
       bar.update(e, true);
     }
+    // The enrolled references' thumbnails go to the HTML / PDF page only (biometric data: never to stdout or --json).
+    if (values.report !== undefined) {
+      const ids = ordered.flatMap((r) => (r && !isScanFailure(r) ? r.matches.map((m) => m.performerId) : []));
+      thumbnails = await guard.referenceThumbnails(ids);
+    }
   } finally {
     bar.clear();
     (lines as LineLog | null)?.close();
@@ -337,12 +343,15 @@ const scan: CommandHandler = async (args, io) => {
   }
   for (const r of ordered) if (r) results.push(r);
   const report: ScanReportFile = { ...scanReportFile(results), ...(seen ? { skipped } : {}) };
-  if (values.json !== undefined) writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  if (values.json !== undefined) writeFileAtomic(values.json, json);
   if (values.report !== undefined) {
-    const html = renderHtmlReport(report, { title: `likeness scan (${results.length} media)` });
+    // The page names the sha256 of the JSON above (what --json writes), which holds no thumbnails.
+    const jsonSha256 = crypto.createHash('sha256').update(json, 'utf8').digest('hex');
+    const html = renderHtmlReport({ ...report, referenceThumbnails: thumbnails }, { title: `likeness scan (${results.length} media)`, jsonSha256 });
     writeFileAtomic(values.report, /\.pdf$/i.test(values.report) ? await renderPdf(html) : html);
   }
-  if (!values.jsonl && values.json === undefined && values['jsonl-file'] === undefined) io.out(JSON.stringify(report, null, 2) + '\n');
+  if (!values.jsonl && values.json === undefined && values['jsonl-file'] === undefined) io.out(json);
   const failed = results.filter(isScanFailure).length;
   io.err(`likeness scan: ${results.length - failed} scanned, ${failed} failed${skipped.length ? `, ${skipped.length} skipped as already seen` : ''}\n`);
   return failed > 0 ? 2 : 0;

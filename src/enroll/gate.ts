@@ -8,9 +8,17 @@ import type { Face, QualityReason } from '../types';
 import type { VoiceEmbedder } from '../voice/embed';
 import { MediaKind, probeInput } from '../media/kind';
 import { sha256File } from '../media/gate';
-import type { MediaLimits } from '../media/limits';
+import { resolveLimits, type MediaLimits } from '../media/limits';
+import { ANALYSIS_MAX_SIDE, decodeImageScaled, encodeJpeg } from '../media/image';
+import { cropAround } from '../scan/track';
+import type { Box } from '../types';
 import { internalError } from '../errors';
 import { degeneracy, degenerateTemplateError } from '../kernels/vector';
+
+/** Largest side of the reference thumbnail stored with each enrolled face (pixels). */
+export const THUMBNAIL_SIZE = 96;
+/** JPEG quality of the reference thumbnail (about 3-5 kB at 96 px). */
+const THUMBNAIL_QUALITY = 80;
 
 /** Least net speech a voice reference must hold, in seconds. */
 export const MIN_ENROLL_SPEECH_SECONDS = 3;
@@ -92,8 +100,23 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
       modality: 'face',
       quality,
       templates: [{ modelId: face.modelId, vector: face.embedding, quality: face.quality.score }],
+      artifacts: [{ kind: 'thumbnail', data: await referenceThumbnail(file, face.detection.box, opts) }],
     },
   };
+}
+
+/**
+ * The enrolled face as a JPEG of at most {@link THUMBNAIL_SIZE} px (the face box with a margin, as the scan's evidence
+ * crops are cut), so a report can show the reference beside what a scan found. Biometric data: the store keeps it
+ * encrypted like the templates and deletes it with them.
+ */
+async function referenceThumbnail(file: string, box: Box, opts: GateOptions): Promise<Uint8Array> {
+  const limits = resolveLimits(opts.limits);
+  // Decoded again at the analysis size: the analyzer keeps no pixels, and `box` is in the source image's pixels.
+  const { image, sourceWidth } = await decodeImageScaled(file, { maxSide: ANALYSIS_MAX_SIDE, maxPixels: limits.maxPixels, maxFileBytes: limits.maxFileBytes });
+  const k = image.width / sourceWidth;
+  const scaled = k === 1 ? box : { x: box.x * k, y: box.y * k, w: box.w * k, h: box.h * k };
+  return new Uint8Array(await encodeJpeg(cropAround(image, scaled, THUMBNAIL_SIZE), THUMBNAIL_SIZE, THUMBNAIL_QUALITY));
 }
 
 function describeFaceRejection(f: Face, reasons: QualityReason[]): string {

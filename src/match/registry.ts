@@ -1,6 +1,7 @@
 import { LikenessError } from '../errors';
 import { str, int, invalid, options, num } from '../validate';
 import type {
+  ArtifactKind,
   AuditEntry,
   AuditEvent,
   AuditValue,
@@ -18,6 +19,7 @@ import type {
   Reference,
   Store,
   StoreInfo,
+  StoredArtifact,
   Template,
 } from '../store/types';
 import { normaliseConsent } from '../store/consent';
@@ -182,6 +184,11 @@ export class Registry {
   async references(performerId: string): Promise<Reference[]> {
     await this.getPerformer(performerId);
     return this.store.references(performerId);
+  }
+
+  /** A performer's stored reference artefacts (decrypted), optionally of one kind; empty for an unknown performer. */
+  async referenceArtifacts(performerId: string, kind?: ArtifactKind): Promise<StoredArtifact[]> {
+    return this.store.referenceArtifacts(str('performer id', performerId), kind);
   }
 
   /** Models with templates and their counts. */

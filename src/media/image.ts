@@ -200,6 +200,21 @@ function classifySharpError(e: unknown, label: string, maxPixels: number): Liken
 
 
 /**
+ * Encodes RGB pixels as a small JPEG, scaled down (never up) so its longest side is at most `maxSide`: evidence crops
+ * in scan results and the enrolled reference thumbnails.
+ */
+export async function encodeJpeg(img: RgbImage, maxSide: number, quality = 75): Promise<Buffer> {
+  rgbImage('image', img);
+  int('maxSide', maxSide, 1, 4096);
+  int('quality', quality, 1, 100);
+  // sharp loads on first use: scans that find nobody (and importing the library) never pay for it.
+  return sharpLib()(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+    .jpeg({ quality })
+    .toBuffer();
+}
+
+/**
  * Longest side images are decoded at for face analysis. The detector sees at most 2 x 2 tiles of 320 x 240 and the
  * embedder a 112 x 112 crop, so more pixels than this add memory (a 50 MP photo is 150 MB as RGB, several times that
  * in detector tensors) and no faces; JPEG and WebP shrink on load, so the full-size pixels never exist.

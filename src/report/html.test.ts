@@ -63,6 +63,38 @@ describe('renderHtmlReport', () => {
     expect(html.match(/<svg class="timeline"/g)).toHaveLength(1);
   });
 
+  it('shows each performer\'s enrolled reference thumbnail beside the matched crops, or "no thumbnail"', async () => {
+    const file = await sampleReport();
+    const ref = await jpegDataUrl([10, 200, 30], 96);
+    const withRefs: ScanReportFile = {
+      ...file,
+      referenceThumbnails: [
+        { performerId: 'p-evil', thumbnails: [{ referenceHash: 'b'.repeat(64), thumbnail: ref }] },
+        // A hand-edited entry: anything but a JPEG data URL is dropped, so this performer has none to show.
+        { performerId: 'p-quote', thumbnails: [{ referenceHash: 'c'.repeat(64), thumbnail: 'https://example.com/x.jpg' }] },
+      ],
+    };
+    const page = renderHtmlReport(withRefs, { generatedAt: '2026-11-28T02:00:00Z' });
+    const card = (name: string): string => {
+      const start = page.indexOf(`<h3><bdi>${escapeHtml(name)}`);
+      return page.slice(start, page.indexOf('</article>', start));
+    };
+    const evil = card(EVIL_NAME);
+    const row = /<div class="crops">([\s\S]*?)<\/div>/.exec(evil)![1]!;
+    const figures = [...row.matchAll(/<figure(?: class="([^"]*)")?>/g)].map((m) => m[1] ?? 'crop');
+    expect(figures).toEqual(['reference', 'crop']); // the reference first, then the matched crop beside it
+    expect(row.indexOf(ref)).toBeGreaterThan(-1);
+    expect(row.indexOf(ref)).toBeLessThan(row.indexOf((file.results[0] as ScanResult).matches[0]!.evidence.faceCrop!));
+    expect(row).toContain(`alt="enrolled reference 1 of ${escapeHtml(EVIL_NAME)}"`);
+    expect(card(QUOTE_NAME)).toContain('no thumbnail');
+    expect(card(QUOTE_NAME)).not.toContain('example.com');
+    expect(page.split(ref).length - 1).toBe(1);
+    expect(evil).not.toContain('no thumbnail');
+    // Without any thumbnails (a report from before they were kept), every face-matched performer says so.
+    const old = renderHtmlReport(file, { generatedAt: '2026-11-28T02:00:00Z' });
+    expect(old.match(/no thumbnail/g)).toHaveLength(2);
+  });
+
   it('renders an empty report and rejects a non-report with E_INPUT', () => {
     const empty = renderHtmlReport({ schemaVersion: 1, results: [] });
     expect(empty).toContain('No enrolled performer was found');

@@ -1,6 +1,17 @@
 import { createHash } from 'crypto';
 import { LikenessError } from '../errors';
-import { isScanFailure, type Decision, type ScanFailure, type ScanMatch, type ScanReportFile, type ScanResult, type ScanVerdict, type ReportConsent, type ReportPerformer } from './schema';
+import {
+  isScanFailure,
+  type Decision,
+  type ReportConsent,
+  type ReportPerformer,
+  type ReportReferenceThumbnails,
+  type ScanFailure,
+  type ScanMatch,
+  type ScanReportFile,
+  type ScanResult,
+  type ScanVerdict,
+} from './schema';
 import { invalid, options } from '../validate';
 import { formatConfidence, modalityLabel } from './format';
 
@@ -26,6 +37,8 @@ export interface HtmlReportOptions {
 const MAX_CROP_CHARS = 512 * 1024;
 /** Crops shown per performer; the page stays readable for a performer seen in hundreds of files. */
 const MAX_CROPS_PER_PERFORMER = 12;
+/** Enrolled reference thumbnails shown per performer. */
+const MAX_REFERENCE_THUMBNAILS = 4;
 /** Voice clips embedded per page (the rest are listed without a player); a 10 s clip is ~54 KB as base64. */
 const MAX_CLIPS_PER_PAGE = 20;
 const MAX_CLIP_CHARS = 128 * 1024;
@@ -49,6 +62,9 @@ h3{font-size:15px;margin:0 0 6px;word-break:break-all}
 .crops{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}
 .crops figure{margin:0;text-align:center;font-size:12px;color:var(--muted);max-width:132px}
 .crops img{width:120px;height:120px;object-fit:cover;border-radius:4px;border:1px solid var(--line);display:block}
+.crops figure.reference img{border:2px solid var(--face)}
+.crops figure.reference.none{width:120px;height:120px;display:flex;align-items:center;justify-content:center;border:2px dashed var(--line);border-radius:4px}
+.crops .sep{width:1px;background:var(--line);margin:0 4px}
 table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--panel);font-weight:600}
@@ -114,11 +130,12 @@ export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions =
   const failures = entries.filter(isScanFailure);
   const scanned = entries.filter((r): r is ScanResult => !isScanFailure(r));
   const performers = groupByPerformer(scanned);
+  const thumbnails = referenceThumbnails(file.referenceThumbnails);
   const clips = new ClipBudget();
   const body = [
     header(title, generatedAt, file.schemaVersion, scanned, failures, performers.length),
     provenanceSection(file, jsonSha256),
-    performersSection(performers, clips),
+    performersSection(performers, clips, thumbnails),
     mediaSection(scanned),
     failuresSection(failures),
   ].join('\n');
@@ -266,12 +283,33 @@ ${models.length ? `<table><thead><tr><th>model</th><th>sha256</th></tr></thead><
 </section>`;
 }
 
-function performersSection(groups: PerformerGroup[], clips: ClipBudget): string {
-  if (groups.length === 0) return `<section id="performers"><h2>Performers found</h2><p class="empty">No enrolled performer was found in the scanned media.</p></section>`;
-  return `<section id="performers"><h2>Performers found</h2>\n${groups.map((g) => performerCard(g, clips)).join('\n')}\n</section>`;
+/** The embeddable reference thumbnails per performer id (anything but a JPEG data URL is dropped). */
+function referenceThumbnails(v: unknown): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const p of arr<ReportReferenceThumbnails>(v)) {
+    if (typeof p !== 'object' || p === null) continue;
+    const urls = arr<{ thumbnail: unknown }>(p.thumbnails)
+      .map((t) => safeJpegDataUrl(typeof t === 'object' && t !== null ? t.thumbnail : null))
+      .filter((u): u is string => u !== null);
+    out.set(String(p.performerId), [...(out.get(String(p.performerId)) ?? []), ...urls].slice(0, MAX_REFERENCE_THUMBNAILS));
+  }
+  return out;
 }
 
-function performerCard(g: PerformerGroup, clips: ClipBudget): string {
+function performersSection(groups: PerformerGroup[], clips: ClipBudget, thumbnails: Map<string, string[]>): string {
+  if (groups.length === 0) return `<section id="performers"><h2>Performers found</h2><p class="empty">No enrolled performer was found in the scanned media.</p></section>`;
+  return `<section id="performers"><h2>Performers found</h2>\n${groups.map((g) => performerCard(g, clips, thumbnails.get(g.performerId) ?? [])).join('\n')}\n</section>`;
+}
+
+/** The enrolled reference thumbnails shown first in the row of matched crops, or "no thumbnail" (older enrollments). */
+function referenceFigures(g: PerformerGroup, urls: string[]): string {
+  if (urls.length === 0) return `<figure class="reference none"><figcaption>enrolled reference: <span class="empty">no thumbnail</span></figcaption></figure>`;
+  return urls
+    .map((u, i) => `<figure class="reference"><img src="${esc(u)}" alt="${visible(`enrolled reference ${i + 1} of ${g.name}`)}"><figcaption>enrolled reference${urls.length > 1 ? ` ${i + 1}` : ''}</figcaption></figure>`)
+    .join('');
+}
+
+function performerCard(g: PerformerGroup, clips: ClipBudget, thumbnails: string[]): string {
   const overall = g.fusedBest ?? g.best;
   // Per match, the crops of its track where it was first, best and last seen (or the one crop of older reports).
   const crops = [...g.items]
@@ -282,8 +320,11 @@ function performerCard(g: PerformerGroup, clips: ClipBudget): string {
       return list.filter((c): c is { url: string; time: unknown; role: string } => c.url !== null).map((c) => ({ ...c, result }));
     })
     .slice(0, MAX_CROPS_PER_PERFORMER);
-  const cropHtml = crops.length
-    ? `<div class="crops">${crops
+  // The enrolled reference beside the matched crops, so a reader compares them side by side.
+  const hasFace = g.items.some(({ match }) => match.modality === 'face');
+  const refHtml = crops.length || hasFace || thumbnails.length ? `${referenceFigures(g, thumbnails)}<span class="sep"></span>` : '';
+  const cropHtml = crops.length || refHtml
+    ? `<div class="crops">${refHtml}${crops
         .map(({ url, time, role, result }) => {
           const where = result.media.kind === 'image' ? baseName(result.media.path) : `${baseName(result.media.path)} at ${fmtTime(time)}`;
           const label = role === 'first' || role === 'best' || role === 'last' ? `${role}: ` : '';

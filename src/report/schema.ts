@@ -99,6 +99,26 @@ export interface ReportPerformer {
   consent: ReportConsent;
 }
 
+/** One enrolled reference's thumbnail: the face as enrolled, a JPEG of at most 96 px as a data URL. */
+export interface ReferenceThumbnail {
+  /** sha256 of the reference media it was cut from. */
+  referenceHash: string;
+  /** `data:image/jpeg;base64,...` */
+  thumbnail: string;
+}
+
+/**
+ * A matched performer's enrolled reference thumbnails (schema 2), for the evidence page. Biometric data: the CLI puts
+ * them only into what the HTML / PDF report is rendered from (`--report`), never into stdout or `--json` output, and
+ * the page's JSON sha256 is that of the JSON without them. `thumbnails` is empty for a performer whose face references
+ * were enrolled before thumbnails were kept (the page says "no thumbnail").
+ */
+export interface ReportReferenceThumbnails {
+  performerId: string;
+  /** In enrollment order, at most 4. */
+  thumbnails: ReferenceThumbnail[];
+}
+
 /** Face and voice of one performer coinciding in time, with a fused confidence. */
 export interface ScanVerdict {
   performerId: string;
@@ -200,6 +220,11 @@ export interface ScanReportFile {
   results: (ScanResult | ScanFailure)[];
   /** With `--skip-seen`: the inputs skipped as already scanned (absent without it). */
   skipped?: SkippedInput[];
+  /**
+   * The matched performers' enrolled reference thumbnails (schema 2): present only in what an HTML / PDF report is
+   * rendered from, never in the JSON the CLI prints or writes (see {@link ReportReferenceThumbnails}).
+   */
+  referenceThumbnails?: ReportReferenceThumbnails[];
 }
 
 /** True when a result is a failure entry. */

@@ -3,7 +3,7 @@ import type { FaceAnalyzer } from '../face/analyzer';
 import { streamAudio, type AudioSignal } from '../media/audio';
 import { newDecodeReport, type DecodeReport, type MediaStreamInfo } from '../media/ffmpeg';
 import { gateInput, sha256File, type GatedInput } from '../media/gate';
-import { ANALYSIS_MAX_SIDE, decodeImageScaled } from '../media/image';
+import { ANALYSIS_MAX_SIDE, decodeImageScaled, encodeJpeg } from '../media/image';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { planVideoFrames, streamVideoFrames } from '../media/video';
 import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
@@ -117,14 +117,7 @@ function rates(far: ScanOptions['far']): Partial<SearchRates> | undefined {
 
 /** A face crop as a small JPEG data URL. */
 async function jpegDataUrl(img: RgbImage): Promise<string> {
-  // sharp loads on the first evidence crop: scans that find nobody (and importing the library) never pay for it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const sharp = require('sharp') as typeof import('sharp');
-  const b = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize({ width: EVIDENCE_SIZE, height: EVIDENCE_SIZE, fit: 'inside', withoutEnlargement: true })
-    .jpeg({ quality: 75 })
-    .toBuffer();
-  return `data:image/jpeg;base64,${b.toString('base64')}`;
+  return `data:image/jpeg;base64,${(await encodeJpeg(img, EVIDENCE_SIZE, 75)).toString('base64')}`;
 }
 
 /** The reportable top candidate (decision match/possible) of a search, or null. */

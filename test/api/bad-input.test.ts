@@ -70,6 +70,7 @@ const CASES: Record<string, Case[]> = {
   'Guard#performer': [{ args: [''] }, { args: [42] }, { args: ['no-such-performer'], code: 'E_NOT_FOUND' }],
   'Guard#deletePerformer': [{ args: [''] }, { args: [42] }],
   'Guard#exportPerformer': [{ args: [''] }, { args: ['no-such-performer'], code: 'E_NOT_FOUND' }, { args: ['x', { includeVectors: 'yes' }] }],
+  'Guard#referenceThumbnails': [{ args: [null] }, { args: ['p1'] }, { args: [[42]] }, { args: [['']] }, { args: [{ length: 1 }] }],
   'Guard#withdrawConsent': [{ args: [''] }, { args: ['no-such-performer'], code: 'E_NOT_FOUND' }, { args: ['x', { delete: 'yes' }] }],
 
   'FaceAnalyzer.create': [{ args: ['fast'] }, { args: [{ preset: 'best' }] }, { args: [{ maxPixels: -1 }] }, { args: [{ intraOpThreads: 0 }] }],
