@@ -50,7 +50,7 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'rekey',
 ];
 /** Detail keys that would suggest biometric payloads; refused so the audit log stays free of them. */
-export const FORBIDDEN_AUDIT_KEYS = /vector|embedding|landmark|fbank|signal|pixels/i;
+export const FORBIDDEN_AUDIT_KEYS = /vector|embedding|landmark|fbank|signal|pixels|thumbnail|fingerprint|jpeg/i;
 
 /** The current key's provider extended with read-only old keys (null stays null: no key, no encryption). */
 export function withOldKeys(current: KeyProvider | null, oldKeys: ReadonlyArray<Uint8Array | string>): KeyProvider | null {

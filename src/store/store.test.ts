@@ -161,6 +161,8 @@ for (const backend of storeBackends()) {
       const store = await open({ key: null });
       await store.audit({ type: 'match.reported', performerId: 'p1', details: { score: 0.7, decision: 'match' } });
       expect(await code(store.audit({ type: 'enroll', details: { embedding: 'AAAA' } }))).toBe('E_INPUT');
+      expect(await code(store.audit({ type: 'enroll', details: { thumbnail: '/9j/4AAQ' } }))).toBe('E_INPUT');
+      expect(await code(store.audit({ type: 'enroll', details: { fingerprintData: 'AQID' } }))).toBe('E_INPUT');
       expect(
         await code(store.audit({ type: 'enroll', details: { scores: [0.1, 0.2] as unknown as number } })),
       ).toBe('E_INPUT');
