@@ -590,22 +590,11 @@ export class PostgresStore implements Store {
   async auditBatch(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
     events.forEach(checkAudit);
     if (events.length === 0) return [];
-    const pool = this.conn;
-    const client = await pool.connect().catch((e: unknown) => {
-      throw storeError(e, 'appending to the audit log', this.location);
-    });
-    try {
-      await client.query('BEGIN');
+    return this.plainTx('appending to the audit log', async (c) => {
       const out: AuditEntry[] = [];
-      for (const e of events) out.push(await appendAudit(client, e));
-      await client.query('COMMIT');
+      for (const e of events) out.push(await appendAudit(c, e));
       return out;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw storeError(e, 'appending to the audit log', this.location);
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** {@inheritDoc Store.auditLog} */
@@ -682,11 +671,7 @@ export class PostgresStore implements Store {
 
   /** One batch of artefacts in one transaction; rows locked by another rotation are skipped (it re-encrypts them). */
   private async rekeyArtifactBatch(next: KeyMaterial, batchSize: number): Promise<number> {
-    const c = await this.conn.connect().catch((e: unknown) => {
-      throw storeError(e, 're-encrypting artifacts', this.location);
-    });
-    try {
-      await c.query('BEGIN');
+    return this.plainTx('re-encrypting artifacts', async (c) => {
       const rows = (
         await c.query<ArtifactRow>(
           `${ARTIFACT_SELECT} WHERE a.key_id IS NULL OR a.key_id <> $1 ORDER BY a.seq LIMIT $2 FOR UPDATE OF a SKIP LOCKED`,
@@ -707,24 +692,13 @@ export class PostgresStore implements Store {
           r.kind,
         ]);
       }
-      await c.query('COMMIT');
       return rows.length;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw storeError(e, 're-encrypting artifacts', this.location);
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** One batch in one transaction; rows locked by another rotation are skipped (it re-encrypts them). */
   private async rekeyBatch(next: KeyMaterial, batchSize: number): Promise<number> {
-    const pool = this.conn;
-    const c = await pool.connect().catch((e: unknown) => {
-      throw storeError(e, 're-encrypting templates', this.location);
-    });
-    try {
-      await c.query('BEGIN');
+    return this.plainTx('re-encrypting templates', async (c) => {
       const rows = (
         await c.query<TemplateRow>('SELECT * FROM templates WHERE key_id IS NULL OR key_id <> $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED', [
           next.id,
@@ -738,11 +712,24 @@ export class PostgresStore implements Store {
         plain.fill(0);
         await c.query('UPDATE templates SET key_id = $1, nonce = $2, vector = $3 WHERE id = $4', [next.id, s.nonce, s.data, r.id]);
       }
-      await c.query('COMMIT');
       return rows.length;
+    });
+  }
+
+  /** Runs `fn` in one transaction without the writers' counter lock (audit appends, rekey batches: they bump nothing). */
+  private async plainTx<T>(what: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const pool = this.conn;
+    const c = await pool.connect().catch((e: unknown) => {
+      throw storeError(e, what, this.location);
+    });
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
-      throw storeError(e, 're-encrypting templates', this.location);
+      throw storeError(e, what, this.location);
     } finally {
       c.release();
     }

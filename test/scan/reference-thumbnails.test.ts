@@ -3,12 +3,11 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { scanCommands } from '../../src/cli/commands-scan';
-import type { CommandIO } from '../../src/cli/command';
 import { Guard } from '../../src/guard';
 import { escapeHtml } from '../../src/report/html';
 import { sampleImage } from '../helpers/images';
 import { makeTmpDir } from '../helpers/media';
+import { scanCli } from '../helpers/scan-cli';
 
 // Issue 12 item 2: every enrolled face keeps a small thumbnail (encrypted, in the enrollment transaction, deleted with
 // the performer) that the HTML report shows beside the matched crops. Two performers are enrolled from crops of one
@@ -36,13 +35,7 @@ function raw<R>(sql: string, ...args: unknown[]): R[] {
   }
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CommandIO = { out: (s) => void (out += s), err: (s) => void (err += s), isTTY: false, status: () => undefined };
-  const code = await scanCommands.scan!([...args, '--db', db], io);
-  return { code, out, err };
-}
+const cli = (...args: string[]) => scanCli(db, ...args);
 
 beforeAll(async () => {
   await sharp(sampleImage(1)).extract({ left: 1300, top: 50, width: 560, height: 560 }).jpeg({ quality: 90 }).toFile(f('ref-a.jpg'));

@@ -4,13 +4,12 @@ import { findChromium } from '../../src/report/pdf';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { scanCommands } from '../../src/cli/commands-scan';
-import type { CommandIO } from '../../src/cli/command';
 import { Guard } from '../../src/guard';
 import { SCAN_SCHEMA_VERSION, isScanFailure, type ScanFailure, type ScanResult } from '../../src/report/schema';
 import { sampleImage } from '../helpers/images';
 import { hasEspeak, makeSilentVideo, makeSpeechWav, makeTmpDir, truncateFile } from '../helpers/media';
 import { composeVideo, cutFace } from '../helpers/scan-media';
+import { scanCli } from '../helpers/scan-cli';
 import { testIf } from '../helpers/requires';
 
 // A project-made "ad": performer A's face (cut from a sample photo) on screen 1-4 s, two other people 4-8 s, and A's
@@ -216,13 +215,7 @@ test('scanMany stops with E_ABORTED when its signal fires', async () => {
 });
 
 /** Runs the scan command in-process and captures what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CommandIO = { out: (s) => void (out += s), err: (s) => void (err += s), isTTY: false, status: () => undefined };
-  const code = await scanCommands.scan!([...args, '--db', db], io);
-  return { code, out, err };
-}
+const cli = (...args: string[]) => scanCli(db, ...args);
 
 describe('likeness scan (CLI)', () => {
   test('--json FILE writes {schemaVersion, results} in input order; exit 2 when some input failed', async () => {
