@@ -82,7 +82,9 @@ async function main(): Promise<void> {
 
     const report = scanReportFile(results);
     fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-    fs.writeFileSync(path.join(outDir, 'report.html'), renderHtmlReport(report, { title: 'likeness-guard demo: sample ad' }));
+    // The enrolled references' thumbnails go to the page only (biometric data: not into report.json).
+    const referenceThumbnails = await guard.referenceThumbnails(results.flatMap((r) => (isScanFailure(r) ? [] : r.matches.map((m) => m.performerId))));
+    fs.writeFileSync(path.join(outDir, 'report.html'), renderHtmlReport({ ...report, referenceThumbnails }, { title: 'likeness-guard demo: sample ad' }));
     const rel = path.relative(process.cwd(), outDir) || '.';
     console.log(`\nwrote ${rel}/report.html (open it in a browser) and ${rel}/report.json in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {

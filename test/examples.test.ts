@@ -97,6 +97,10 @@ maybe('examples', () => {
     expect(expected).toBeGreaterThanOrEqual(3);
     expect(view.crops.length).toBe(expected);
     for (const c of view.crops) expect(c.ok && c.width > 32).toBe(true);
+    // The enrolled reference beside them: one face reference, so one thumbnail of at most 96 px.
+    expect(view.references).toHaveLength(1);
+    expect(view.references[0]!.ok && view.references[0]!.width > 32 && view.references[0]!.width <= 96).toBe(true);
+    expect(view.noThumbnail).toBe(0);
   });
 
   it('enroll-and-scan: reports the performer in the ad with segments and evidence', async () => {

@@ -13,7 +13,11 @@ export const CHROMIUM = '/usr/bin/chromium';
 export interface BrowserView {
   problems: string[];
   performers: string[];
+  /** Scanned face crops (every image but the enrolled reference thumbnails). */
   crops: { ok: boolean; width: number }[];
+  /** Enrolled reference thumbnails, and how many performers say "no thumbnail". */
+  references: { ok: boolean; width: number }[];
+  noThumbnail: number;
   scripts: number;
 }
 
@@ -44,7 +48,9 @@ export async function viewInChromium(file: string): Promise<BrowserView> {
     // Browser-side code as a string: the project compiles without the DOM lib.
     const seen = (await page.evaluate(`(() => ({
       performers: [...document.querySelectorAll('#performers h3')].map((h) => h.childNodes[0].textContent.trim()),
-      crops: [...document.querySelectorAll('img')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
+      crops: [...document.querySelectorAll('img:not(figure.reference img)')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
+      references: [...document.querySelectorAll('figure.reference img')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
+      noThumbnail: document.querySelectorAll('figure.reference.none').length,
       scripts: document.querySelectorAll('script').length,
     }))()`)) as Omit<BrowserView, 'problems'>;
     return { problems, ...seen };

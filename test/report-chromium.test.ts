@@ -5,7 +5,7 @@ import { pathToFileURL } from 'url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { renderHtmlReport } from '../src/report/html';
 import type { ScanResult } from '../src/report/schema';
-import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, sampleReport } from './report-fixtures';
+import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, jpegDataUrl, sampleReport } from './report-fixtures';
 import { describeIf } from './helpers/requires';
 
 // The evidence page in a real headless Chromium (Debian's `chromium`, installed by .ci/run): it loads from a file://
@@ -114,6 +114,27 @@ maybe('HTML report in headless Chromium', () => {
     for (const t of ['Consent: granted', 'granted by Agent <x>', 'Consent: not recorded', 'Decision rule', 'match when the score is at least 0.520', 'gallery of 1234 templates', 'Tool likeness-guard 9.9.9-test', 'e'.repeat(64), 'report JSON sha256', 'a'.repeat(64)]) {
       expect(view.text).toContain(t);
     }
+    await page.close();
+  });
+
+  it('shows the enrolled reference thumbnail beside the crops, and "no thumbnail" where none was kept', async () => {
+    const r = await sampleReport();
+    const thumb = await jpegDataUrl([30, 160, 90], 96);
+    const file = path.join(tmp, 'thumbnails.html');
+    fs.writeFileSync(file, renderHtmlReport({ ...r, referenceThumbnails: [{ performerId: 'p-evil', thumbnails: [{ referenceHash: 'b'.repeat(64), thumbnail: thumb }] }] }));
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const seen = (await page.evaluate(`(() => [...document.querySelectorAll('article.performer')].map((a) => ({
+      name: a.querySelector('h3 bdi').textContent,
+      first: a.querySelector('.crops figure') && a.querySelector('.crops figure').className,
+      refs: [...a.querySelectorAll('figure.reference img')].map((i) => i.complete && i.naturalWidth === 96),
+      crops: a.querySelectorAll('.crops img:not(figure.reference img)').length,
+      none: a.querySelectorAll('figure.reference.none').length,
+    })))()`)) as { name: string; first: string; refs: boolean[]; crops: number; none: number }[];
+    expect(seen).toEqual([
+      { name: EVIL_NAME, first: 'reference', refs: [true], crops: 1, none: 0 },
+      { name: QUOTE_NAME, first: 'reference none', refs: [], crops: 1, none: 1 },
+    ]);
     await page.close();
   });
 

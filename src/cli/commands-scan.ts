@@ -346,9 +346,8 @@ const scan: CommandHandler = async (args, io) => {
   const json = JSON.stringify(report, null, 2) + '\n';
   if (values.json !== undefined) writeFileAtomic(values.json, json);
   if (values.report !== undefined) {
-    // The page names the sha256 of the JSON above (what --json writes), which holds no thumbnails.
-    const jsonSha256 = crypto.createHash('sha256').update(json, 'utf8').digest('hex');
-    const html = renderHtmlReport({ ...report, referenceThumbnails: thumbnails }, { title: `likeness scan (${results.length} media)`, jsonSha256 });
+    // The page names the sha256 of the JSON above (what --json writes, without the thumbnails).
+    const html = renderHtmlReport({ ...report, referenceThumbnails: thumbnails }, { title: `likeness scan (${results.length} media)` });
     writeFileAtomic(values.report, /\.pdf$/i.test(values.report) ? await renderPdf(html) : html);
   }
   if (!values.jsonl && values.json === undefined && values['jsonl-file'] === undefined) io.out(json);

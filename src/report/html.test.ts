@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { isLikenessError } from '../errors';
 import type { ScanReportFile, ScanResult } from './schema';
 import { EVIL_NAME, EVIL_PATH, QUOTE_NAME, jpegDataUrl, sampleReport } from '../../test/report-fixtures';
@@ -89,6 +90,8 @@ describe('renderHtmlReport', () => {
     expect(card(QUOTE_NAME)).toContain('no thumbnail');
     expect(card(QUOTE_NAME)).not.toContain('example.com');
     expect(page.split(ref).length - 1).toBe(1);
+    // The page names the hash of the JSON without the thumbnails (what `likeness scan --json` writes).
+    expect(page).toContain(createHash('sha256').update(JSON.stringify(file, null, 2) + '\n').digest('hex'));
     expect(evil).not.toContain('no thumbnail');
     // Without any thumbnails (a report from before they were kept), every face-matched performer says so.
     const old = renderHtmlReport(file, { generatedAt: '2026-11-28T02:00:00Z' });

@@ -28,7 +28,8 @@ export interface HtmlReportOptions {
   generatedAt?: string;
   /**
    * sha256 (hex) of the JSON file the page is rendered from, shown so a reader can check the page against it; default
-   * the sha256 of `JSON.stringify(file, null, 2) + '\n'`, which is exactly what `likeness scan --json` writes.
+   * the sha256 of `JSON.stringify(file, null, 2) + '\n'` without `referenceThumbnails`, which is exactly what
+   * `likeness scan --json` writes.
    */
   jsonSha256?: string;
 }
@@ -125,7 +126,9 @@ export function renderHtmlReport(file: ScanReportFile, opts: HtmlReportOptions =
   const title = typeof opts.title === 'string' && opts.title.trim() ? opts.title : 'Likeness scan report';
   const generatedAt = typeof opts.generatedAt === 'string' ? opts.generatedAt : new Date().toISOString();
   if (opts.jsonSha256 !== undefined && (typeof opts.jsonSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(opts.jsonSha256))) throw invalid('jsonSha256 must be 64 lowercase hex digits');
-  const jsonSha256 = opts.jsonSha256 ?? createHash('sha256').update(JSON.stringify(file, null, 2) + '\n', 'utf8').digest('hex');
+  // The thumbnails come from the store for the page only (never in the JSON written): the hash is of the JSON without them.
+  const { referenceThumbnails: _thumbnails, ...json } = file;
+  const jsonSha256 = opts.jsonSha256 ?? createHash('sha256').update(JSON.stringify(json, null, 2) + '\n', 'utf8').digest('hex');
   const entries = file.results.filter((r): r is ScanResult | ScanFailure => typeof r === 'object' && r !== null && typeof r.media === 'object' && r.media !== null);
   const failures = entries.filter(isScanFailure);
   const scanned = entries.filter((r): r is ScanResult => !isScanFailure(r));
