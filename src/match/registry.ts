@@ -191,6 +191,14 @@ export class Registry {
     return this.store.referenceArtifacts(str('performer id', performerId), kind);
   }
 
+  /**
+   * Every performer's stored artefacts of one kind (decrypted), in a stable order: what an index over reference
+   * fingerprints is built from; rebuild it when {@link version} moves.
+   */
+  artifacts(kind: ArtifactKind): AsyncIterable<StoredArtifact> {
+    return this.store.artifacts(kind);
+  }
+
   /** Models with templates and their counts. */
   async models(): Promise<ModelCount[]> {
     return this.store.models();

@@ -395,24 +395,27 @@ export class PostgresStore implements Store {
     for (const r of references) {
       if (added.includes(r.sha256) || duplicates.includes(r.sha256) || (await refExists(r.sha256))) {
         if (!duplicates.includes(r.sha256)) duplicates.push(r.sha256);
-        continue;
+      } else {
+        await c.query('INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES ($1, $2, $3, $4, $5)', [
+          performerId,
+          r.sha256,
+          r.modality,
+          JSON.stringify(r.quality),
+          now,
+        ]);
+        added.push(r.sha256);
       }
-      await c.query('INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES ($1, $2, $3, $4, $5)', [
-        performerId,
-        r.sha256,
-        r.modality,
-        JSON.stringify(r.quality),
-        now,
-      ]);
+      // Artefacts of a new reference are written with it; one the performer already had gains only the kinds it has
+      // none of (re-enrolling older media adds its thumbnail or fingerprint); a stored artefact is never replaced.
       for (const a of r.artifacts ?? []) {
         const s = sealArtifact(key, performerId, r.sha256, a.kind, a.data);
-        await c.query(
-          'INSERT INTO artifacts (performer_id, reference_hash, kind, bytes, key_id, nonce, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        const w = await c.query(
+          `INSERT INTO artifacts (performer_id, reference_hash, kind, bytes, key_id, nonce, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (performer_id, reference_hash, kind) DO NOTHING`,
           [performerId, r.sha256, a.kind, a.data.length, s.keyId, s.nonce, s.data, now],
         );
-        artifacts++;
+        artifacts += w.rowCount ?? 0;
       }
-      added.push(r.sha256);
     }
     const skip = new Set<string>();
     for (const t of templates) {

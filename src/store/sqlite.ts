@@ -431,7 +431,8 @@ export class SqliteStore implements Store {
       'INSERT INTO refs (performer_id, sha256, modality, quality, created_at) VALUES (?, ?, ?, ?, ?)',
     );
     const insertArtifact = this.sql(
-      'INSERT INTO artifacts (performer_id, reference_hash, kind, bytes, key_id, nonce, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO artifacts (performer_id, reference_hash, kind, bytes, key_id, nonce, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (performer_id, reference_hash, kind) DO NOTHING`,
     );
     const added: string[] = [];
     const duplicates: string[] = [];
@@ -439,15 +440,16 @@ export class SqliteStore implements Store {
     for (const r of references) {
       if (added.includes(r.sha256) || duplicates.includes(r.sha256) || refExists.get(performerId, r.sha256)) {
         if (!duplicates.includes(r.sha256)) duplicates.push(r.sha256);
-        continue;
+      } else {
+        insertRef.run(performerId, r.sha256, r.modality, JSON.stringify(r.quality), now);
+        added.push(r.sha256);
       }
-      insertRef.run(performerId, r.sha256, r.modality, JSON.stringify(r.quality), now);
+      // Artefacts of a new reference are written with it; one the performer already had gains only the kinds it has
+      // none of (re-enrolling older media adds its thumbnail or fingerprint); a stored artefact is never replaced.
       for (const a of r.artifacts ?? []) {
         const s = sealArtifact(key, performerId, r.sha256, a.kind, a.data);
-        insertArtifact.run(performerId, r.sha256, a.kind, a.data.length, s.keyId, s.nonce, s.data, now);
-        artifacts++;
+        artifacts += insertArtifact.run(performerId, r.sha256, a.kind, a.data.length, s.keyId, s.nonce, s.data, now).changes;
       }
-      added.push(r.sha256);
     }
     // An item template of a reference the performer already had is kept only for a model that reference has no
     // templates for yet (re-embedding with a new model); same media, same model is a duplicate.

@@ -327,10 +327,17 @@ for (const backend of storeBackends()) {
       expect(log).not.toContain(Buffer.from(a.refs[0]!.artifacts![0]!.data).toString('base64').slice(0, 40));
       expect((await store.auditLog({ performerId: pa.id, type: 'enroll' }))[0]!.details).toMatchObject({ artifacts: 4 });
 
-      // A reference the performer already has: its artefacts are neither replaced nor added.
+      // A reference the performer already has: a stored artefact is never replaced...
       const again = await store.addEnrollment(pa.id, [{ ...a.refs[0]!, artifacts: artefacts('other') }], []);
       expect(again).toMatchObject({ duplicates: [a.refs[0]!.sha256], artifactsWritten: 0 });
       expect((await store.referenceArtifacts(pa.id)).map(plain)).toEqual(mine.map(plain));
+      // ...but one enrolled without artefacts (before they existed) gains them when its media is enrolled again.
+      const older = await seeded(store, 'Older', 1, 72);
+      const c1 = await store.changeCounter();
+      const late = await store.addEnrollment(older.performer.id, [{ ...older.refs[0]!, artifacts: artefacts('late') }], []);
+      expect(late).toMatchObject({ added: [], duplicates: [older.refs[0]!.sha256], artifactsWritten: 2 });
+      expect(late.changeCounter).toBeGreaterThan(c1);
+      expect((await store.referenceArtifacts(older.performer.id)).map((x) => x.kind)).toEqual(['thumbnail', 'fingerprint']);
 
       // Reads need the key; a ciphertext moved onto another row fails authentication.
       await store.close();

@@ -122,7 +122,8 @@ export interface NewReference {
   quality: JsonValue;
   /**
    * Artefacts of this reference (at most one per kind), written in the same transaction, encrypted like templates.
-   * Ignored when the reference is a duplicate (the performer already has it): stored artefacts are never replaced.
+   * For a reference the performer already has, only kinds it has none of are added (so re-enrolling media enrolled
+   * before artefacts existed adds them); a stored artefact is never replaced.
    */
   artifacts?: NewArtifact[];
 }
@@ -146,7 +147,7 @@ export interface EnrollmentWrite {
   duplicates: string[];
   /** Number of template rows written (items and centroids). */
   templatesWritten: number;
-  /** Number of artefacts written (of the added references). */
+  /** Number of artefacts written (of added references, and kinds new to references the performer already had). */
   artifactsWritten: number;
   /** The store's change counter after the commit. */
   changeCounter: number;

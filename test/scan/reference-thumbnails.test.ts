@@ -111,9 +111,18 @@ test('the HTML report shows the thumbnail beside the crop, "no thumbnail" for an
   expect(out.out).not.toContain(thumbA!.thumbnail.slice(30, 90));
 });
 
+test('re-enrolling the media of an older enrollment adds its thumbnail (the reference stays a duplicate)', async () => {
+  expect((await guard.referenceThumbnails([b]))[0]!.thumbnails).toEqual([]);
+  const r = await guard.enroll({ id: b }, [f('ref-b.jpg')]);
+  expect(r.accepted).toEqual([expect.objectContaining({ modality: 'face', duplicate: true })]);
+  expect((await guard.referenceThumbnails([b]))[0]!.thumbnails).toHaveLength(1);
+  expect(raw<{ n: number }>('SELECT count(*) AS n FROM refs WHERE performer_id = ?', b)[0]!.n).toBe(1);
+});
+
 test('a hard delete removes the thumbnail with the performer', async () => {
   expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts WHERE performer_id = ?', a)[0]!.n).toBe(1);
   expect(await guard.deletePerformer(a)).toBe(true);
-  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts')[0]!.n).toBe(0);
+  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts WHERE performer_id = ?', a)[0]!.n).toBe(0);
+  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts')[0]!.n).toBe(1); // B's stays
   expect(await guard.referenceThumbnails([a])).toEqual([{ performerId: a, thumbnails: [] }]);
 });
