@@ -19,14 +19,17 @@ test('openStore opens SQLite for paths, PostgreSQL for URLs (E_STORE when unreac
     expect(storeWarnings(await plain.info())).toEqual([expect.stringContaining('no template key is set')]);
     const p = await plain.upsertPerformer({ name: 'x', consent: null });
     const sha = fakeHash('x');
-    await plain.addEnrollment(p.id, [{ sha256: sha, modality: 'face', quality: null }], [
+    await plain.addEnrollment(p.id, [{ sha256: sha, modality: 'face', quality: null, artifacts: [{ kind: 'thumbnail', data: new Uint8Array([0xff, 0xd8, 0xff]) }] }], [
       { modelId: 'm', modality: 'face', kind: 'item', vector: unitVector(rng(1), 8), referenceHash: sha, quality: 1 },
     ]);
-    expect(storeWarnings(await plain.info())).toEqual([expect.stringContaining('1 templates are stored unencrypted')]);
+    expect(storeWarnings(await plain.info())).toEqual([
+      expect.stringContaining('1 templates are stored unencrypted'),
+      expect.stringContaining('1 reference thumbnails / fingerprints are stored unencrypted'),
+    ]);
     await plain.close();
     const key = crypto.randomBytes(32);
     const keyed = await openStore({ location: file, key });
-    expect(storeWarnings(await keyed.info())).toEqual([expect.stringContaining('still unencrypted')]);
+    expect(storeWarnings(await keyed.info())).toEqual([expect.stringContaining('still unencrypted'), expect.stringContaining('thumbnails / fingerprints are still unencrypted')]);
     await keyed.rekey(() => ({ id: keyIdOf(key), key }));
     expect(storeWarnings(await keyed.info())).toEqual([]);
     await keyed.close();

@@ -43,6 +43,19 @@ export function storeWarnings(info: StoreInfo): string[] {
   for (const k of other) {
     out.push(`${k.count} templates are encrypted under another key (${k.keyId}): finish the rotation with \`likeness rekey\``);
   }
+  // Reference artefacts (thumbnails, fingerprints) are biometric too and follow the templates' key.
+  const artifactKeys = info.artifactKeys ?? [];
+  const plainArtifacts = artifactKeys.find((k) => k.keyId === null)?.count ?? 0;
+  if (plainArtifacts > 0) {
+    out.push(
+      info.encrypted
+        ? `${plainArtifacts} reference thumbnails / fingerprints are still unencrypted: run \`likeness rekey\``
+        : `${plainArtifacts} reference thumbnails / fingerprints are stored unencrypted: set LIKENESS_KEY and run \`likeness rekey\``,
+    );
+  }
+  for (const k of artifactKeys.filter((x) => x.keyId !== null && x.keyId !== info.keyId)) {
+    out.push(`${k.count} reference thumbnails / fingerprints are encrypted under another key (${k.keyId}): finish the rotation with \`likeness rekey\``);
+  }
   if (info.scrubPending && info.backend === 'postgres') {
     out.push('a hard delete has committed but the table rewrite that scrubs its bytes could not get its lock (searches were running): any delete, rekey or open retries it');
   } else if (info.scrubPending) {
