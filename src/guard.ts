@@ -275,9 +275,9 @@ export class Guard {
   }
 
   /**
-   * Hard-deletes a performer (references, templates, everything but the audit trail) in one transaction. True once
-   * committed; the deleted bytes are then scrubbed from the store's logs (`storeInfo().scrubPending` while readers
-   * delay it). False when there was no such performer.
+   * Hard-deletes a performer (references, templates, thumbnails and fingerprints: everything but the audit trail) in
+   * one transaction. True once committed; the deleted bytes are then scrubbed from the store's logs
+   * (`storeInfo().scrubPending` while readers delay it). False when there was no such performer.
    */
   deletePerformer(id: string): Promise<boolean> {
     return this.registry.delete(id);
@@ -300,7 +300,7 @@ export class Guard {
     return out;
   }
 
-  /** Everything stored about a performer (template vectors only when asked). */
+  /** Everything stored about a performer (template vectors and artefact bytes, e.g. thumbnails, only when asked). */
   async exportPerformer(id: string, opts: { includeVectors?: boolean } = {}): Promise<PerformerExport> {
     str('performer id', id);
     if (options('export options', opts).includeVectors !== undefined) bool('includeVectors', opts.includeVectors);
