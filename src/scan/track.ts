@@ -175,6 +175,7 @@ export class FaceTracker {
   private readonly sameLook: number;
   private open: LiveTrack[] = [];
   private nextId = 1;
+  private assigned: number[] = [];
 
   constructor(opts: FaceTrackerOptions) {
     this.interval = num('interval', opts.interval, 1e-3, 3600);
@@ -243,16 +244,26 @@ export class FaceTracker {
     pairs.sort((a, b) => b.score - a.score);
     const usedT = new Set<number>();
     const usedF = new Set<number>();
+    this.assigned = new Array<number>(faces.length).fill(0);
     for (const p of pairs) {
       if (usedT.has(p.t) || usedF.has(p.f)) continue;
       usedT.add(p.t);
       usedF.add(p.f);
       this.observe(this.open[p.t]!, time, faces[p.f]!, image, extra.signatures?.[p.f] ?? null);
+      this.assigned[p.f] = this.open[p.t]!.id;
     }
     faces.forEach((face, f) => {
-      if (!usedF.has(f)) this.open.push(this.start(time, face, image, extra.signatures?.[f] ?? null));
+      if (usedF.has(f)) return;
+      const tr = this.start(time, face, image, extra.signatures?.[f] ?? null);
+      this.open.push(tr);
+      this.assigned[f] = tr.id;
     });
     return this.closeOlderThan(time - this.closeAfter);
+  }
+
+  /** The track id each face of the latest {@link push} joined or started, in the order the faces were given. */
+  lastAssignments(): readonly number[] {
+    return this.assigned;
   }
 
   /** True while some track is open (a face seen recently that a later frame may continue). */
