@@ -111,9 +111,10 @@ async function gateVideo(file: string, probed: ProbedMedia, p: GatePipelines, op
   const items: AcceptedItem[] = [];
   const notes = [...ref.notes];
   if (ref.chosen !== null) {
-    const good = ref.frames.filter((f) => !f.face.quality.reasons.some((r) => REJECTING.includes(r)));
+    const embedded = ref.frames.flatMap((f) => (f.face ? [{ time: f.time, face: f.face }] : []));
+    const good = embedded.filter((f) => !f.face.quality.reasons.some((r) => REJECTING.includes(r)));
     if (good.length === 0) {
-      const bestFrame = [...ref.frames].sort((a, b) => b.face.quality.score - a.face.quality.score)[0]!;
+      const bestFrame = [...embedded].sort((a, b) => b.face.quality.score - a.face.quality.score)[0]!;
       throw new LikenessError('E_QUALITY', `no sampled frame of the person on screen passes the quality gate (best at ${bestFrame.time.toFixed(2)} s: ${describeFaceRejection(bestFrame.face, bestFrame.face.quality.reasons.filter((r) => REJECTING.includes(r)))})`);
     }
     const picked = spreadBest(good, VIDEO_REFERENCE_FACES);

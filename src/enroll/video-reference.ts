@@ -5,8 +5,8 @@ import type { MediaInfo } from '../media/ffmpeg';
 import type { MediaLimits } from '../media/limits';
 import { streamVideoFrames } from '../media/video';
 import { dot } from '../kernels/vector';
-import { FaceTracker, cropAround, trackEmbedding, type FaceObservation } from '../scan/track';
-import type { Box, Face, RgbImage } from '../types';
+import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceObservation } from '../scan/track';
+import type { Box, Face, FaceDetection, RgbImage } from '../types';
 import { gather } from '../voice/speech-ranges';
 import { speakerTurns, type SpeakerTurn } from '../voice/turns';
 import { detectSpeech, type SpeechSegment } from '../voice/vad';
@@ -57,8 +57,13 @@ export const MIN_TURN_SPEECH_SECONDS = 1;
 export interface ReferenceFrame {
   /** Seconds from the start of the video. */
   time: number;
-  /** The face as the pipeline saw it: box and five landmarks in the sampled frame's pixels, quality, embedding. */
-  face: Face;
+  /** The detected face: box and five landmarks, in the sampled frame's pixels. */
+  detection: FaceDetection;
+  /**
+   * The face with quality and embedding, for the frames where it was embedded (null where it followed its track
+   * unchanged without a new embedding, as in the scan: at least one embedded frame every 3 s).
+   */
+  face: Face | null;
   /** The picture around the face (box grown by a quarter of its side each way), at most {@link REFERENCE_CONTEXT_SIZE} px. */
   context: RgbImage;
   /** Where `context` was cut from, in the sampled frame's pixels (`context` may be scaled down from it). */
@@ -140,7 +145,8 @@ export interface VideoReferencePipelines {
 interface Sighting {
   track: number;
   time: number;
-  face: Face;
+  detection: FaceDetection;
+  face: Face | null;
   context: RgbImage;
   contextBox: Box;
   frameSize: { width: number; height: number };
@@ -151,8 +157,9 @@ interface Sighting {
  * once: frames sampled at {@link REFERENCE_VIDEO_FPS} (the first {@link REFERENCE_VIDEO_MAX_SECONDS} s), faces
  * tracked across them with the scan's {@link FaceTracker}, tracks of one face joined into people; the person in the
  * most frames (with `largest`: the largest average face) is chosen, unless a runner-up reaches
- * {@link COMPETING_TRACK_SHARE} of it (then `faceProblem` is E_QUALITY). The chosen person's frames come back as
- * `{time, face, context}` (face with landmarks, a context crop around it). The soundtrack is split into speaker turns
+ * {@link COMPETING_TRACK_SHARE} of it (then `faceProblem` is E_QUALITY, and the soundtrack is not analysed). The
+ * chosen person's sampled frames come back as `{time, detection, face, context}` (box and landmarks; the embedded face
+ * where it was embedded; a context crop around it). The soundtrack is split into speaker turns
  * ({@link speakerTurns}), turns are clustered by embedding similarity ({@link SAME_SPEAKER_COSINE}), and the voice is
  * `enrolled` only when one cluster holds {@link DOMINANT_SPEAKER_SHARE} of the speech; its turns come back with their PCM.
  * @throws LikenessError E_DECODE, E_UNSUPPORTED, E_TOO_LARGE, E_FFMPEG, E_TIMEOUT, E_ABORTED from decoding.
@@ -171,17 +178,30 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
       break;
     }
     sampled++;
-    const faces = await p.face.analyzeRgb(frame.image);
-    for (const t of tracker.push(frame.time, faces, frame.image)) best.set(t.id, t.best);
+    const { image, time } = frame;
+    // As the scan does: a face that stays put and looks the same follows its track without a new embedding (most of
+    // a frame's cost); the tracker still embeds each face at least every few seconds, so quality is sampled over time.
+    const detections = await p.face.detect(image);
+    const signatures = detections.map((d) => patchSignature(image, d.box));
+    const follow = tracker.planFollows(time, detections.map((d) => d.box), signatures);
+    const fresh = detections.map((_, i) => i).filter((i) => !follow.has(i));
+    const described = await p.face.describe(image, fresh.map((i) => detections[i]!));
+    const closed = tracker.push(time, described, image, {
+      signatures: fresh.map((i) => signatures[i]!),
+      follows: [...follow].map(([i, trackId]) => ({ trackId, box: detections[i]!.box, signature: signatures[i]! })),
+    });
+    for (const t of closed) best.set(t.id, t.best);
     const ids = tracker.lastAssignments();
-    faces.forEach((face, i) => {
-      const b = face.detection.box;
+    const seen = (track: number, detection: FaceDetection, face: Face | null): void => {
+      const b = detection.box;
       const m = 0.25 * Math.max(b.w, b.h);
       const x0 = Math.max(0, Math.floor(b.x - m));
       const y0 = Math.max(0, Math.floor(b.y - m));
-      const contextBox = { x: x0, y: y0, w: Math.min(frame.image.width, Math.ceil(b.x + b.w + m)) - x0, h: Math.min(frame.image.height, Math.ceil(b.y + b.h + m)) - y0 };
-      sightings.push({ track: ids[i]!, time: frame.time, face, context: cropAround(frame.image, b, REFERENCE_CONTEXT_SIZE), contextBox, frameSize: { width: frame.image.width, height: frame.image.height } });
-    });
+      const contextBox = { x: x0, y: y0, w: Math.min(image.width, Math.ceil(b.x + b.w + m)) - x0, h: Math.min(image.height, Math.ceil(b.y + b.h + m)) - y0 };
+      sightings.push({ track, time, detection, face, context: cropAround(image, b, REFERENCE_CONTEXT_SIZE), contextBox, frameSize: { width: image.width, height: image.height } });
+    };
+    for (const [i, trackId] of follow) seen(trackId, detections[i]!, null);
+    described.forEach((face, k) => seen(ids[k]!, face.detection, face));
   }
   for (const t of tracker.finish()) best.set(t.id, t.best);
   if (cut) notes.push(`only the first ${REFERENCE_VIDEO_MAX_SECONDS} s of the video were sampled`);
@@ -198,7 +218,7 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
   const groups = [...byPerson.values()].map((list) => {
     // One person counts once per frame (two detections of one face in a frame are one sighting).
     const times = new Set(list.map((s) => s.time));
-    return { list, person: { frames: times.size, meanArea: list.reduce((a, s) => a + s.face.detection.box.w * s.face.detection.box.h, 0) / list.length, start: list[0]!.time, end: list[list.length - 1]!.time } };
+    return { list, person: { frames: times.size, meanArea: list.reduce((a, s) => a + s.detection.box.w * s.detection.box.h, 0) / list.length, start: list[0]!.time, end: list[list.length - 1]!.time } };
   });
   groups.sort((a, b) => b.person.frames - a.person.frames || b.person.meanArea - a.person.meanArea);
   const people = groups.map((g) => g.person);
@@ -221,9 +241,15 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
       );
     } else chosen = order[0]!;
   }
-  const chosenFrames: ReferenceFrame[] = chosen === null ? [] : groups[chosen]!.list.map(({ time, face, context, contextBox, frameSize }) => ({ time, face, context, contextBox, frameSize }));
+  const chosenFrames: ReferenceFrame[] = chosen === null ? [] : groups[chosen]!.list.map(({ time, detection, face, context, contextBox, frameSize }) => ({ time, detection, face, context, contextBox, frameSize }));
 
-  const voice = opts.hasAudio === false ? skippedVoice('the video has no soundtrack', null) : await analyseVoice(file, await p.voice(), opts);
+  // A video whose face is refused is rejected whole: its soundtrack is not worth decoding.
+  const voice =
+    faceProblem?.code === 'E_QUALITY'
+      ? skippedVoice('the video was rejected for its faces', null)
+      : opts.hasAudio === false
+        ? skippedVoice('the video has no soundtrack', null)
+        : await analyseVoice(file, await p.voice(), opts);
   if (voice.note) notes.push(`voice not enrolled: ${voice.note}`);
   return { people, chosen, frames: chosenFrames, faceProblem, voice, notes };
 }
