@@ -142,14 +142,9 @@ export interface VideoReferencePipelines {
   voice: () => Promise<VoiceEmbedder>;
 }
 
-interface Sighting {
+/** A sampled face of any track. */
+interface Sighting extends ReferenceFrame {
   track: number;
-  time: number;
-  detection: FaceDetection;
-  face: Face | null;
-  context: RgbImage;
-  contextBox: Box;
-  frameSize: { width: number; height: number };
 }
 
 /**

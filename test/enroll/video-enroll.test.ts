@@ -9,6 +9,7 @@ import { sampleImage } from '../helpers/images';
 import { hasEspeak, makeSpeechWav, makeTmpDir, truncateFile } from '../helpers/media';
 import { describeIf } from '../helpers/requires';
 import { composeVideo, cutFace } from '../helpers/scan-media';
+import { jsonCli } from '../helpers/cli-json';
 import { writeWav16k } from '../helpers/turn-ads';
 
 // Reference video through the CLI (issue 16 item 2), on media the project composes itself: faces cut from the MIT
@@ -24,16 +25,7 @@ const env = { ...process.env, LIKENESS_HOME: f('home'), LIKENESS_KEY: 'ef'.repea
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-function cli(...args: string[]): { status: number | null; json: Json; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args, '--db', db], { encoding: 'utf8', env, timeout: 600_000 });
-  let json: unknown = null;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = null;
-  }
-  return { status: r.status, json, stderr: r.stderr };
-}
+const cli = jsonCli(db, env);
 
 const A_BOX = { x: 1459, y: 218, w: 226, h: 220 };
 const B_BOX = { x: 825, y: 422, w: 211, h: 225 };
