@@ -3,7 +3,8 @@ import type { FaceAnalyzer } from '../face/analyzer';
 import { decodeAudio, type AudioSignal } from '../media/audio';
 import type { MediaInfo } from '../media/ffmpeg';
 import type { MediaLimits } from '../media/limits';
-import { streamVideoFrames } from '../media/video';
+import { streamVideoFrames, type VideoFrame } from '../media/video';
+import { MAX_UNCHANGED_SECONDS, isFlatFrame, sameFrame } from '../scan/scanner';
 import { dot } from '../kernels/vector';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceObservation } from '../scan/track';
 import type { Box, Face, FaceDetection, RgbImage } from '../types';
@@ -166,6 +167,7 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
   const best = new Map<number, FaceObservation[]>();
   let sampled = 0;
   let cut = false;
+  let lastAnalysed: VideoFrame | null = null;
   const frames = streamVideoFrames(file, { fps: REFERENCE_VIDEO_FPS, limits: opts.limits, ...(opts.info ? { info: opts.info } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   for await (const frame of frames) {
     if (frame.time >= REFERENCE_VIDEO_MAX_SECONDS) {
@@ -174,9 +176,13 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
     }
     sampled++;
     const { image, time } = frame;
-    // As the scan does: a face that stays put and looks the same follows its track without a new embedding (most of
-    // a frame's cost); the tracker still embeds each face at least every few seconds, so quality is sampled over time.
-    const detections = await p.face.detect(image);
+    // As the scan does: a picture unchanged since the last analysed one, with nobody on screen, is not analysed again
+    // (blank or static stretches), and a flat one is not searched for faces.
+    if (lastAnalysed && !tracker.hasOpenTracks() && time - lastAnalysed.time < MAX_UNCHANGED_SECONDS && sameFrame(lastAnalysed.image, image)) continue;
+    lastAnalysed = frame;
+    // A face that stays put and looks the same follows its track without a new embedding (most of a frame's cost);
+    // the tracker still embeds each face at least every few seconds, so quality is sampled over time.
+    const detections = isFlatFrame(image) ? [] : await p.face.detect(image);
     const signatures = detections.map((d) => patchSignature(image, d.box));
     const follow = tracker.planFollows(time, detections.map((d) => d.box), signatures);
     const fresh = detections.map((_, i) => i).filter((i) => !follow.has(i));
