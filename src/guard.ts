@@ -355,7 +355,8 @@ export class Guard {
     checkEnrollTarget(target);
     list<string>('reference files', files, 1).forEach((f, i) => str(`reference file ${i}`, f));
     if (options('enroll options', opts).largest !== undefined) bool('largest', opts.largest);
-    let performer: Performer | null = 'id' in target ? await this.registry.getPerformer(target.id) : null;
+    // An existing performer must still consent before its references are analysed (withdrawn or expired: E_CONSENT).
+    let performer: Performer | null = 'id' in target ? await this.registry.checkCanEnroll(target.id) : null;
     if (!('id' in target) && !target.consent && target.noConsent !== true) {
       throw new LikenessError('E_CONSENT', 'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent');
     }

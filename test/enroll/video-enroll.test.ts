@@ -221,4 +221,15 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     for (const c of Object.values(codes)) expect(['E_DECODE', 'E_UNSUPPORTED']).toContain(c);
     expect(r.json.accepted.map((a: Json) => path.basename(a.file))).toEqual(['m-probe.wav']);
   });
+
+  test('add-reference checks consent as enroll does: after a withdrawal nothing more is enrolled (E_CONSENT)', () => {
+    const e = cli('enroll', '--name', 'Consenting', '--consent-by', 'Consenting', f('a.png'));
+    expect(e.status).toBe(0);
+    const id = e.json.performerId;
+    expect(cli('performers', 'consent', id, '--withdraw').status).toBe(0);
+    const r = cli('performers', 'add-reference', id, f('m-probe.wav'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^likeness: E_CONSENT: .*withdrawn/m);
+    expect(cli('performers', 'show', id).json.references).toHaveLength(1);
+  });
 });
