@@ -20,8 +20,12 @@ import type { VoiceEmbedder } from '../voice/embed';
  */
 export const REFERENCE_VIDEO_FPS = 4;
 
-/** Seconds of a reference video that are sampled (frames and audio); the rest is left out, with a note. */
-export const REFERENCE_VIDEO_MAX_SECONDS = 300;
+/**
+ * Seconds of a reference video that are sampled (frames and audio); the rest is left out, with a note. Every face
+ * sampled keeps its context crop until the person is chosen at the end: at most 120 s x 4 frames x about 110 KB
+ * ({@link REFERENCE_CONTEXT_SIZE} px RGB), some 53 MB per person on screen.
+ */
+export const REFERENCE_VIDEO_MAX_SECONDS = 120;
 
 /**
  * Two people compete for a reference video when the runner-up is on screen in at least this share of the sampled
@@ -43,7 +47,7 @@ export const DOMINANT_SPEAKER_SHARE = 0.7;
 export const SAME_SPEAKER_COSINE = 0.65;
 
 /** Largest side, in pixels, of the context crop kept around each sampled face of a reference video. */
-export const REFERENCE_CONTEXT_SIZE = 256;
+export const REFERENCE_CONTEXT_SIZE = 192;
 
 /** Faces of one person seen in different tracks (they left the screen and came back) with at least this cosine are joined. */
 const SAME_PERSON_COSINE = 0.55;

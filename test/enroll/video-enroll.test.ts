@@ -169,6 +169,7 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     const r = cli('enroll', '--name', 'Equal', '--no-consent', f('equal.mp4'));
     expect(r.status).toBe(2);
     expect(r.json.performerId).toBeNull();
+    console.log(`equal.mp4: ${r.json.rejected[0]?.reason}`);
     expect(r.json.rejected).toEqual([{ file: f('equal.mp4'), code: 'E_QUALITY', reason: expect.stringMatching(/two people on screen about equally.*--largest/) }]);
     expect(r.stderr).toMatch(/rejected: .*equal\.mp4: E_QUALITY/);
   });
@@ -178,6 +179,7 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     expect(r.status).toBe(0);
     eqId = r.json.performerId;
     expect(r.json.accepted.map((a: Json) => a.modality)).toEqual(['face']);
+    console.log(`equal.mp4 --largest: ${JSON.stringify(r.json.accepted[0].quality)}; ${r.json.notes[0]?.note}`);
     expect(r.json.accepted[0].quality).toMatchObject({ chosenBy: 'largest', people: 2, voice: 'skipped' });
     expect(r.json.notes).toEqual([{ file: f('equal.mp4'), note: expect.stringMatching(/^voice not enrolled: 2 speakers and none holds 70% of the speech/) }]);
     expect(r.stderr).toMatch(/note: .*equal\.mp4: voice not enrolled/);
