@@ -6,7 +6,7 @@ import type { MediaLimits } from '../media/limits';
 import { streamVideoFrames, type VideoFrame } from '../media/video';
 import { MAX_UNCHANGED_SECONDS, isFlatFrame, sameFrame } from '../scan/scanner';
 import { dot } from '../kernels/vector';
-import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceObservation } from '../scan/track';
+import { FaceTracker, cropAround, patchSignature, regionAround, trackEmbedding, type FaceObservation } from '../scan/track';
 import type { Box, Face, FaceDetection, RgbImage } from '../types';
 import { gather } from '../voice/speech-ranges';
 import { speakerTurns, type SpeakerTurn } from '../voice/turns';
@@ -199,11 +199,7 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
     const ids = tracker.lastAssignments();
     const seen = (track: number, detection: FaceDetection, face: Face | null): void => {
       const b = detection.box;
-      const m = 0.25 * Math.max(b.w, b.h);
-      const x0 = Math.max(0, Math.floor(b.x - m));
-      const y0 = Math.max(0, Math.floor(b.y - m));
-      const contextBox = { x: x0, y: y0, w: Math.min(image.width, Math.ceil(b.x + b.w + m)) - x0, h: Math.min(image.height, Math.ceil(b.y + b.h + m)) - y0 };
-      sightings.push({ track, time, detection, face, context: cropAround(image, b, REFERENCE_CONTEXT_SIZE), contextBox, frameSize: { width: image.width, height: image.height } });
+      sightings.push({ track, time, detection, face, context: cropAround(image, b, REFERENCE_CONTEXT_SIZE), contextBox: regionAround(image, b), frameSize: { width: image.width, height: image.height } });
     };
     for (const [i, trackId] of follow) seen(trackId, detections[i]!, null);
     described.forEach((face, k) => seen(ids[k]!, face.detection, face));
