@@ -111,11 +111,15 @@ async function gateVideo(file: string, probed: ProbedMedia, p: GatePipelines, op
   const items: AcceptedItem[] = [];
   const notes = [...ref.notes];
   if (ref.chosen !== null) {
-    const embedded = ref.frames.flatMap((f) => (f.face ? [{ time: f.time, face: f.face }] : []));
-    const good = embedded.filter((f) => !f.face.quality.reasons.some((r) => REJECTING.includes(r)));
+    const embedded = ref.frames.flatMap((f) => (f.face ? [{ time: f.time, face: f.face, context: f.context }] : []));
+    // As for photos: a face of too low quality, or whose embedding is degenerate (junk), is not a template.
+    const junk = await p.face.junkSet();
+    const good = embedded.filter((f) => !f.face.quality.reasons.some((r) => REJECTING.includes(r)) && degeneracy(f.face.embedding, junk) === null);
     if (good.length === 0) {
-      const bestFrame = [...embedded].sort((a, b) => b.face.quality.score - a.face.quality.score)[0]!;
-      throw new LikenessError('E_QUALITY', `no sampled frame of the person on screen passes the quality gate (best at ${bestFrame.time.toFixed(2)} s: ${describeFaceRejection(bestFrame.face, bestFrame.face.quality.reasons.filter((r) => REJECTING.includes(r)))})`);
+      const bestFrame = bestOf(embedded);
+      const reasons = bestFrame.face.quality.reasons.filter((r) => REJECTING.includes(r));
+      const why = reasons.length ? describeFaceRejection(bestFrame.face, reasons) : 'its embedding is degenerate (what the model makes of junk)';
+      throw new LikenessError('E_QUALITY', `no sampled frame of the person on screen passes the quality gate (best at ${bestFrame.time.toFixed(2)} s: ${why})`);
     }
     const picked = spreadBest(good, VIDEO_REFERENCE_FACES);
     const person = ref.people[ref.chosen]!;
@@ -133,23 +137,38 @@ async function gateVideo(file: string, probed: ProbedMedia, p: GatePipelines, op
       file,
       modality: 'face',
       quality,
-      item: { sha256, modality: 'face', quality, templates: picked.map((f) => ({ modelId: f.face.modelId, vector: f.face.embedding, quality: f.face.quality.score })) },
+      item: {
+        sha256,
+        modality: 'face',
+        quality,
+        templates: picked.map((f) => ({ modelId: f.face.modelId, vector: f.face.embedding, quality: f.face.quality.score })),
+        // The thumbnail is the best template's face, cut with the same margin as a photo reference's.
+        artifacts: [{ kind: 'thumbnail', data: new Uint8Array(await encodeJpeg(bestOf(picked).context, THUMBNAIL_SIZE, THUMBNAIL_QUALITY)) }],
+      },
     });
   } else notes.push('no face in the video: only its voice can be enrolled');
   if (ref.voice.status === 'enrolled' && ref.voice.signal) {
     const ve = await p.voice();
     const v = await ve.embed(ref.voice.signal, ref.voice.turns.flatMap((t) => t.speech));
-    if (v.speechSeconds < MIN_ENROLL_SPEECH_SECONDS || v.windows.length === 0) {
+    // Degenerate windows (what the model makes of junk) are dropped, as for recordings.
+    const junk = await ve.junkSet();
+    const windows = v.windows.filter((w) => degeneracy(w.embedding, junk) === null);
+    if (v.speechSeconds < MIN_ENROLL_SPEECH_SECONDS || windows.length === 0) {
       notes.push(`voice not enrolled: too little net speech from the main speaker (${v.speechSeconds.toFixed(1)} s, need ${MIN_ENROLL_SPEECH_SECONDS} s)`);
     } else {
-      const quality: JsonValue = { kind: 'video', speechSeconds: round(v.speechSeconds), windows: v.windows.length, share: ref.voice.share, speakers: ref.voice.speakers };
-      items.push({ file, modality: 'voice', quality, item: { sha256, modality: 'voice', quality, templates: v.windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })) } });
+      const quality: JsonValue = { kind: 'video', speechSeconds: round(v.speechSeconds), windows: windows.length, ...(windows.length < v.windows.length ? { junkWindows: v.windows.length - windows.length } : {}), share: ref.voice.share, speakers: ref.voice.speakers };
+      items.push({ file, modality: 'voice', quality, item: { sha256, modality: 'voice', quality, templates: windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })) } });
     }
   }
   if (items.length === 0) {
     throw new LikenessError(ref.faceProblem?.code ?? 'E_NO_SPEECH', `nothing to enroll: ${[ref.faceProblem?.message, ...notes].filter(Boolean).join('; ')}`);
   }
   return { items, notes };
+}
+
+/** The item of highest face quality. */
+function bestOf<T extends { face: Face }>(items: readonly T[]): T {
+  return items.reduce((a, b) => (b.face.quality.score > a.face.quality.score ? b : a));
 }
 
 /** The best-quality item in each of `n` equal stretches of the items' time span (fewer when stretches are empty). */

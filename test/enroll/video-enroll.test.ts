@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -110,9 +111,12 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     expect(byModality.voice.quality.share).toBeGreaterThanOrEqual(0.7);
     expect(byModality.voice.quality.speakers).toBeGreaterThanOrEqual(2);
     expect(r.json.notes).toEqual([]);
-    // One reference, named by the video file's sha256.
+    // One reference, named by the video file's sha256, with a thumbnail of the enrolled face.
     const show = cli('performers', 'show', mainId);
     expect(show.json.references).toHaveLength(1);
+    const sha = createHash('sha256').update(fs.readFileSync(f('main.mp4'))).digest('hex');
+    expect(show.json.references[0].sha256).toBe(sha);
+    expect(cli('performers', 'export', mainId).json.artifacts).toEqual([expect.objectContaining({ kind: 'thumbnail', modality: 'face', referenceHash: sha })]);
   });
 
   test('analyseReferenceVideo hands out the chosen person\'s sampled frames and the enrolled speaker\'s audio', async () => {
