@@ -2,9 +2,10 @@ import { LikenessError, isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
 import { QUALITY_LIMITS } from '../face/quality';
 import { decodeAudio, type AudioSignal } from '../media/audio';
-import { audioFingerprint } from '../media/audio-fingerprint';
+import { audioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
 import { faceHash, visualFingerprint } from '../face/fingerprint';
 import { bundleFingerprints } from '../match/origins';
+import type { Fingerprint } from '../match/origin-index';
 import type { EnrollItem } from '../match/registry';
 import type { JsonValue, NewArtifact } from '../store/types';
 import type { Face, FaceDetection, QualityReason } from '../types';
@@ -165,6 +166,13 @@ async function gateVideo(file: string, probed: ProbedMedia, p: GatePipelines, op
   if (items.length === 0) {
     throw new LikenessError(ref.faceProblem?.code ?? 'E_NO_SPEECH', `nothing to enroll: ${[ref.faceProblem?.message, ...notes].filter(Boolean).join('; ')}`);
   }
+  // One fingerprint artefact for the video (its reference row): the chosen person's face hashes over time, and the
+  // soundtrack's audio fingerprint, so a reuse of either part of the clip is found with its offset.
+  const prints: Fingerprint[] = [];
+  if (ref.chosen !== null && ref.frames.length > 0) prints.push(visualFingerprint(ref.frames.map((f) => ({ time: f.time, ...f.hash }))));
+  if (ref.voice.signal) prints.push(await recordingFingerprint(ref.voice.signal));
+  const first = items[0]!.item;
+  if (prints.length > 0) first.artifacts = [...(first.artifacts ?? []), { kind: 'fingerprint', data: bundleFingerprints(prints) }];
   return { items, notes };
 }
 
@@ -249,11 +257,15 @@ function scaleDetection(d: FaceDetection, k: number): FaceDetection {
  */
 export const MAX_FINGERPRINT_SECONDS = 600;
 
-/** The audio fingerprint of a reference recording (its first {@link MAX_FINGERPRINT_SECONDS} s) as a `fingerprint` artefact. */
-async function voiceArtifacts(signal: AudioSignal): Promise<NewArtifact[]> {
+/** The audio fingerprint of a reference recording or soundtrack (its first {@link MAX_FINGERPRINT_SECONDS} s). */
+async function recordingFingerprint(signal: AudioSignal): Promise<AudioFingerprint> {
   const n = Math.min(signal.samples.length, MAX_FINGERPRINT_SECONDS * signal.sampleRate);
-  const fp = await audioFingerprint({ ...signal, samples: signal.samples.subarray(0, n) });
-  return [{ kind: 'fingerprint', data: bundleFingerprints([fp]) }];
+  return audioFingerprint({ ...signal, samples: signal.samples.subarray(0, n) });
+}
+
+/** A recording's `fingerprint` artefact. */
+async function voiceArtifacts(signal: AudioSignal): Promise<NewArtifact[]> {
+  return [{ kind: 'fingerprint', data: bundleFingerprints([await recordingFingerprint(signal)]) }];
 }
 
 function describeFaceRejection(f: Face, reasons: QualityReason[]): string {

@@ -1,5 +1,6 @@
 import { LikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
+import { REFERENCE_VIDEO_FPS, faceHash, type FaceHash } from '../face/fingerprint';
 import { decodeAudio, type AudioSignal } from '../media/audio';
 import type { MediaInfo } from '../media/ffmpeg';
 import type { MediaLimits } from '../media/limits';
@@ -14,11 +15,10 @@ import { detectSpeech, type SpeechSegment } from '../voice/vad';
 import type { VoiceEmbedder } from '../voice/embed';
 
 /**
- * Frames sampled per second of a reference video. Four a second follows a face well enough to tell who is on screen
- * most, and is the rate reference fingerprints are meant to be taken at, so {@link analyseReferenceVideo}'s frames can
- * be fingerprinted without decoding the video twice.
+ * Frames sampled per second of a reference video: the rate its fingerprint is taken at (face/fingerprint), which
+ * also follows a face well enough to tell who is on screen most; the video is decoded once for both.
  */
-export const REFERENCE_VIDEO_FPS = 4;
+export { REFERENCE_VIDEO_FPS };
 
 /**
  * Seconds of a reference video that are sampled (frames and audio); the rest is left out, with a note. Every face
@@ -75,6 +75,8 @@ export interface ReferenceFrame {
   contextBox: Box;
   /** Size of the sampled frame the face, landmarks and `contextBox` refer to. */
   frameSize: { width: number; height: number };
+  /** The face's perceptual hash in the full sampled frame (for the reference's visual fingerprint). */
+  hash: FaceHash;
 }
 
 /** One person seen in a reference video (tracks of the same face joined). */
@@ -199,7 +201,7 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
     const ids = tracker.lastAssignments();
     const seen = (track: number, detection: FaceDetection, face: Face | null): void => {
       const b = detection.box;
-      sightings.push({ track, time, detection, face, context: cropAround(image, b, REFERENCE_CONTEXT_SIZE), contextBox: regionAround(image, b), frameSize: { width: image.width, height: image.height } });
+      sightings.push({ track, time, detection, face, context: cropAround(image, b, REFERENCE_CONTEXT_SIZE), contextBox: regionAround(image, b), frameSize: { width: image.width, height: image.height }, hash: faceHash(image, detection) });
     };
     for (const [i, trackId] of follow) seen(trackId, detections[i]!, null);
     described.forEach((face, k) => seen(ids[k]!, face.detection, face));
@@ -242,7 +244,7 @@ export async function analyseReferenceVideo(file: string, p: VideoReferencePipel
       );
     } else chosen = order[0]!;
   }
-  const chosenFrames: ReferenceFrame[] = chosen === null ? [] : groups[chosen]!.list.map(({ time, detection, face, context, contextBox, frameSize }) => ({ time, detection, face, context, contextBox, frameSize }));
+  const chosenFrames: ReferenceFrame[] = chosen === null ? [] : groups[chosen]!.list.map(({ time, detection, face, context, contextBox, frameSize, hash }) => ({ time, detection, face, context, contextBox, frameSize, hash }));
 
   // A video whose face is refused is rejected whole: its soundtrack is not worth decoding.
   const voice =
