@@ -197,6 +197,8 @@ export class FaceAnalyzer {
         : await Promise.all(crops.map((c, i) => this.embedder.embed(c, [dets[i]!]).then((e) => e[0]!)));
       return { modelId: this.modelId, prototypes, maxCosine: FACE_JUNK_MAX_COSINE };
     })();
+    // A failure (a model that cannot load) is not kept: the next call tries again.
+    this.junk.catch(() => (this.junk = undefined));
     return this.junk;
   }
 
