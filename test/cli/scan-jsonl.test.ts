@@ -110,8 +110,9 @@ testIf(sample !== undefined, '@vladmandic/face-api demo photos')('SIGKILL mid-ba
     await new Promise((r) => setTimeout(r, 20));
   }
   expect(await exited).toBe('SIGKILL');
-  const { lines, tail } = readLines(jsonl);
-  expect(tail).toBe(''); // each line went out whole in one write
+  // A kill can land inside the write of one long line (the kernel may stop a multi-page write early): that cut-off
+  // tail has no newline, is skipped by readers, and never touches the lines before it, which must all parse.
+  const { lines } = readLines(jsonl);
   expect(lines.length).toBeGreaterThanOrEqual(killedAt);
   expect(lines.length).toBeLessThan(inputs.length);
   expect(new Set(lines.map((l) => l.media.path)).size).toBe(lines.length);
