@@ -171,6 +171,10 @@ async function main(): Promise<void> {
     noiseMid: Float32Array.from({ length: n3 }, () => 0.2 * (Math.random() - 0.5)),
     toneInNoise: Float32Array.from(sin(700, 0.3), (x) => x + 0.02 * (Math.random() - 0.5)),
   };
+  // Non-finite input, as it would arrive if the decoder's checks were bypassed (the NaN enrollment).
+  heldVoice.nan = Float32Array.from({ length: n3 }, () => NaN);
+  heldVoice.inf = Float32Array.from({ length: n3 }, () => Infinity);
+  heldVoice.huge = Float32Array.from({ length: n3 }, (_, i) => (i % 2 ? 3e38 : -3e38));
   const heldVoiceOut: Record<string, { nearestJunk: number; maxReal: number } | string> = {};
   for (const [name, x] of Object.entries(heldVoice)) {
     try {
