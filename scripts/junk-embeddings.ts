@@ -10,6 +10,7 @@ import * as path from 'path';
 import { FaceAnalyzer } from '../src/face/analyzer';
 import { VoiceEmbedder } from '../src/voice/embed';
 import { decodeAudio } from '../src/media/audio';
+import { detectSpeech } from '../src/voice/vad';
 import { ortSession, ort } from '../src/models/ort';
 import { toNchw } from '../src/kernels/image';
 import type { RgbImage } from '../src/types';
@@ -141,6 +142,13 @@ async function main(): Promise<void> {
     const v = await ve.embed({ sampleRate: 16000, samples: x, offset: 0 });
     pipeline[name] = { speechSeconds: r(v.speechSeconds), windows: v.windows.length, nearestJunk: v.embedding ? r(Math.max(...voiceJunk.map((j) => dot(v.embedding!, j)))) : null };
   }
+  // A 300 Hz tone pulsing 4 times a second, 10 s: junk the speech detector takes for speech.
+  {
+    const x = Float32Array.from({ length: 160000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 300 * i) / 16000) * (0.5 + 0.5 * Math.sin((2 * Math.PI * 4 * i) / 16000)));
+    const v = await ve.embed({ sampleRate: 16000, samples: x, offset: 0 });
+    const cos = v.windows.map((w) => Math.max(...voiceJunk.map((j) => dot(w.embedding, j))));
+    pipeline.pulsingTone10s = { speechSeconds: r(v.speechSeconds), windows: v.windows.length, nearestJunkMin: r(Math.min(...cos)), nearestJunkMax: r(Math.max(...cos)) };
+  }
   const voiceFiles = ['test/fixtures/voice/espeak-f4.wav', 'test/fixtures/voice/espeak-m3.wav'];
   if (sharedN > 0 && fs.existsSync('../shared/eval/voices')) {
     const all: string[] = [];
@@ -175,11 +183,13 @@ async function main(): Promise<void> {
   heldVoice.nan = Float32Array.from({ length: n3 }, () => NaN);
   heldVoice.inf = Float32Array.from({ length: n3 }, () => Infinity);
   heldVoice.huge = Float32Array.from({ length: n3 }, (_, i) => (i % 2 ? 3e38 : -3e38));
-  const heldVoiceOut: Record<string, { nearestJunk: number; maxReal: number } | string> = {};
+  const heldVoiceOut: Record<string, { nearestJunk: number; maxReal: number; rawNorm: number; sileroSpeechSeconds: number } | string> = {};
   for (const [name, x] of Object.entries(heldVoice)) {
     try {
-      const v = unit(await rawRun(x));
-      heldVoiceOut[name] = { nearestJunk: r(Math.max(...voiceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realVoices.map((j) => dot(v, j)))) };
+      const raw = await rawRun(x);
+      const v = unit(raw);
+      const speech = (await detectSpeech({ sampleRate: 16000, samples: x, offset: 0 })).reduce((t, g) => t + g.end - g.start, 0);
+      heldVoiceOut[name] = { nearestJunk: r(Math.max(...voiceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realVoices.map((j) => dot(v, j)))), rawNorm: r(norm(raw)), sileroSpeechSeconds: r(speech) };
     } catch (e) {
       heldVoiceOut[name] = `error: ${(e as Error).message}`;
     }
