@@ -71,6 +71,13 @@ beforeAll(async () => {
   }
   // 6. A cut-off Matroska file (the first 60 %).
   truncateFile(f('base.mkv'), f('truncated.mkv'), 0.6);
+  // 7. Cut-off audio files: the voice ad as MP3, WebM (Opus) and Ogg (Vorbis), the first 75 % of each.
+  if (speech) {
+    for (const [ext, codec] of [['mp3', 'libmp3lame'], ['webm', 'libopus'], ['ogg', 'libvorbis']] as const) {
+      ffmpeg(['-i', f('voice-ad.wav'), '-c:a', codec, f(`voice-ad.${ext}`)]);
+      truncateFile(f(`voice-ad.${ext}`), f(`truncated-voice.${ext}`), 0.75);
+    }
+  }
 
   guard = await Guard.open({ db });
   performerA = (await guard.enroll({ name: 'Performer A', noConsent: true }, refs)).performerId!;
@@ -120,4 +127,11 @@ test('a truncated Matroska file: A is reported from what decodes, marked truncat
   expect(faceOfA(r)).toBe(true);
   expect(r.media.truncated).toBe(true);
   expect(r.warnings.join('\n')).toMatch(/truncat|cut off|ends early/i);
+});
+
+testIf(speech, 'espeak-ng').each([['mp3'], ['webm'], ['ogg']])('a truncated .%s voice file: A is reported by voice from what decodes, marked truncated with a warning', async (ext) => {
+  const r = await scan(`truncated-voice.${ext}`);
+  expect(r.matches.some((m) => m.modality === 'voice' && m.performerId === performerA && m.decision === 'match')).toBe(true);
+  expect(r.media.truncated).toBe(true);
+  expect(r.warnings.join('\n')).toMatch(/truncated/);
 });
