@@ -13,7 +13,9 @@ export type DegeneracyKind = 'non_finite' | 'zero_norm' | 'constant' | 'junk';
 
 /** What {@link degeneracy} found: the kind, a sentence for people, and for `junk` the cosine to the junk set. */
 export interface Degeneracy {
+  /** What is wrong with the vector. */
   kind: DegeneracyKind;
+  /** The same for people, e.g. `component 3 is NaN`. */
   message: string;
   /** For `junk`: the cosine to the nearest junk embedding. */
   cosine?: number;
@@ -24,6 +26,7 @@ export interface Degeneracy {
  * or above which a vector counts as one of them.
  */
 export interface JunkSet {
+  /** The model whose embeddings these are. */
   modelId: string;
   /** Unit vectors. */
   prototypes: readonly Float32Array[];
