@@ -13,7 +13,8 @@ import { decodeAudio } from '../src/media/audio';
 import { detectSpeech } from '../src/voice/vad';
 import { ortSession, ort } from '../src/models/ort';
 import { toNchw } from '../src/kernels/image';
-import type { RgbImage } from '../src/types';
+import type { FaceDetection, RgbImage } from '../src/types';
+import { ARCFACE_112 } from '../src/kernels/geometry';
 import { faceJunkCrops, voiceJunkSignals } from '../src/media/junk';
 
 function flat(rr: number, g: number, b: number): RgbImage {
@@ -61,16 +62,21 @@ async function main(): Promise<void> {
   const session = await ortSession('faceplugin-mfn512');
   const T = ort().Tensor;
   const junkCrops = faceJunkCrops();
-  const faceJunk: Float32Array[] = [];
+  const faceJunkRaw: Float32Array[] = [];
   const faceNorms: Record<string, number> = {};
   for (const [name, crop] of Object.entries(junkCrops)) {
     const input = new Float32Array(3 * 112 * 112);
     toNchw(crop, 127, 128, input, 0, false);
     const raw = Float32Array.from((await session.run({ input: new T('float32', input, [1, 3, 112, 112]) })).output!.data as Float32Array);
     faceNorms[name] = r(norm(raw));
-    faceJunk.push(unit(raw));
+    faceJunkRaw.push(unit(raw));
   }
   const fa = await FaceAnalyzer.create();
+  // Comparisons use the shipped junk set (the analyzer's own path: mirror-averaged, as real faces are embedded).
+  const faceJunk = [...(await fa.junkSet()).prototypes];
+  const singleViewAgreement = r(Math.min(...faceJunk.map((v, i) => dot(v, faceJunkRaw[i]!))));
+  const at = ARCFACE_112.map(([x, y]) => [x, y]) as FaceDetection['landmarks'];
+  const det: FaceDetection = { box: { x: 0, y: 0, w: 112, h: 112 }, landmarks: at, score: 1 };
   const realFaces: Float32Array[] = [];
   const faceLabels: string[] = [];
   const fd = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
@@ -101,9 +107,7 @@ async function main(): Promise<void> {
   };
   const heldFaceOut: Record<string, { nearestJunk: number; maxReal: number }> = {};
   for (const [name, crop] of Object.entries(heldFace)) {
-    const input = new Float32Array(3 * 112 * 112);
-    toNchw(crop, 127, 128, input, 0, false);
-    const v = unit(Float32Array.from((await session.run({ input: new T('float32', input, [1, 3, 112, 112]) })).output!.data as Float32Array));
+    const v = (await fa.describe(crop, [det]))[0]!.embedding;
     heldFaceOut[name] = { nearestJunk: r(Math.max(...faceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realFaces.map((j) => dot(v, j)))) };
   }
   const faceReal = realFaces.map((v) => Math.max(...faceJunk.map((j) => dot(v, j))));
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
   out.face = {
     model: fa.modelId,
     junkRawNorm: faceNorms,
+    singleViewAgreement,
     junkPairwise: stats(Object.values(pairwise(Object.keys(junkCrops), faceJunk))),
     realToNearestJunk: stats(faceReal),
     realToReal: stats(faceRealReal),
