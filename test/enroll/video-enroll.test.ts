@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import sharp from 'sharp';
 import { REFERENCE_CONTEXT_SIZE, REFERENCE_VIDEO_FPS, analyseReferenceVideo } from '../../src/enroll/video-reference';
 import { FaceAnalyzer } from '../../src/face/analyzer';
 import { decodeAudio } from '../../src/media/audio';
@@ -89,6 +90,7 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     makeSpeechWav('A new recording of the first voice, talking about weather and rivers and music.', f('m-probe.wav'), { voice: M });
     makeSpeechWav('The second voice records a reference of its own, reading about bridges and old maps for a while.', f('f-ref.wav'), { voice: F });
     makeSpeechWav('Another sentence from the second voice, about gardens, kites and a summer market.', f('f-probe.wav'), { voice: F });
+    await sharp(sampleImage(2)).extract({ left: 1250, top: 0, width: 600, height: 560 }).jpeg({ quality: 90 }).toFile(f('c-photo.jpg'));
     truncateFile(f('main.mp4'), f('cut.mp4'), 0.5);
     fs.writeFileSync(f('junk.mp4'), Buffer.from('ftypisom this is not a video at all'.repeat(40)));
   });
@@ -237,5 +239,16 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^likeness: E_CONSENT: .*withdrawn/m);
     expect(cli('performers', 'show', id).json.references).toHaveLength(1);
+  });
+
+  test('the same new file given twice: the first is enrolled, the second reported duplicate', () => {
+    const r = cli('performers', 'add-reference', eqId, '--largest', f('c-photo.jpg'), f('c-photo.jpg'));
+    expect(r.json.rejected).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(r.json.accepted).toEqual([
+      expect.objectContaining({ file: f('c-photo.jpg'), modality: 'face' }),
+      expect.objectContaining({ file: f('c-photo.jpg'), modality: 'face', duplicate: true }),
+    ]);
+    expect(r.json.accepted[0].duplicate).toBeUndefined();
   });
 });
