@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { unbundleFingerprints } from '../../src/match/origins';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -118,7 +119,13 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     expect(show.json.references).toHaveLength(1);
     const sha = createHash('sha256').update(fs.readFileSync(f('main.mp4'))).digest('hex');
     expect(show.json.references[0].sha256).toBe(sha);
-    expect(cli('performers', 'export', mainId).json.artifacts).toEqual([expect.objectContaining({ kind: 'thumbnail', modality: 'face', referenceHash: sha })]);
+    // Its artefacts: the thumbnail, and one fingerprint holding the face hashes over time and the soundtrack's.
+    const exported = cli('performers', 'export', mainId, '--vectors').json.artifacts as { kind: string; referenceHash: string; data: string }[];
+    expect(exported.map((a) => [a.kind, a.referenceHash])).toEqual([['thumbnail', sha], ['fingerprint', sha]]);
+    const prints = unbundleFingerprints(Buffer.from(exported[1]!.data, 'base64'));
+    expect(prints.map((p) => p.kind)).toEqual(['visual', 'audio']);
+    const visual = prints[0]!.kind === 'visual' ? prints[0]! : null;
+    expect(visual!.frames.length).toBeGreaterThanOrEqual(60); // A's sampled frames at 4 fps
   });
 
   test('analyseReferenceVideo hands out the chosen person\'s sampled frames and the enrolled speaker\'s audio', async () => {
