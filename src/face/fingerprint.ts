@@ -1,6 +1,4 @@
 import { hammingWords } from '../kernels/hamming';
-import { warpAffineRgb } from '../kernels/image';
-import type { Affine } from '../kernels/geometry';
 import type { FaceDetection, RgbImage } from '../types';
 import { LikenessError } from '../errors';
 import { fingerprintHeader, readFingerprintHeader } from '../media/fingerprint-format';
@@ -82,23 +80,28 @@ const COS: Float64Array = (() => {
   return c;
 })();
 
-/** A grey canvas of {@link CANVAS_PX} pixels per side around the face's context square, pooled so it does not alias. */
+/**
+ * A grey canvas of {@link CANVAS_PX} pixels per side around the face's context square: each canvas pixel is the mean
+ * of f x f point samples of the source (a box filter, so it does not alias), the border replicated outside the image.
+ */
 function greyCanvas(image: RgbImage, d: FaceDetection): Float64Array {
   const b = d.box;
   const side = Math.max(b.w, b.h, 1) * CONTEXT * CANVAS;
-  // About two source pixels per warped sample at most, pooled f x f into one canvas pixel.
-  const f = Math.min(8, Math.max(1, Math.ceil(side / CANVAS_PX / 2)));
-  const size = CANVAS_PX * f;
-  const k = size / side;
-  const m: Affine = [k, 0, size / 2 - k * (b.x + b.w / 2), 0, k, size / 2 - k * (b.y + b.h / 2)];
-  const crop = warpAffineRgb(image, m, size, size);
+  const step = side / CANVAS_PX;
+  // About two source pixels between samples at most.
+  const f = Math.min(8, Math.max(1, Math.ceil(step / 2)));
+  const x0 = b.x + b.w / 2 - side / 2, y0 = b.y + b.h / 2 - side / 2;
+  const { width: W, height: H, data } = image;
+  const xs = new Int32Array(CANVAS_PX * f);
+  for (let i = 0; i < xs.length; i++) xs[i] = Math.min(W - 1, Math.max(0, Math.floor(x0 + ((i + 0.5) / f) * step))) * 3;
   const g = new Float64Array(CANVAS_PX * CANVAS_PX);
-  const px = crop.data;
-  for (let y = 0; y < size; y++) {
-    const row = ((y / f) | 0) * CANVAS_PX;
-    for (let x = 0; x < size; x++) {
-      const i = (y * size + x) * 3;
-      g[row + ((x / f) | 0)] += 0.299 * px[i]! + 0.587 * px[i + 1]! + 0.114 * px[i + 2]!;
+  for (let j = 0; j < CANVAS_PX * f; j++) {
+    const sy = Math.min(H - 1, Math.max(0, Math.floor(y0 + ((j + 0.5) / f) * step)));
+    const row = sy * W * 3;
+    const out = ((j / f) | 0) * CANVAS_PX;
+    for (let i = 0; i < xs.length; i++) {
+      const k = row + xs[i]!;
+      g[out + ((i / f) | 0)] += 0.299 * data[k]! + 0.587 * data[k + 1]! + 0.114 * data[k + 2]!;
     }
   }
   return g;

@@ -309,11 +309,19 @@ const FACE_MATCH_WORDS = FACE_HASH_WORDS;
 /** Bits compared per hash. */
 const MATCH_BITS = FACE_MATCH_WORDS * 32;
 
-/** A frame within this many of the compared bits of a reference frame votes for it. */
-export const FACE_MAX_DISTANCE = 11;
+/**
+ * A scanned frame within this many bits (of 64) of a reference frame votes for it. Measured (benchmarks/RESULTS.md):
+ * the same photo after scaling to 50%, a 10% crop, mirroring, brightness +-30% or H.264 at 300 kb/s is at most 10
+ * bits away (95th percentile 8), other photos of the same person at least 8 (5th percentile 14), other people at
+ * least 10.
+ */
+export const FACE_MAX_DISTANCE = 8;
 
-/** Face decision threshold on similarity: the mean over the scanned frames of 1 - distance / (compared bits / 2). */
-export const FACE_THRESHOLD = 0.5;
+/**
+ * Face decision threshold on similarity: the mean over the scanned frames of 1 - distance / 32 for frames that voted
+ * for the reference (0 for frames that did not). One frame at the largest distance gives 0.75.
+ */
+export const FACE_THRESHOLD = 0.6;
 
 /** 16-bit chunks of the compared bits, one table each. */
 const CHUNKS = MATCH_BITS / 16;
@@ -321,6 +329,8 @@ const CHUNKS = MATCH_BITS / 16;
 const CHUNK_RADIUS = Math.floor(FACE_MAX_DISTANCE / CHUNKS);
 /** Offset vote bin in seconds. */
 const FACE_BIN = 0.25;
+/** Frames whose offsets are this close (seconds) agree on one alignment (motion between 4 fps reference frames). */
+const FACE_OFFSET_TOLERANCE = 0.5;
 
 /** All 16-bit masks of at most `r` set bits. */
 function flipMasks(r: number): Uint16Array {
@@ -409,36 +419,51 @@ class VisualIndex {
   lookup(frames: readonly FaceQueryFrame[]): OriginMatch | null {
     if (this.refs.length === 0) return null;
     const t0 = frames[0]!.time;
-    // (entry, mirrored, offset bin) -> { weight, offsets }
-    const votes = new Map<string, { e: number; m: number; w: number; offs: number[] }>();
-    for (const f of frames) {
-      // Each frame votes once per (entry, mirrored, bin), with its best distance there.
-      const mine = new Map<string, { e: number; m: number; s: number; off: number }>();
-      this.near(f.hashes, (h, d) => {
+    // Per (entry, mirrored): every frame's votes, as (frame, offset, similarity).
+    const votes = new Map<number, { f: number; off: number; s: number }[]>();
+    frames.forEach((fr, fi) => {
+      this.near(fr.hashes, (h, d) => {
         const e = this.entryOf[h]!;
         const ref = this.refs[e]!.fp;
-        const off = ref.still ? 0 : ref.frames[this.frameOf[h]!]!.time - (f.time - t0);
-        const key = `${e}:${this.mirrorOf[h]}:${Math.round(off / FACE_BIN)}`;
-        const s = 1 - d / (MATCH_BITS / 2);
-        const cur = mine.get(key);
-        if (!cur || s > cur.s) mine.set(key, { e, m: this.mirrorOf[h]!, s, off });
+        const off = ref.still ? 0 : ref.frames[this.frameOf[h]!]!.time - (fr.time - t0);
+        const key = e * 2 + this.mirrorOf[h]!;
+        let list = votes.get(key);
+        if (!list) votes.set(key, (list = []));
+        list.push({ f: fi, off, s: 1 - d / (MATCH_BITS / 2) });
       });
-      for (const [key, v] of mine) {
-        const cur = votes.get(key) ?? { e: v.e, m: v.m, w: 0, offs: [] };
-        cur.w += v.s;
-        cur.offs.push(v.off);
-        votes.set(key, cur);
+    });
+    // The (reference, mirrored, offset) that most frames agree on within +-FACE_OFFSET_TOLERANCE: each frame counts once,
+    // with its best similarity there.
+    let best: { key: number; score: number; offset: number } | null = null;
+    const perFrame = new Float64Array(frames.length);
+    const atFrame = new Float64Array(frames.length);
+    for (const [key, list] of votes) {
+      const centres = [...new Set(list.map((v) => Math.round(v.off / FACE_BIN)))];
+      for (const c of centres) {
+        perFrame.fill(0);
+        for (const v of list) {
+          if (Math.abs(v.off - c * FACE_BIN) > FACE_OFFSET_TOLERANCE || v.s <= perFrame[v.f]!) continue;
+          perFrame[v.f] = v.s;
+          atFrame[v.f] = v.off;
+        }
+        let score = 0;
+        const offs: number[] = [];
+        for (let f = 0; f < frames.length; f++) {
+          score += perFrame[f]!;
+          if (perFrame[f]! > 0) offs.push(atFrame[f]!);
+        }
+        if (!best || score > best.score) {
+          offs.sort((x, y) => x - y);
+          best = { key, score, offset: offs[offs.length >> 1]! };
+        }
       }
     }
-    let best: { e: number; m: number; w: number; offs: number[] } | null = null;
-    for (const v of votes.values()) if (!best || v.w > best.w) best = v;
     if (!best) return null;
-    const similarity = Math.min(1, best.w / frames.length);
+    const similarity = Math.min(1, best.score / frames.length);
     if (similarity < FACE_THRESHOLD) return null;
-    const offs = [...best.offs].sort((a, b) => a - b);
-    const ref = this.refs[best.e]!;
-    const m: OriginMatch = { referenceId: ref.id, referenceOffset: ref.fp.still ? 0 : Math.max(0, offs[offs.length >> 1]!), similarity };
-    if (best.m) m.mirrored = true;
+    const ref = this.refs[best.key >> 1]!;
+    const m: OriginMatch = { referenceId: ref.id, referenceOffset: ref.fp.still ? 0 : Math.max(0, best.offset), similarity };
+    if (best.key & 1) m.mirrored = true;
     return m;
   }
 }
