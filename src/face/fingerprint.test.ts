@@ -1,4 +1,4 @@
-import { LikenessError } from '../errors';
+import { thrownCode } from '../../test/helpers/error-code';
 import { hammingWords, popcount32 } from '../kernels/hamming';
 import { resizeRgb } from '../kernels/image';
 import type { FaceDetection, RgbImage } from '../types';
@@ -84,25 +84,17 @@ test('visual fingerprints round-trip through bytes; damaged bytes are typed erro
   expect(back).toEqual(fp);
   const still = visualFingerprint([frames[0]!], { still: true });
   expect(deserializeVisualFingerprint(serializeVisualFingerprint(still)).still).toBe(true);
-  const code = (f: () => unknown): string | undefined => {
-    try {
-      f();
-    } catch (e) {
-      return e instanceof LikenessError ? e.code : 'untyped';
-    }
-    return undefined;
-  };
   const bytes = serializeVisualFingerprint(fp);
-  expect(code(() => deserializeVisualFingerprint(bytes.subarray(0, 20)))).toBe('E_DECODE');
+  expect(thrownCode(() => deserializeVisualFingerprint(bytes.subarray(0, 20)))).toBe('E_DECODE');
   const badTime = Uint8Array.from(bytes);
   new DataView(badTime.buffer).setFloat64(8, NaN, true);
-  expect(code(() => deserializeVisualFingerprint(badTime))).toBe('E_DECODE');
+  expect(thrownCode(() => deserializeVisualFingerprint(badTime))).toBe('E_DECODE');
   const newer = Uint8Array.from(bytes);
   newer[2] = 2;
-  expect(code(() => deserializeVisualFingerprint(newer))).toBe('E_UNSUPPORTED');
-  expect(code(() => visualFingerprint([]))).toBe('E_INPUT');
-  expect(code(() => visualFingerprint(frames, { still: true }))).toBe('E_INPUT');
-  expect(code(() => visualFingerprint([{ time: -1, hash: new Uint32Array(2), mirror: new Uint32Array(2) }]))).toBe('E_INPUT');
-  expect(code(() => faceHash({ width: 2, height: 2, data: new Uint8Array(3) }, det(0, 0, 1)))).toBe('E_INPUT');
-  expect(code(() => faceQueryHashes(img, { box: { x: NaN, y: 0, w: 1, h: 1 } } as never))).toBe('E_INPUT');
+  expect(thrownCode(() => deserializeVisualFingerprint(newer))).toBe('E_UNSUPPORTED');
+  expect(thrownCode(() => visualFingerprint([]))).toBe('E_INPUT');
+  expect(thrownCode(() => visualFingerprint(frames, { still: true }))).toBe('E_INPUT');
+  expect(thrownCode(() => visualFingerprint([{ time: -1, hash: new Uint32Array(2), mirror: new Uint32Array(2) }]))).toBe('E_INPUT');
+  expect(thrownCode(() => faceHash({ width: 2, height: 2, data: new Uint8Array(3) }, det(0, 0, 1)))).toBe('E_INPUT');
+  expect(thrownCode(() => faceQueryHashes(img, { box: { x: NaN, y: 0, w: 1, h: 1 } } as never))).toBe('E_INPUT');
 });

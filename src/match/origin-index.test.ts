@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { LikenessError } from '../errors';
+import { thrownCode } from '../../test/helpers/error-code';
 import { decodeAudio } from '../media/audio';
 import { audioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
 import { ffmpegPath } from '../media/ffmpeg';
@@ -84,29 +84,21 @@ describeIf(hasEspeak(), 'espeak-ng')('voice origin lookup', () => {
 });
 
 describe('origin index input checks', () => {
-  const code = (f: () => unknown): string | undefined => {
-    try {
-      f();
-    } catch (e) {
-      return e instanceof LikenessError ? e.code : 'untyped';
-    }
-    return undefined;
-  };
   const audio: AudioFingerprint = { kind: 'audio', version: 1, hopSeconds: 0.01, subprints: new Uint32Array(4), voiced: new Uint8Array(4) };
 
   test('malformed entries and queries are E_INPUT', () => {
-    expect(code(() => OriginIndex.build(null as never))).toBe('E_INPUT');
-    expect(code(() => OriginIndex.build([{ referenceId: '', fingerprint: audio }]))).toBe('E_INPUT');
-    expect(code(() => OriginIndex.build([{ referenceId: 'a', fingerprint: { kind: 'audio' } as never }]))).toBe('E_INPUT');
-    expect(code(() => OriginIndex.build([{ referenceId: 'a', fingerprint: { kind: 'visual', frames: [{ time: 0, hash: new Uint32Array(3) }] } as never }]))).toBe('E_INPUT');
+    expect(thrownCode(() => OriginIndex.build(null as never))).toBe('E_INPUT');
+    expect(thrownCode(() => OriginIndex.build([{ referenceId: '', fingerprint: audio }]))).toBe('E_INPUT');
+    expect(thrownCode(() => OriginIndex.build([{ referenceId: 'a', fingerprint: { kind: 'audio' } as never }]))).toBe('E_INPUT');
+    expect(thrownCode(() => OriginIndex.build([{ referenceId: 'a', fingerprint: { kind: 'visual', frames: [{ time: 0, hash: new Uint32Array(3) }] } as never }]))).toBe('E_INPUT');
     const index = OriginIndex.build([{ referenceId: 'a', fingerprint: audio }]);
-    expect(code(() => index.lookupVoice(null as never))).toBe('E_INPUT');
-    expect(code(() => index.lookupFace([]))).toBe('E_INPUT');
-    expect(code(() => index.lookupFace([{ time: 0, hashes: new Uint32Array(3) }]))).toBe('E_INPUT');
-    expect(code(() => index.lookupFace([{ time: NaN, hashes: new Uint32Array(2) }]))).toBe('E_INPUT');
-    expect(code(() => serializeFingerprint({ kind: 'x' } as never))).toBe('E_INPUT');
-    expect(code(() => deserializeFingerprint(new Uint8Array([1, 7, 1, 0, 0, 0, 0, 0])))).toBe('E_DECODE');
-    expect(code(() => deserializeFingerprint('x' as never))).toBe('E_INPUT');
+    expect(thrownCode(() => index.lookupVoice(null as never))).toBe('E_INPUT');
+    expect(thrownCode(() => index.lookupFace([]))).toBe('E_INPUT');
+    expect(thrownCode(() => index.lookupFace([{ time: 0, hashes: new Uint32Array(3) }]))).toBe('E_INPUT');
+    expect(thrownCode(() => index.lookupFace([{ time: NaN, hashes: new Uint32Array(2) }]))).toBe('E_INPUT');
+    expect(thrownCode(() => serializeFingerprint({ kind: 'x' } as never))).toBe('E_INPUT');
+    expect(thrownCode(() => deserializeFingerprint(new Uint8Array([1, 7, 1, 0, 0, 0, 0, 0])))).toBe('E_DECODE');
+    expect(thrownCode(() => deserializeFingerprint('x' as never))).toBe('E_INPUT');
   });
 
   test('an empty index finds nothing', () => {
