@@ -73,7 +73,7 @@ export const VOICE_MAX_BER = 0.3;
 /** Voice decision threshold on similarity = 1 - 2 x bit error rate (so 0.4 is a 30% bit error rate). */
 export const VOICE_THRESHOLD = 1 - 2 * VOICE_MAX_BER;
 
-/** Tempo ratios tried (query seconds per reference second, atempo 0.95-1.05). */
+/** Tempo ratios tried: reference seconds per query second (ffmpeg atempo 0.95-1.05 on the reused recording). */
 const TEMPOS: readonly number[] = Array.from({ length: 11 }, (_, i) => 0.95 + i * 0.01);
 /** Offset bin of the vote, in sub-fingerprints (40 ms). */
 const VOTE_BIN = 4;
