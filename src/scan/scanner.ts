@@ -22,7 +22,7 @@ import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
 import { type DecisionRule, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
-import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
+import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack, type PrintThunk } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
 export interface ScanEngines {
@@ -284,15 +284,18 @@ class ScanJob {
   }
 
   /**
-   * Perceptual hashes of detected faces in one frame, or null when no stored reference has a visual fingerprint (then
-   * every face origin is `unknown` and hashing would be wasted).
+   * Takers of the perceptual hashes of detected faces in one frame (a track calls one when it wants a hash: see
+   * PRINT_INTERVAL_SECONDS), or null when no stored reference has a visual fingerprint (then every face origin is
+   * `unknown` and hashing would be wasted).
    */
-  hashFaces(image: RgbImage, detections: readonly FaceDetection[]): Uint32Array[] | null {
+  hashFaces(image: RgbImage, detections: readonly FaceDetection[]): PrintThunk[] | null {
     if (!this.origins?.hasVisual || detections.length === 0) return null;
-    const t0 = performance.now();
-    const out = detections.map((d) => faceQueryHashes(image, d));
-    this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
-    return out;
+    return detections.map((d) => () => {
+      const t0 = performance.now();
+      const h = faceQueryHashes(image, d);
+      this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
+      return h;
+    });
   }
 
   /** The origin of a face matched to `performerId`, from its frames' hashes (taken only when there is an index). */

@@ -139,3 +139,18 @@ test('verdicts fuse face and voice only where they coincide', () => {
   const [apart] = verdicts([m('face', 0, 1, 0.8, 'possible'), m('voice', 5, 6, 0.7, 'possible')]);
   expect(apart).toMatchObject({ confidence: 0.8, decision: 'possible', overlaps: [] });
 });
+
+test('a track takes its face hashes lazily, at most once a second and at the start of each on-screen span', () => {
+  const tracker = new FaceTracker({ interval: 0.5, refreshSeconds: 0 });
+  const calls: number[] = [];
+  const thunk = (t: number) => () => (calls.push(t), Uint32Array.of(t * 10, 0));
+  const img = frame(50, 1);
+  for (const t of [0, 0.5, 1, 1.5, 2, 2.5]) tracker.push(t, [face(50, A)], img, { prints: [thunk(t)] });
+  // Gone for 1 s (a new span), back at 3.5 s.
+  for (const t of [3.5, 4]) tracker.push(t, [face(50, A)], img, { prints: [thunk(t)] });
+  const [track] = tracker.finish();
+  expect(track!.segments).toEqual([{ start: 0, end: 3 }, { start: 3.5, end: 4.5 }]);
+  expect(calls).toEqual([0, 1, 2, 3.5]);
+  expect(track!.prints.map((p) => p.time)).toEqual([0, 1, 2, 3.5]);
+  expect(Array.from(track!.prints[1]!.hashes)).toEqual([10, 0]);
+});

@@ -50,6 +50,15 @@ export interface TrackPrint {
   hashes: Uint32Array;
 }
 
+/** Computes a face's perceptual hashes in the current frame, on demand. */
+export type PrintThunk = () => Uint32Array;
+
+/**
+ * A track takes its face's hashes at most this often (seconds of media): enough frames to place a reuse within a
+ * fraction of a second (each hash carries its exact frame time), at a fraction of hashing every sampled frame.
+ */
+export const PRINT_INTERVAL_SECONDS = 1;
+
 /** Most frames' hashes one track keeps (a few hundred bytes each; 1,200 is 10 minutes at 2 fps). */
 export const MAX_TRACK_PRINTS = 1200;
 
@@ -85,8 +94,8 @@ export interface FollowSighting {
   trackId: number;
   box: Box;
   signature: Float32Array;
-  /** The face's perceptual hash in this frame, when the scan takes them. */
-  print?: Uint32Array;
+  /** Takes the face's perceptual hashes in this frame (called only when the track wants one: see {@link PRINT_INTERVAL_SECONDS}). */
+  print?: PrintThunk;
 }
 
 /** Side of the grey patch used as a cheap appearance signature. */
@@ -246,7 +255,7 @@ export class FaceTracker {
    * Adds the faces of one frame (frames in time order). Returns the tracks that closed because they were not seen
    * for `closeAfter` seconds.
    */
-  push(time: number, faces: readonly Face[], image: RgbImage, extra: { signatures?: readonly Float32Array[]; follows?: readonly FollowSighting[]; prints?: readonly (Uint32Array | undefined)[] } = {}): FaceTrack[] {
+  push(time: number, faces: readonly Face[], image: RgbImage, extra: { signatures?: readonly Float32Array[]; follows?: readonly FollowSighting[]; prints?: readonly (PrintThunk | undefined)[] } = {}): FaceTrack[] {
     for (const f of extra.follows ?? []) {
       const tr = this.open.find((t) => t.id === f.trackId);
       if (tr) this.sighted(tr, time, f.box, f.signature, f.print);
@@ -304,7 +313,7 @@ export class FaceTracker {
     return closed.map(({ id, segments, best, bestCrop, firstCrop, lastCrop, frames, prints }) => ({ id, segments, best, bestCrop, firstCrop, lastCrop, frames, prints }));
   }
 
-  private start(time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: Uint32Array): LiveTrack {
+  private start(time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: PrintThunk): LiveTrack {
     const obs = observation(time, face);
     const crop = cropAround(image, obs.box, this.cropSize);
     return {
@@ -315,7 +324,7 @@ export class FaceTracker {
       firstCrop: { time, image: crop },
       lastCrop: { time, image: crop },
       frames: 1,
-      prints: print ? [{ time, hashes: print }] : [],
+      prints: print ? [{ time, hashes: print() }] : [],
       lastTime: time,
       lastBox: obs.box,
       lastEmbedding: obs.embedding,
@@ -325,7 +334,7 @@ export class FaceTracker {
   }
 
   /** The track's face was seen at `time` in `box` (segments and position; no identity evidence). */
-  private sighted(tr: LiveTrack, time: number, box: Box, signature: Float32Array | null, print?: Uint32Array): void {
+  private sighted(tr: LiveTrack, time: number, box: Box, signature: Float32Array | null, print?: PrintThunk): void {
     const last = tr.segments[tr.segments.length - 1]!;
     if (time - tr.lastTime > this.gap) tr.segments.push({ start: time, end: time + this.interval });
     else last.end = time + this.interval;
@@ -333,10 +342,13 @@ export class FaceTracker {
     tr.lastTime = time;
     tr.lastBox = { x: box.x, y: box.y, w: box.w, h: box.h };
     if (signature) tr.lastSignature = signature;
-    if (print) addPrint(tr.prints, { time, hashes: print });
+    const lastPrint = tr.prints[tr.prints.length - 1];
+    // A new on-screen span always gets a hash at its first frame: each span is looked up on its own.
+    const spanStart = tr.segments[tr.segments.length - 1]!.start === time;
+    if (print && (!lastPrint || spanStart || time - lastPrint.time >= PRINT_INTERVAL_SECONDS - 1e-6)) addPrint(tr.prints, { time, hashes: print() });
   }
 
-  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: Uint32Array): void {
+  private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: PrintThunk): void {
     const obs = observation(time, face);
     this.sighted(tr, time, obs.box, signature, print);
     tr.lastEmbedding = obs.embedding;
