@@ -1,6 +1,6 @@
 
-import type { Box, Face, RgbImage } from '../types';
-import { iou } from '../kernels/geometry';
+import type { Box, Face, FivePoints, RgbImage } from '../types';
+import { ARCFACE_112, invertAffine, iou, similarityTransform } from '../kernels/geometry';
 import { cropRgb, resizeRgb } from '../kernels/image';
 import { dot } from '../kernels/vector';
 import { num, invalid } from '../validate';
@@ -85,17 +85,57 @@ export function patchSignature(image: RgbImage, box: Box): Float32Array {
   const y0 = box.y + box.h * 0.1;
   const sw = (box.w * 0.8) / SIG;
   const sh = (box.h * 0.8) / SIG;
-  let sum = 0;
   for (let y = 0; y < SIG; y++) {
     const py = Math.min(image.height - 1, Math.max(0, Math.round(y0 + (y + 0.5) * sh)));
     for (let x = 0; x < SIG; x++) {
       const px = Math.min(image.width - 1, Math.max(0, Math.round(x0 + (x + 0.5) * sw)));
       const i = (py * image.width + px) * 3;
-      const g = 0.299 * image.data[i]! + 0.587 * image.data[i + 1]! + 0.114 * image.data[i + 2]!;
-      out[y * SIG + x] = g;
-      sum += g;
+      out[y * SIG + x] = 0.299 * image.data[i]! + 0.587 * image.data[i + 1]! + 0.114 * image.data[i + 2]!;
     }
   }
+  return standardise(out);
+}
+
+/** The part of the 112x112 ArcFace template a face signature covers: brows to chin, inside the cheeks. */
+const FACE_REGION = { x0: 26, y0: 34, x1: 86, y1: 102 };
+
+/**
+ * The appearance signature of a face from its five landmarks: a 16x16 grey patch of the inner face (brows to chin)
+ * in the ArcFace-aligned frame, sampled bilinearly, normalised like {@link patchSignature}. Unlike the box patch it
+ * holds no background (a detector box around a small face is half background), so a face moving over a moving
+ * scene keeps its signature while another face in the same place does not.
+ */
+export function faceSignature(image: RgbImage, landmarks: FivePoints): Float32Array {
+  const inv = invertAffine(similarityTransform(landmarks, ARCFACE_112));
+  const out = new Float32Array(SIG * SIG);
+  const { width: W, height: H, data } = image;
+  const sw = (FACE_REGION.x1 - FACE_REGION.x0) / SIG;
+  const sh = (FACE_REGION.y1 - FACE_REGION.y0) / SIG;
+  for (let y = 0; y < SIG; y++) {
+    const ty = FACE_REGION.y0 + (y + 0.5) * sh;
+    for (let x = 0; x < SIG; x++) {
+      const tx = FACE_REGION.x0 + (x + 0.5) * sw;
+      const sx = Math.min(Math.max(inv[0] * tx + inv[1] * ty + inv[2], 0), W - 1);
+      const sy = Math.min(Math.max(inv[3] * tx + inv[4] * ty + inv[5], 0), H - 1);
+      const x0 = Math.floor(sx), y0 = Math.floor(sy);
+      const x1 = Math.min(x0 + 1, W - 1), y1 = Math.min(y0 + 1, H - 1);
+      const fx = sx - x0, fy = sy - y0;
+      const grey = (px: number, py: number): number => {
+        const i = (py * W + px) * 3;
+        return 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!;
+      };
+      const top = grey(x0, y0) + (grey(x1, y0) - grey(x0, y0)) * fx;
+      const bottom = grey(x0, y1) + (grey(x1, y1) - grey(x0, y1)) * fx;
+      out[y * SIG + x] = top + (bottom - top) * fy;
+    }
+  }
+  return standardise(out);
+}
+
+/** Zero mean and unit variance in place (a flat patch stays zero). */
+function standardise(out: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < out.length; i++) sum += out[i]!;
   const mean = sum / out.length;
   let v = 0;
   for (let i = 0; i < out.length; i++) {
