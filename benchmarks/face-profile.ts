@@ -13,7 +13,7 @@ import { ortSession } from '../src/models/ort';
 import type { RgbImage } from '../src/types';
 import { argValue, evalFacesRoot, median, packageSampleImages, readCsvRows, round, spread } from './face-data';
 
-const MODELS = ['mediapipe-blazeface-back', 'mediapipe-facemesh', 'faceplugin-mfn512', 'faceplugin-detect', 'faceplugin-landmark68'];
+const MODELS = ['mediapipe-blazeface-back', 'mediapipe-facemesh', 'faceplugin-mfn512-int8', 'faceplugin-mfn512', 'faceplugin-detect', 'faceplugin-landmark68'];
 
 interface Acc {
   wallMs: number;
