@@ -144,7 +144,7 @@ test('faceSignature follows the face, not the box: a face drifting over a moving
   const other = faceOver(100, 80, 2, 0);
   const sa = faceSignature(a.img, a.landmarks);
   expect(signatureCorrelation(sa, faceSignature(moved.img, moved.landmarks))).toBeGreaterThan(0.97);
-  expect(signatureCorrelation(sa, faceSignature(other.img, other.landmarks))).toBeLessThan(0.9);
+  expect(signatureCorrelation(sa, faceSignature(other.img, other.landmarks))).toBeLessThan(0.8);
   // The box patch of the same faces sees the background move.
   const box = (fx: number, fy: number) => ({ x: fx - 40, y: fy - 40, w: 180, h: 180 });
   expect(signatureCorrelation(patchSignature(a.img, box(100, 80)), patchSignature(moved.img, box(117, 71)))).toBeLessThan(0.9);
