@@ -14,7 +14,7 @@
 import * as path from 'path';
 import { largestFace } from '../src/kernels/geometry';
 import { FallbackDetector } from '../src/face/fallback';
-import { FacepluginDetector, alignArcFace } from '../src/face/faceplugin';
+import { FACEPLUGIN_EMBEDDERS, FacepluginDetector, alignArcFace } from '../src/face/faceplugin';
 import { MeshDetector } from '../src/face/mesh';
 import { gaussianBlurRgb, toNchw } from '../src/kernels/image';
 import { decodeImage } from '../src/media/image';
@@ -64,7 +64,7 @@ function originalOf(file: string): string {
 }
 
 async function embedView(crop: RgbImage, flip: boolean): Promise<Float32Array> {
-  const s = await ortSession('faceplugin-mfn512');
+  const s = await ortSession(FACEPLUGIN_EMBEDDERS.int8);
   const input = new Float32Array(3 * 112 * 112);
   toNchw(crop, 127, 128, input, 0, flip);
   const T = ort().Tensor;

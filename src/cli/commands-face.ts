@@ -1,4 +1,5 @@
 import { FaceAnalyzer, FacePreset } from '../face/analyzer';
+import { FACEPLUGIN_EMBEDDERS, FacepluginEmbedder } from '../face/faceplugin';
 import { evalFacePairs } from '../eval/face-eval';
 import { LikenessError, internalError } from '../errors';
 import { oneOf, invalid } from '../validate';
@@ -8,11 +9,11 @@ import { CommandHandler, printJson } from './command';
 const FACES_USAGE = `likeness faces IMAGE... [--embeddings] [--preset accurate|fast] ${LIMIT_USAGE}`;
 const EVAL_USAGE = 'likeness eval faces --pairs FILE.csv --root DIR [--model ID|--preset P] [--json]';
 
-/** Maps `--model` (a preset name or the default embedder's id) to a preset. */
+/** Maps `--model` (a preset name or an embedder id) to a preset. */
 function presetFrom(model: string | undefined, preset: string | undefined): FacePreset {
   if (preset) return oneOf('--preset', preset, ['accurate', 'fast'] as const);
-  if (!model || model === 'faceplugin-mfn512') return 'accurate';
-  return oneOf('--model', model, ['accurate', 'fast', 'faceplugin-mfn512'] as const) as FacePreset;
+  if (!model || model === FACEPLUGIN_EMBEDDERS.int8 || model === FACEPLUGIN_EMBEDDERS.float32) return 'accurate';
+  return oneOf('--model', model, ['accurate', 'fast', FACEPLUGIN_EMBEDDERS.int8, FACEPLUGIN_EMBEDDERS.float32] as const) as FacePreset;
 }
 
 const faces: CommandHandler = async (args, io) => {
@@ -74,7 +75,9 @@ const evalFaces: CommandHandler = async (args, io) => {
   const pairs = required(values.pairs, 'pairs', EVAL_USAGE);
   const root = required(values.root, 'root', EVAL_USAGE);
   const preset = presetFrom(values.model, values.preset);
-  const fa = await FaceAnalyzer.create({ preset });
+  // `--model faceplugin-mfn512`: the default preset with the float32 embedder (the int8 one's reference).
+  const float32 = values.model === FACEPLUGIN_EMBEDDERS.float32 && !values.preset;
+  const fa = await FaceAnalyzer.create({ preset, ...(float32 ? { embedder: new FacepluginEmbedder({ precision: 'float32', flip: true }) } : {}) });
   const progress = io.isTTY ? (d: number, t: number) => io.status(`${d}/${t} images`) : undefined;
   const { scores: _scores, ...r } = await evalFacePairs(fa, pairs, root, progress);
   if (io.isTTY) io.err('\n');

@@ -244,16 +244,25 @@ async function landmarks68To5(session: InferenceSession, image: RgbImage, box: B
   return [mean(37, 38, 40, 41), mean(43, 44, 46, 47), pt(30), mean(48, 60), mean(54, 64)];
 }
 
+/** Manifest ids of the faceplugin embedder: the float32 original and its int8 quantisation (the presets' choice). */
+export const FACEPLUGIN_EMBEDDERS = { float32: 'faceplugin-mfn512', int8: 'faceplugin-mfn512-int8' } as const;
+
 /** Options of the faceplugin embedder. */
 export interface FacepluginEmbedderOptions {
   /** Average the embeddings of the crop and its mirror image (more robust, twice the cost); default true. */
   flip?: boolean;
+  /**
+   * Which weights: `int8` (default; scripts/models/quantize_embedder.py, about 3x faster on CPUs with int8 dot
+   * products) or the `float32` original. Their embeddings are not comparable (different model ids).
+   */
+  precision?: keyof typeof FACEPLUGIN_EMBEDDERS;
   intraOpThreads?: number;
 }
 
 /** 512-d MobileFaceNet-class embedder (faceplugin fr_feature.onnx) on ArcFace-aligned 112x112 RGB crops. */
 export class FacepluginEmbedder implements FaceEmbedder {
-  readonly id = 'faceplugin-mfn512';
+  /** Manifest id of the weights in use. */
+  readonly id: string;
   readonly dim = 512;
   private readonly flip: boolean;
   private readonly threads: number;
@@ -261,6 +270,7 @@ export class FacepluginEmbedder implements FaceEmbedder {
   constructor(opts: FacepluginEmbedderOptions = {}) {
     this.flip = opts.flip ?? true;
     this.threads = opts.intraOpThreads ?? 1;
+    this.id = FACEPLUGIN_EMBEDDERS[opts.precision ?? 'int8'];
   }
 
   /** One L2-normalised embedding per face. */
@@ -275,19 +285,9 @@ export class FacepluginEmbedder implements FaceEmbedder {
   async embedWithCrops(image: RgbImage, faces: FaceDetection[]): Promise<{ embeddings: Float32Array[]; crops: RgbImage[] }> {
     if (faces.length === 0) return { embeddings: [], crops: [] };
     const session = await ortSession(this.id, { intraOpThreads: this.threads });
-    const transforms = faces.map((f) => similarityTransform(f.landmarks, ARCFACE_112));
-    const plain = await cropFacesNchw(image, transforms, 112, { mean: INPUT_MEAN, std: INPUT_STD });
-    const mirrored = this.flip ? await cropFacesNchw(image, transforms, 112, { mean: INPUT_MEAN, std: INPUT_STD, flip: true }) : undefined;
-    const crops = faces.map((_, i) => nchwToRgb(plain, i, 112, INPUT_MEAN, INPUT_STD));
+    const { views, crops } = await embedderInputs(image, faces, this.flip);
     const embeddings: Float32Array[] = [];
-    for (const [i, f] of faces.entries()) {
-      if (isSmallFace(f)) {
-        embeddings.push(await this.embedCrop(session, deblock(crops[i]!, f)));
-        continue;
-      }
-      const face = (t: Float32Array): Float32Array => t.slice(i * FACE_FLOATS, (i + 1) * FACE_FLOATS);
-      embeddings.push(await this.embedViews(session, mirrored ? [face(plain), face(mirrored)] : [face(plain)]));
-    }
+    for (const v of views) embeddings.push(await this.embedViews(session, v));
     return { embeddings, crops };
   }
 
@@ -301,12 +301,7 @@ export class FacepluginEmbedder implements FaceEmbedder {
 
   /** Embedding of an already aligned 112x112 crop. */
   private async embedCrop(session: InferenceSession, crop: RgbImage): Promise<Float32Array> {
-    const views = (this.flip ? [false, true] : [false]).map((flip) => {
-      const input = new Float32Array(FACE_FLOATS);
-      toNchw(crop, INPUT_MEAN, INPUT_STD, input, 0, flip);
-      return input;
-    });
-    return this.embedViews(session, views);
+    return this.embedViews(session, cropViews(crop, this.flip));
   }
 
   /** Mean of the unit embeddings of normalised NCHW views of one face (the crop and its mirror), re-normalised. */
@@ -320,6 +315,35 @@ export class FacepluginEmbedder implements FaceEmbedder {
     }
     return normaliseInPlace(acc);
   }
+}
+
+/**
+ * What the embedder runs for each face: its normalised NCHW views (the ArcFace-aligned crop and, with `flip`, its
+ * mirror image; a small face's crop blurred first, see `deblock`), and the aligned 112x112 crops themselves. All
+ * crops are warped and normalised in one native batch straight from the frame (the same numbers as `alignArcFace` +
+ * `toNchw`). Also what scripts/models/face-calibration-crops.ts records for quantisation.
+ */
+export async function embedderInputs(image: RgbImage, faces: FaceDetection[], flip: boolean): Promise<{ views: Float32Array[][]; crops: RgbImage[] }> {
+  if (faces.length === 0) return { views: [], crops: [] };
+  const transforms = faces.map((f) => similarityTransform(f.landmarks, ARCFACE_112));
+  const plain = await cropFacesNchw(image, transforms, 112, { mean: INPUT_MEAN, std: INPUT_STD });
+  const mirrored = flip ? await cropFacesNchw(image, transforms, 112, { mean: INPUT_MEAN, std: INPUT_STD, flip: true }) : undefined;
+  const crops = faces.map((_, i) => nchwToRgb(plain, i, 112, INPUT_MEAN, INPUT_STD));
+  const views = faces.map((f, i) => {
+    if (isSmallFace(f)) return cropViews(deblock(crops[i]!, f), flip);
+    const face = (t: Float32Array): Float32Array => t.slice(i * FACE_FLOATS, (i + 1) * FACE_FLOATS);
+    return mirrored ? [face(plain), face(mirrored)] : [face(plain)];
+  });
+  return { views, crops };
+}
+
+/** Normalised NCHW views of an aligned 112x112 crop: the crop and, with `flip`, its mirror image. */
+function cropViews(crop: RgbImage, flip: boolean): Float32Array[] {
+  return (flip ? [false, true] : [false]).map((mirror) => {
+    const input = new Float32Array(FACE_FLOATS);
+    toNchw(crop, INPUT_MEAN, INPUT_STD, input, 0, mirror);
+    return input;
+  });
 }
 
 /** fr_feature.onnx input: (byte - 127) / 128, NCHW. */

@@ -22,7 +22,7 @@ import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
 import { type DecisionRule, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
-import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack, type PrintThunk } from './track';
+import { FaceTracker, cropAround, faceSignature, trackEmbedding, type FaceTrack, type PrintThunk } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
 export interface ScanEngines {
@@ -456,7 +456,7 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, stream: MediaStream
     const flat = isFlatFrame(image);
     if (flat) st.flat++;
     const detections = flat ? [] : await faces.detect(image);
-    const signatures = detections.map((d) => patchSignature(image, d.box));
+    const signatures = detections.map((d) => faceSignature(image, d.landmarks));
     const follow = tracker.planFollows(time, detections.map((d) => d.box), signatures);
     const fresh = detections.map((_, i) => i).filter((i) => !follow.has(i));
     const described = await faces.describe(image, fresh.map((i) => detections[i]!));

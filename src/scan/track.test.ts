@@ -1,7 +1,8 @@
 import type { Face, RgbImage } from '../types';
 import { fuseConfidence, intersectSpans, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import type { ScanMatch } from '../report/schema';
-import { FaceTracker, patchSignature, signatureCorrelation, trackEmbedding } from './track';
+import { FaceTracker, faceSignature, patchSignature, signatureCorrelation, trackEmbedding } from './track';
+import type { FivePoints } from '../types';
 import { iou } from '../kernels/geometry';
 
 function unit(dim: number, hot: number, noise = 0, seed = 1): Float32Array {
@@ -153,4 +154,32 @@ test('a track takes its face hashes lazily, at most once a second and at the sta
   expect(calls).toEqual([0, 1, 2, 3.5]);
   expect(track!.prints.map((p) => p.time)).toEqual([0, 1, 2, 3.5]);
   expect(Array.from(track!.prints[1]!.hashes)).toEqual([10, 0]);
+});
+
+/** A smooth "face" texture (seeded) at (fx, fy) over a background pattern that changes with `bg`, and its landmarks. */
+function faceOver(fx: number, fy: number, seed: number, bg: number): { img: RgbImage; landmarks: FivePoints } {
+  const W = 400, H = 300;
+  const data = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const inFace = (x - fx - 50) ** 2 / 45 ** 2 + (y - fy - 60) ** 2 / 58 ** 2 < 1;
+      const v = inFace
+        ? 128 + 60 * Math.sin((x - fx) * 0.09 * seed + seed) * Math.cos((y - fy) * 0.07 * (seed + 1))
+        : ((x * 7 + y * 13 + bg * 37) % 97) * 2.6;
+      data.set([v, v, v], (y * W + x) * 3);
+    }
+  const p = (x: number, y: number): [number, number] => [fx + x, fy + y];
+  return { img: { width: W, height: H, data }, landmarks: [p(32, 45), p(68, 45), p(50, 65), p(36, 85), p(64, 85)] };
+}
+
+test('faceSignature follows the face, not the box: a face drifting over a moving background keeps it, another face in its place does not', () => {
+  const a = faceOver(100, 80, 1, 0);
+  const moved = faceOver(117, 71, 1, 5);
+  const other = faceOver(100, 80, 2, 0);
+  const sa = faceSignature(a.img, a.landmarks);
+  expect(signatureCorrelation(sa, faceSignature(moved.img, moved.landmarks))).toBeGreaterThan(0.97);
+  expect(signatureCorrelation(sa, faceSignature(other.img, other.landmarks))).toBeLessThan(0.8);
+  // The box patch of the same faces sees the background move.
+  const box = (fx: number, fy: number) => ({ x: fx - 40, y: fy - 40, w: 180, h: 180 });
+  expect(signatureCorrelation(patchSignature(a.img, box(100, 80)), patchSignature(moved.img, box(117, 71)))).toBeLessThan(0.9);
 });

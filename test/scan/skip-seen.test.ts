@@ -41,9 +41,9 @@ test("enroll's JSON names the face and voice models", async () => {
   const e = await enroll('--name', 'Performer A', '--no-consent', f('ref-a.jpg'));
   expect(e.code).toBe(0);
   const j = JSON.parse(e.out) as { models: { face: string; voice: string } };
-  expect(j.models).toEqual({ face: 'faceplugin-mfn512', voice: DEFAULT_VOICE_MODEL });
+  expect(j.models).toEqual({ face: 'faceplugin-mfn512-int8', voice: DEFAULT_VOICE_MODEL });
   const b = await enroll('--name', 'Performer A2', '--no-consent', '--model', 'baseline-mfcc-stats', f('not-there.jpg'));
-  expect(JSON.parse(b.out).models).toEqual({ face: 'faceplugin-mfn512', voice: 'baseline-mfcc-stats' });
+  expect(JSON.parse(b.out).models).toEqual({ face: 'faceplugin-mfn512-int8', voice: 'baseline-mfcc-stats' });
 });
 
 test('--skip-seen: same gallery and models skip (listed as skipped); another voice model, preset or gallery version rescans', async () => {
