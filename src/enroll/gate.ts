@@ -19,7 +19,7 @@ import { degeneracy, degenerateTemplateError } from '../kernels/vector';
 
 /** Largest side of the reference thumbnail stored with each enrolled face (pixels). */
 export const THUMBNAIL_SIZE = 96;
-/** JPEG quality of the reference thumbnail (about 3-5 kB at 96 px). */
+/** JPEG quality of the reference thumbnail (a few kB at 96 px). */
 const THUMBNAIL_QUALITY = 80;
 
 /** Least net speech a voice reference must hold, in seconds. */
