@@ -12,8 +12,8 @@ import { composeVideo, cutFace } from './scan-media';
 // the MIT face-api sample photos and espeak-ng voices, and ads that reuse part of one reference after a transform,
 // starting at a known time. ffmpeg and sharp only (argument arrays, no shell).
 
-/** Five different people of the sample photos (the demo's performer and four others), largest faces first. */
-export const GRID_FACES: readonly SourceFace[] = [PERFORMER, OTHERS.e, OTHERS.b, OTHERS.c, OTHERS.a];
+/** Five different people of the sample photos (the demo's performer and four others), alone in a crop with some context. */
+export const GRID_FACES: readonly SourceFace[] = [PERFORMER, OTHERS.d, OTHERS.b, OTHERS.c, OTHERS.a];
 
 /** Five espeak-ng voices far apart (two of them the demo's), one per grid performer. */
 export const GRID_VOICES: readonly Required<SpeechOptions>[] = [
@@ -57,10 +57,10 @@ export async function audioSeconds(file: string): Promise<number> {
   return s.samples.length / s.sampleRate;
 }
 
-/** A reference photo of `face`: the face with wide context, 300 px square, JPEG. */
+/** A reference photo of `face`: the face with some context, 300 px square, JPEG. */
 export async function referencePhoto(face: SourceFace, dst: string): Promise<string> {
   const png = `${dst}.png`;
-  await cutFace(path.join(samplePhotosDir(), face.photo), face.box, 0.6, 300, png);
+  await cutFace(path.join(samplePhotosDir(), face.photo), face.box, 0.4, 300, png);
   ffmpeg(['-i', png, '-q:v', '2', dst]);
   fs.rmSync(png);
   return dst;
