@@ -10,7 +10,7 @@ import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match
 import { consentState, type Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, FaceDetection, RgbImage } from '../types';
-import { faceHash } from '../face/fingerprint';
+import { faceQueryHashes } from '../face/fingerprint';
 import { audioFingerprint } from '../media/audio-fingerprint';
 import type { FaceQueryFrame } from '../match/origin-index';
 import type { MatchOrigin, ReferenceOrigins } from '../match/origins';
@@ -21,7 +21,7 @@ import { MAX_CLIP_SECONDS, encodeVoiceClip } from '../media/clip';
 import { detectSpeech } from '../voice/vad';
 import { decisionRank, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import { probeInput, type ProbedMedia } from '../media/kind';
-import { type DecisionRule, type MatchOrigin, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
+import { type DecisionRule, type ReportPerformer, type MatchSegment, type ScanFailure, type ScanMatch, type ScanResult, type ScanStats } from '../report/schema';
 import { FaceTracker, cropAround, patchSignature, trackEmbedding, type FaceTrack } from './track';
 
 /** What a scan needs from the facade: the registry to search, the face pipeline and the voice pipeline. */
@@ -286,7 +286,7 @@ class ScanJob {
   hashFaces(image: RgbImage, detections: readonly FaceDetection[]): Uint32Array[] | null {
     if (!this.origins?.hasVisual || detections.length === 0) return null;
     const t0 = performance.now();
-    const out = detections.map((d) => faceHash(image, d).hash);
+    const out = detections.map((d) => faceQueryHashes(image, d));
     this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
     return out;
   }
@@ -336,7 +336,7 @@ async function scanImage(job: ScanJob, book: MatchBook): Promise<{ width: number
     const c = topReportable(found[i] ?? []);
     const b = f.detection.box;
     if (!c) return;
-    const origin = job.faceOrigin(c.performerId, () => [{ time: 0, hash: faceHash(image, f.detection).hash }]);
+    const origin = job.faceOrigin(c.performerId, () => [{ time: 0, hashes: faceQueryHashes(image, f.detection) }]);
     book.add(c, [{ start: 0, end: 0, box: k === 1 ? b : { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k }, origin }], 0, cropAround(image, b, EVIDENCE_SIZE));
   });
   return { width: sourceWidth, height: sourceHeight };

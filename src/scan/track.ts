@@ -44,13 +44,13 @@ export interface FaceTrack {
   prints: TrackPrint[];
 }
 
-/** The perceptual hash of a track's face in one sampled frame. */
+/** The perceptual hashes of a track's face in one sampled frame (the lookup variants of `faceQueryHashes`). */
 export interface TrackPrint {
   time: number;
-  hash: Uint32Array;
+  hashes: Uint32Array;
 }
 
-/** Most hashes one track keeps (a 256-bit hash each: 32 bytes; 1,200 is 10 minutes at 2 fps). */
+/** Most frames' hashes one track keeps (a few hundred bytes each; 1,200 is 10 minutes at 2 fps). */
 export const MAX_TRACK_PRINTS = 1200;
 
 /** Options of {@link FaceTracker}. */
@@ -300,7 +300,7 @@ export class FaceTracker {
       firstCrop: { time, image: crop },
       lastCrop: { time, image: crop },
       frames: 1,
-      prints: print ? [{ time, hash: print }] : [],
+      prints: print ? [{ time, hashes: print }] : [],
       lastTime: time,
       lastBox: obs.box,
       lastEmbedding: obs.embedding,
@@ -318,7 +318,7 @@ export class FaceTracker {
     tr.lastTime = time;
     tr.lastBox = { x: box.x, y: box.y, w: box.w, h: box.h };
     if (signature) tr.lastSignature = signature;
-    if (print) addPrint(tr.prints, { time, hash: print });
+    if (print) addPrint(tr.prints, { time, hashes: print });
   }
 
   private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: Uint32Array): void {

@@ -1,0 +1,474 @@
+import { LikenessError } from '../errors';
+import { hammingWords, popcount32 } from '../kernels/hamming';
+import { FACE_HASH_WORDS, deserializeVisualFingerprint, type faceQueryHashes, serializeVisualFingerprint, type FaceHashFrame, type VisualFingerprint } from '../face/fingerprint';
+import { deserializeAudioFingerprint, serializeAudioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
+import { FINGERPRINT_KIND } from '../media/fingerprint-format';
+import { invalid, list, num, str } from '../validate';
+
+// The reference index behind "reuse or imitation" (issue 16): every stored reference fingerprint, searchable so that
+// a lookup does not cost more with every reference added.
+// - Visual: multi-index hashing. Each 256-bit hash is cut into 16-bit chunks, one table per chunk; a hash within r
+//   bits of the query agrees with it on at least one chunk up to floor(r / chunks) bits, so probing each chunk's
+//   value and its one-bit neighbours finds every hash within FACE_PROBE_RADIUS bits; candidates are verified on all
+//   bits and vote for (reference, offset).
+// - Audio: an inverted index over the 32-bit sub-fingerprints; each query sub-fingerprint and its 32 one-bit
+//   neighbours are looked up, the hits vote for (reference, tempo, offset), and the best few are verified by the bit
+//   error rate over the whole query.
+
+/** A fingerprint of either kind. */
+export type Fingerprint = VisualFingerprint | AudioFingerprint;
+
+/** The bytes of a fingerprint for storage as an opaque artefact (a format byte, a kind byte, the algorithm version, the data). */
+export function serializeFingerprint(fp: Fingerprint): Uint8Array {
+  if (fp === null || typeof fp !== 'object') throw invalid('fingerprint must be a VisualFingerprint or an AudioFingerprint');
+  if (fp.kind === 'visual') return serializeVisualFingerprint(fp);
+  if (fp.kind === 'audio') return serializeAudioFingerprint(fp);
+  throw invalid(`fingerprint kind must be visual or audio, got ${String((fp as { kind?: unknown }).kind)}`);
+}
+
+/** The fingerprint in bytes from {@link serializeFingerprint}. E_DECODE for bytes that are not one, E_UNSUPPORTED for an unknown version. */
+export function deserializeFingerprint(bytes: Uint8Array): Fingerprint {
+  if (!(bytes instanceof Uint8Array)) throw invalid('fingerprint bytes must be a Uint8Array');
+  if (bytes.length >= 2 && bytes[1] === FINGERPRINT_KIND.visual) return deserializeVisualFingerprint(bytes);
+  if (bytes.length >= 2 && bytes[1] === FINGERPRINT_KIND.audio) return deserializeAudioFingerprint(bytes);
+  throw new LikenessError('E_DECODE', 'the bytes are not a serialized fingerprint');
+}
+
+/** One stored reference fingerprint: which reference it belongs to, and the fingerprint. */
+export interface OriginEntry {
+  referenceId: string;
+  fingerprint: Fingerprint;
+}
+
+/** The reference a scanned segment reuses. */
+export interface OriginMatch {
+  referenceId: string;
+  /** Seconds into the reference at the scanned segment's start (0 for a photo). */
+  referenceOffset: number;
+  /** In [0, 1]; a match is only returned at or above the decision threshold of its kind. */
+  similarity: number;
+  /** True when the scanned face is the reference's mirror image. */
+  mirrored?: boolean;
+}
+
+/** One sampled frame of a scanned face: its time (seconds from any origin, increasing) and its {@link faceQueryHashes}. */
+export interface FaceQueryFrame {
+  time: number;
+  /** {@link faceQueryHashes} of the face in this frame (or any whole number of hashes of FACE_HASH_WORDS words). */
+  hashes: Uint32Array;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Audio
+
+/** Sub-fingerprints (100 per second) whose bit error rate against the reference is at most this count as reuse. */
+export const VOICE_MAX_BER = 0.3;
+
+/** Voice decision threshold on similarity = 1 - 2 x bit error rate (so 0.4 is a 30% bit error rate). */
+export const VOICE_THRESHOLD = 1 - 2 * VOICE_MAX_BER;
+
+/** Tempo ratios tried (query seconds per reference second, atempo 0.95-1.05). */
+const TEMPOS: readonly number[] = Array.from({ length: 11 }, (_, i) => 0.95 + i * 0.01);
+/** Offset bin of the vote, in sub-fingerprints (40 ms). */
+const VOTE_BIN = 4;
+/** Voted alignments verified on every sub-fingerprint. */
+const VERIFY_TOP = 4;
+/** At least this many voiced sub-fingerprints must overlap the reference for a verdict (0.5 s). */
+const MIN_OVERLAP = 50;
+
+/** Open-addressed table of 32-bit keys to (entry, frame) postings, in typed arrays. */
+class PostingTable {
+  private readonly keys: Uint32Array;
+  private readonly start: Uint32Array;
+  private readonly entry: Uint32Array;
+  private readonly frame: Uint32Array;
+  private readonly mask: number;
+
+  constructor(postings: { key: Uint32Array; entry: Uint32Array; frame: Uint32Array; n: number }) {
+    const { n } = postings;
+    // Sort postings by key (an index sort on the key), then one slot per distinct key.
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const k = postings.key;
+    order.sort((a, b) => k[a]! - k[b]!);
+    this.entry = new Uint32Array(n);
+    this.frame = new Uint32Array(n);
+    const distinct: number[] = [];
+    const starts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = order[i]!;
+      this.entry[i] = postings.entry[p]!;
+      this.frame[i] = postings.frame[p]!;
+      if (i === 0 || k[p]! !== k[order[i - 1]!]!) {
+        distinct.push(k[p]!);
+        starts.push(i);
+      }
+    }
+    starts.push(n);
+    let cap = 16;
+    while (cap < distinct.length * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.keys = new Uint32Array(cap);
+    // Slot -> index into distinct + 1 (0 = empty); starts of each distinct key.
+    this.start = new Uint32Array(cap * 2);
+    for (let d = 0; d < distinct.length; d++) {
+      let s = mix(distinct[d]!) & this.mask;
+      while (this.start[s * 2 + 1] !== 0) s = (s + 1) & this.mask;
+      this.keys[s] = distinct[d]!;
+      this.start[s * 2] = starts[d]!;
+      this.start[s * 2 + 1] = starts[d + 1]! + 1;
+    }
+  }
+
+  /** Calls `hit(entry, frame)` for each posting of `key`. */
+  forEach(key: number, hit: (entry: number, frame: number) => void): void {
+    let s = mix(key) & this.mask;
+    for (;;) {
+      const end = this.start[s * 2 + 1]!;
+      if (end === 0) return;
+      if (this.keys[s] === key) {
+        for (let i = this.start[s * 2]!; i < end - 1; i++) hit(this.entry[i]!, this.frame[i]!);
+        return;
+      }
+      s = (s + 1) & this.mask;
+    }
+  }
+}
+
+/** A 32-bit integer hash (murmur3 finaliser) for table slots. */
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Bit error rate of `q` against `r` aligned as q[i] ~ r[off + tempo * i], over frames voiced in both. */
+function bitErrorRate(q: AudioFingerprint, r: AudioFingerprint, off: number, tempo: number, step: number): { ber: number; n: number } {
+  let errors = 0;
+  let n = 0;
+  const qs = q.subprints, rs = r.subprints, qv = q.voiced, rv = r.voiced;
+  for (let i = 0; i < qs.length; i += step) {
+    if (!qv[i]) continue;
+    const j = Math.round(off + tempo * i);
+    if (j < 0 || j >= rs.length || !rv[j]) continue;
+    errors += popcount32((qs[i]! ^ rs[j]!) >>> 0);
+    n++;
+  }
+  return { ber: n === 0 ? 1 : errors / (32 * n), n };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The searchable set of every stored reference fingerprint. Build once from the store's fingerprints (per scan or
+ * per process) and look up each matched segment.
+ *
+ * @example
+ * const index = OriginIndex.build([{ referenceId: 'ref-1', fingerprint: await audioFingerprint(signal) }]);
+ * const m = index.lookupVoice(await audioFingerprint(segment)); // { referenceId, referenceOffset, similarity } | null
+ */
+export class OriginIndex {
+  private readonly audio: { id: string; fp: AudioFingerprint }[] = [];
+  private audioTable: PostingTable | null = null;
+  private readonly visual: VisualIndex;
+
+  private constructor(entries: readonly OriginEntry[]) {
+    const faces: { id: string; fp: VisualFingerprint }[] = [];
+    for (const e of entries) {
+      if (e.fingerprint.kind === 'audio') this.audio.push({ id: e.referenceId, fp: e.fingerprint });
+      else faces.push({ id: e.referenceId, fp: e.fingerprint });
+    }
+    this.buildAudio();
+    this.visual = new VisualIndex(faces);
+  }
+
+  /** Builds the index; E_INPUT for an entry without a reference id or with a malformed fingerprint. */
+  static build(entries: readonly OriginEntry[]): OriginIndex {
+    list('entries', entries);
+    entries.forEach((e, i) => {
+      if (e === null || typeof e !== 'object') throw invalid(`entries[${i}] must be {referenceId, fingerprint}`);
+      str(`entries[${i}].referenceId`, e.referenceId);
+      checkFingerprint(`entries[${i}].fingerprint`, e.fingerprint);
+    });
+    return new OriginIndex(entries);
+  }
+
+  /** Number of reference fingerprints of each kind. */
+  get size(): { visual: number; audio: number } {
+    return { visual: this.visual.size, audio: this.audio.length };
+  }
+
+  private buildAudio(): void {
+    let n = 0;
+    for (const a of this.audio) for (let i = 0; i < a.fp.subprints.length; i++) if (a.fp.voiced[i]) n++;
+    const key = new Uint32Array(n), entry = new Uint32Array(n), frame = new Uint32Array(n);
+    let p = 0;
+    this.audio.forEach((a, e) => {
+      for (let i = 0; i < a.fp.subprints.length; i++) {
+        if (!a.fp.voiced[i]) continue;
+        key[p] = a.fp.subprints[i]!;
+        entry[p] = e;
+        frame[p] = i;
+        p++;
+      }
+    });
+    this.audioTable = new PostingTable({ key, entry, frame, n });
+  }
+
+  /**
+   * The reference recording a scanned speech segment reuses, or null. `query` is the segment's fingerprint
+   * ({@link audioFingerprint} of the segment alone, so its first sub-fingerprint is the segment start). Survives
+   * re-encoding (AAC 48 kb/s), tempo changes of 0.95-1.05 with pitch kept, and music under the speech; returns a match
+   * when the best alignment's similarity (1 - 2 x bit error rate) is at least {@link VOICE_THRESHOLD}.
+   */
+  lookupVoice(query: AudioFingerprint): OriginMatch | null {
+    checkFingerprint('query', query);
+    if (query.kind !== 'audio') throw invalid('lookupVoice needs an audio fingerprint');
+    const table = this.audioTable;
+    if (!table || this.audio.length === 0) return null;
+    // Votes: (entry, tempo, offset bin) -> count.
+    const votes = new Map<number, number>();
+    const nT = TEMPOS.length;
+    const qs = query.subprints;
+    for (let i = 0; i < qs.length; i++) {
+      if (!query.voiced[i]) continue;
+      const v = qs[i]!;
+      const hit = (e: number, r: number): void => {
+        for (let t = 0; t < nT; t++) {
+          const bin = Math.round((r - TEMPOS[t]! * i) / VOTE_BIN);
+          const k = (e * nT + t) * 1_000_000 + bin + 500_000;
+          votes.set(k, (votes.get(k) ?? 0) + 1);
+        }
+      };
+      table.forEach(v, hit);
+      for (let b = 0; b < 32; b++) table.forEach((v ^ (1 << b)) >>> 0, hit);
+    }
+    const top = [...votes.entries()].sort((a, b) => b[1] - a[1]).slice(0, VERIFY_TOP);
+    let best: OriginMatch | null = null;
+    let bestSim = -1;
+    for (const [k] of top) {
+      const bin = (k % 1_000_000) - 500_000;
+      const et = Math.floor(k / 1_000_000);
+      const e = Math.floor(et / nT);
+      const t = et % nT;
+      const ref = this.audio[e]!;
+      let local = { ber: 1, off: 0 };
+      for (let tempo = TEMPOS[t]! - 0.005; tempo <= TEMPOS[t]! + 0.0051; tempo += 0.005) {
+        for (let off = bin * VOTE_BIN - VOTE_BIN; off <= bin * VOTE_BIN + VOTE_BIN; off++) {
+          const r = bitErrorRate(query, ref.fp, off, tempo, 1);
+          if (r.n >= MIN_OVERLAP && r.ber < local.ber) local = { ber: r.ber, off };
+        }
+      }
+      const sim = Math.max(0, 1 - 2 * local.ber);
+      if (sim > bestSim) {
+        bestSim = sim;
+        best = { referenceId: ref.id, referenceOffset: Math.max(0, local.off * ref.fp.hopSeconds), similarity: sim };
+      }
+    }
+    return best && best.similarity >= VOICE_THRESHOLD ? best : null;
+  }
+
+  /**
+   * The reference photo or clip a scanned face track reuses, or null. `frames` are the track's sampled faces with
+   * their {@link faceHash} hashes, in time order; `referenceOffset` is the reference time at the first frame.
+   */
+  lookupFace(frames: readonly FaceQueryFrame[]): OriginMatch | null {
+    list('frames', frames, 1);
+    frames.forEach((f, i) => {
+      num(`frames[${i}].time`, f?.time, -Number.MAX_VALUE, Number.MAX_VALUE);
+      if (!(f.hashes instanceof Uint32Array) || f.hashes.length === 0 || f.hashes.length % FACE_HASH_WORDS !== 0) throw invalid(`frames[${i}].hashes must be a Uint32Array of whole ${FACE_HASH_WORDS}-word hashes (faceQueryHashes)`);
+    });
+    return this.visual.lookup(frames);
+  }
+}
+
+/** Throws E_INPUT unless `fp` is a well-formed fingerprint. */
+function checkFingerprint(name: string, fp: unknown): asserts fp is Fingerprint {
+  const f = fp as Partial<AudioFingerprint> & Partial<VisualFingerprint> | null;
+  if (!f || typeof f !== 'object') throw invalid(`${name} must be a fingerprint`);
+  if (f.kind === 'audio') {
+    if (!(f.subprints instanceof Uint32Array) || !(f.voiced instanceof Uint8Array) || f.voiced.length !== f.subprints.length) throw invalid(`${name} needs subprints (Uint32Array) and voiced (Uint8Array) of one length`);
+    num(`${name}.hopSeconds`, f.hopSeconds, 1e-4, 10);
+    return;
+  }
+  if (f.kind === 'visual') {
+    list(`${name}.frames`, f.frames);
+    f.frames!.forEach((x: FaceHashFrame, i: number) => {
+      num(`${name}.frames[${i}].time`, x?.time, 0, Number.MAX_VALUE);
+      for (const k of ['hash', 'mirror'] as const) if (!(x[k] instanceof Uint32Array) || x[k].length !== FACE_HASH_WORDS) throw invalid(`${name}.frames[${i}].${k} must be a Uint32Array of ${FACE_HASH_WORDS} words`);
+    });
+    return;
+  }
+  throw invalid(`${name}.kind must be visual or audio`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Visual
+
+const FACE_MATCH_WORDS = FACE_HASH_WORDS;
+/** Bits compared per hash. */
+const MATCH_BITS = FACE_MATCH_WORDS * 32;
+
+/**
+ * A scanned frame within this many bits (of 64) of a reference frame votes for it. Measured (benchmarks/RESULTS.md):
+ * the same photo after scaling to 50%, a 10% crop, mirroring, brightness +-30% or H.264 at 300 kb/s is at most 10
+ * bits away (95th percentile 8), other photos of the same person at least 8 (5th percentile 14), other people at
+ * least 10.
+ */
+export const FACE_MAX_DISTANCE = 8;
+
+/**
+ * Face decision threshold on similarity: the mean over the scanned frames of 1 - distance / 32 for frames that voted
+ * for the reference (0 for frames that did not). One frame at the largest distance gives 0.75.
+ */
+export const FACE_THRESHOLD = 0.6;
+
+/** 16-bit chunks of the compared bits, one table each. */
+const CHUNKS = MATCH_BITS / 16;
+/** Bits flipped per chunk when probing: a hash within FACE_MAX_DISTANCE bits agrees with the query within this many bits on some chunk. */
+const CHUNK_RADIUS = Math.floor(FACE_MAX_DISTANCE / CHUNKS);
+/** Offset vote bin in seconds. */
+const FACE_BIN = 0.25;
+/** Frames whose offsets are this close (seconds) agree on one alignment (motion between 4 fps reference frames). */
+const FACE_OFFSET_TOLERANCE = 0.5;
+
+/** All 16-bit masks of at most `r` set bits. */
+function flipMasks(r: number): Uint16Array {
+  const out: number[] = [];
+  for (let m = 0; m < 1 << 16; m++) if (popcount32(m) <= r) out.push(m);
+  return Uint16Array.from(out);
+}
+
+/** Multi-index hashing over the compared bits of every reference frame hash (and its mirror). */
+class VisualIndex {
+  /** Per stored hash: reference entry, frame, mirrored. */
+  private readonly entryOf: Uint32Array;
+  private readonly frameOf: Uint32Array;
+  private readonly mirrorOf: Uint8Array;
+  /** The compared words of every stored hash, row-major. */
+  private readonly words: Uint32Array;
+  /** Per chunk: CSR offsets over the 65536 chunk values, and stored-hash ids. */
+  private readonly offsets: Uint32Array[] = [];
+  private readonly ids: Uint32Array[] = [];
+  private readonly masks = flipMasks(CHUNK_RADIUS);
+  private readonly seen: Uint32Array;
+  private stamp = 0;
+
+  constructor(private readonly refs: { id: string; fp: VisualFingerprint }[]) {
+    let n = 0;
+    for (const r of refs) n += r.fp.frames.length * 2;
+    this.entryOf = new Uint32Array(n);
+    this.frameOf = new Uint32Array(n);
+    this.mirrorOf = new Uint8Array(n);
+    this.words = new Uint32Array(n * FACE_MATCH_WORDS);
+    this.seen = new Uint32Array(n);
+    let h = 0;
+    refs.forEach((r, e) => {
+      r.fp.frames.forEach((f, i) => {
+        for (const m of [0, 1]) {
+          this.entryOf[h] = e;
+          this.frameOf[h] = i;
+          this.mirrorOf[h] = m;
+          this.words.set(m ? f.mirror : f.hash, h * FACE_MATCH_WORDS);
+          h++;
+        }
+      });
+    });
+    for (let c = 0; c < CHUNKS; c++) {
+      const off = new Uint32Array(65537);
+      for (let i = 0; i < n; i++) off[chunk(this.words, i, c) + 1]!++;
+      for (let v = 0; v < 65536; v++) off[v + 1]! += off[v]!;
+      const fill = off.slice(0, 65536);
+      const ids = new Uint32Array(n);
+      for (let i = 0; i < n; i++) ids[fill[chunk(this.words, i, c)]!++] = i;
+      this.offsets.push(off);
+      this.ids.push(ids);
+    }
+  }
+
+  get size(): number {
+    return this.refs.length;
+  }
+
+  /** Stored hashes within FACE_MAX_DISTANCE of any of the query hashes `q`, with the smallest distance. */
+  private near(q: Uint32Array, out: (h: number, d: number) => void): void {
+    if (++this.stamp === 0xffffffff) {
+      this.seen.fill(0);
+      this.stamp = 1;
+    }
+    const variants = q.length / FACE_MATCH_WORDS;
+    for (let qv = 0; qv < variants; qv++) {
+      for (let c = 0; c < CHUNKS; c++) {
+        const v = chunk(q, qv, c);
+        const off = this.offsets[c]!, ids = this.ids[c]!;
+        for (let k = 0; k < this.masks.length; k++) {
+          const b = v ^ this.masks[k]!;
+          for (let p = off[b]!; p < off[b + 1]!; p++) {
+            const h = ids[p]!;
+            if (this.seen[h] === this.stamp) continue;
+            this.seen[h] = this.stamp;
+            let d = MATCH_BITS;
+            for (let w = 0; w < variants; w++) d = Math.min(d, hammingWords(q, w * FACE_MATCH_WORDS, this.words, h * FACE_MATCH_WORDS, FACE_MATCH_WORDS));
+            if (d <= FACE_MAX_DISTANCE) out(h, d);
+          }
+        }
+      }
+    }
+  }
+
+  lookup(frames: readonly FaceQueryFrame[]): OriginMatch | null {
+    if (this.refs.length === 0) return null;
+    const t0 = frames[0]!.time;
+    // Per (entry, mirrored): every frame's votes, as (frame, offset, similarity).
+    const votes = new Map<number, { f: number; off: number; s: number }[]>();
+    frames.forEach((fr, fi) => {
+      this.near(fr.hashes, (h, d) => {
+        const e = this.entryOf[h]!;
+        const ref = this.refs[e]!.fp;
+        const off = ref.still ? 0 : ref.frames[this.frameOf[h]!]!.time - (fr.time - t0);
+        const key = e * 2 + this.mirrorOf[h]!;
+        let list = votes.get(key);
+        if (!list) votes.set(key, (list = []));
+        list.push({ f: fi, off, s: 1 - d / (MATCH_BITS / 2) });
+      });
+    });
+    // The (reference, mirrored, offset) that most frames agree on within +-FACE_OFFSET_TOLERANCE: each frame counts once,
+    // with its best similarity there.
+    let best: { key: number; score: number; offset: number } | null = null;
+    const perFrame = new Float64Array(frames.length);
+    const atFrame = new Float64Array(frames.length);
+    for (const [key, list] of votes) {
+      const centres = [...new Set(list.map((v) => Math.round(v.off / FACE_BIN)))];
+      for (const c of centres) {
+        perFrame.fill(0);
+        for (const v of list) {
+          if (Math.abs(v.off - c * FACE_BIN) > FACE_OFFSET_TOLERANCE || v.s <= perFrame[v.f]!) continue;
+          perFrame[v.f] = v.s;
+          atFrame[v.f] = v.off;
+        }
+        let score = 0;
+        const offs: number[] = [];
+        for (let f = 0; f < frames.length; f++) {
+          score += perFrame[f]!;
+          if (perFrame[f]! > 0) offs.push(atFrame[f]!);
+        }
+        if (!best || score > best.score) {
+          offs.sort((x, y) => x - y);
+          best = { key, score, offset: offs[offs.length >> 1]! };
+        }
+      }
+    }
+    if (!best) return null;
+    const similarity = Math.min(1, best.score / frames.length);
+    if (similarity < FACE_THRESHOLD) return null;
+    const ref = this.refs[best.key >> 1]!;
+    const m: OriginMatch = { referenceId: ref.id, referenceOffset: ref.fp.still ? 0 : Math.max(0, best.offset), similarity };
+    if (best.key & 1) m.mirrored = true;
+    return m;
+  }
+}
+
+/** 16-bit chunk `c` of the hash at row `row` of `w` (rows of FACE_MATCH_WORDS words). */
+function chunk(w: Uint32Array, row: number, c: number): number {
+  return (w[row * FACE_MATCH_WORDS + (c >> 1)]! >>> ((c & 1) * 16)) & 0xffff;
+}
