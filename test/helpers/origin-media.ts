@@ -57,10 +57,13 @@ export async function audioSeconds(file: string): Promise<number> {
   return s.samples.length / s.sampleRate;
 }
 
-/** A reference photo of `face`: the face with some context, 300 px square, JPEG. */
-export async function referencePhoto(face: SourceFace, dst: string): Promise<string> {
+/**
+ * A reference photo of `face`: the face with the scene around it (0.9 face widths on each side, so neighbours may
+ * show at the edges: enroll with `largest`), 320 px square, JPEG.
+ */
+export async function referencePhoto(face: SourceFace, dst: string, margin = 0.9): Promise<string> {
   const png = `${dst}.png`;
-  await cutFace(path.join(samplePhotosDir(), face.photo), face.box, 0.4, 300, png);
+  await cutFace(path.join(samplePhotosDir(), face.photo), face.box, margin, 320, png);
   ffmpeg(['-i', png, '-q:v', '2', dst]);
   fs.rmSync(png);
   return dst;
@@ -72,18 +75,25 @@ export const CLIP_H = 360;
 export const CLIP_FPS = 25;
 
 /**
- * A reference video clip of `face`: `seconds` of a moving test pattern (`testsrc2`: every moment differs) with the
- * face, framed tighter than the photo, drifting a little over it. No soundtrack.
+ * Background of the reference clips: large grey-level gradients turning about 0.4 rad a second, so that the
+ * surroundings of the face differ from one moment to the next at the coarse scale a perceptual hash sees (the bars
+ * of `testsrc2` stay put behind a face that moves sideways, and the moments of such a clip hash alike).
+ */
+export const CLIP_BACKGROUND = 'gradients=n=4:c0=0x101010:c1=0xf0f0f0:c2=0x505050:c3=0xc0c0c0:speed=0.016:seed=16';
+
+/**
+ * A reference video clip of `face`: `seconds` of a moving background ({@link CLIP_BACKGROUND}) with the face,
+ * framed tighter than the photo, drifting over it. No soundtrack.
  */
 export async function referenceClip(face: SourceFace, dst: string, seconds = 12): Promise<string> {
   const png = `${dst}.face.png`;
   await cutFace(path.join(samplePhotosDir(), face.photo), face.box, 0.25, 170, png);
-  composeVideo(dst, [{ image: png, start: 0, end: seconds, x: '235+40*sin(0.7*t)', y: '80+20*sin(1.1*t)' }], {
+  composeVideo(dst, [{ image: png, start: 0, end: seconds, x: '235+90*sin(0.6*t)', y: '95+50*sin(0.9*t)' }], {
     width: CLIP_W,
     height: CLIP_H,
     seconds,
     fps: CLIP_FPS,
-    background: 'testsrc2',
+    background: CLIP_BACKGROUND,
     codecArgs: ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-an'],
   });
   fs.rmSync(png);

@@ -130,7 +130,7 @@ describeIf(speech, 'espeak-ng')('reference-reuse grid (issue 16)', () => {
     times.references = Date.now() - t0;
     t0 = Date.now();
     for (const [i, p] of performers.entries()) {
-      const r = await guard.enroll({ name: `Grid performer ${i}`, noConsent: true }, [p.photo, p.clip, p.recording]);
+      const r = await guard.enroll({ name: `Grid performer ${i}`, noConsent: true }, [p.photo, p.clip, p.recording], { largest: true });
       p.id = r.performerId!;
       const acc = new Set(r.accepted.map((a) => a.file));
       p.videoEnrolled = acc.has(p.clip);

@@ -43,8 +43,8 @@ describeIf(speech, 'espeak-ng')('origin of a match: reference reuse, new media, 
     await sharp(f('b.jpg')).flop().jpeg({ quality: 60 }).toFile(f('b-reuse.jpg'));
 
     const g = await Guard.open({ db, key: KEY });
-    a = (await g.enroll({ name: 'Performer A', noConsent: true }, [f('a.jpg'), f('a.wav')])).performerId!;
-    b = (await g.enroll({ name: 'Performer B', noConsent: true }, [f('b.jpg')])).performerId!;
+    a = (await g.enroll({ name: 'Performer A', noConsent: true }, [f('a.jpg'), f('a.wav')], { largest: true })).performerId!;
+    b = (await g.enroll({ name: 'Performer B', noConsent: true }, [f('b.jpg')], { largest: true })).performerId!;
     await g.close();
     // B as if enrolled before fingerprints were kept: its reference has no fingerprint artefact.
     const d = new Database(db);
