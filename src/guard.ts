@@ -19,7 +19,7 @@ import type { Box } from './types';
 import type { JunkSet } from './kernels/vector';
 import { BASELINE_NOTICE, DEFAULT_VOICE_MODEL, VoiceEmbedder } from './voice/embed';
 import { findCalibration } from './match/calibrations';
-import { AcceptedItem, RejectedItem, gateReferences } from './enroll/gate';
+import { AcceptedItem, GateNote, RejectedItem, gateReferences } from './enroll/gate';
 import { probeInput } from './media/kind';
 import { ffmpegInfo, ffmpegWarnings, newDecodeReport, type FfmpegInfo } from './media/ffmpeg';
 import { resolveLimits, type MediaLimits } from './media/limits';
@@ -58,6 +58,8 @@ export interface EnrollReport {
   name: string;
   accepted: { file: string; modality: 'face' | 'voice'; quality: unknown; duplicate?: boolean }[];
   rejected: RejectedItem[];
+  /** Notes on accepted references a person should read, e.g. a video whose voice was skipped (two speakers) and why. */
+  notes: GateNote[];
   /** The model ids the references were (or would have been) enrolled under. */
   models: GuardModels;
 }
@@ -348,21 +350,24 @@ export class Guard {
 
   /**
    * Enrolls reference media. Each file goes through the gate (accepted or rejected with a reason); accepted ones are
-   * written in one transaction. A new performer is created only when at least one reference is accepted.
+   * written in one transaction. A new performer is created only when at least one reference is accepted. A video
+   * enrolls the face on screen most (`largest`: the largest on average; E_QUALITY when two compete) and its voice when
+   * one speaker holds 70% of the speech (otherwise a note says why it was skipped).
    */
   async enroll(target: EnrollTarget, files: string[], opts: { largest?: boolean } = {}): Promise<EnrollReport> {
     checkEnrollTarget(target);
     list<string>('reference files', files, 1).forEach((f, i) => str(`reference file ${i}`, f));
     if (options('enroll options', opts).largest !== undefined) bool('largest', opts.largest);
-    let performer: Performer | null = 'id' in target ? await this.registry.getPerformer(target.id) : null;
+    // An existing performer must still consent before its references are analysed (withdrawn or expired: E_CONSENT).
+    let performer: Performer | null = 'id' in target ? await this.registry.checkCanEnroll(target.id) : null;
     if (!('id' in target) && !target.consent && target.noConsent !== true) {
       throw new LikenessError('E_CONSENT', 'enrollment needs a consent record (--consent-by / --consent-file) or an explicit --no-consent');
     }
     // A wrong key can never write (and is told before the references are analysed).
     await this.registry.verifyWriteKey();
-    const { accepted, rejected } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
+    const { accepted, rejected, notes } = await gateReferences(files, { face: this.faces, voice: () => this.voice() }, { ...opts, limits: this.limits });
     if (accepted.length === 0) {
-      return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected, models: { ...this.models } };
+      return { performerId: performer?.id ?? null, name: performer?.name ?? ('name' in target ? target.name : ''), accepted: [], rejected, notes, models: { ...this.models } };
     }
     // A new performer is created in the same transaction as its first references (never one with nothing enrolled).
     let r: { added: string[] };
@@ -372,16 +377,33 @@ export class Guard {
       performer = created.performer;
       r = created;
     }
-    // The first occurrence of newly added media is the original; repeats (in this call or stored before) are duplicates.
+    // The first file holding newly added media is the original; repeats (in this call or stored before) are
+    // duplicates. A video gives a face and a voice item of the same media: both belong to its file.
     const fresh = new Set(r.added);
-    const isDuplicate = (a: AcceptedItem): boolean => !fresh.delete(a.item.sha256);
+    const owner = new Map<string, string>();
+    const isDuplicate = (a: AcceptedItem): boolean => {
+      if (fresh.delete(a.item.sha256)) owner.set(a.item.sha256, a.file);
+      return owner.get(a.item.sha256) !== a.file;
+    };
     return {
       performerId: performer.id,
       name: performer.name,
       accepted: accepted.map((a) => ({ file: a.file, modality: a.modality, quality: a.quality, ...(isDuplicate(a) ? { duplicate: true } : {}) })),
       rejected,
+      notes,
       models: { ...this.models },
     };
+  }
+
+  /**
+   * Adds references (photos, recordings, videos) to an existing performer in one enrollment transaction: the same
+   * gate and consent checks as {@link enroll} with `{id}` (a withdrawn or expired consent refuses, E_CONSENT). Media
+   * the performer already has is reported `duplicate` and not stored twice.
+   * @throws LikenessError E_NOT_FOUND for an unknown performer; E_INPUT for bad arguments.
+   */
+  async addReferences(performerId: string, files: string[], opts: { largest?: boolean } = {}): Promise<EnrollReport> {
+    str('performer id', performerId);
+    return this.enroll({ id: performerId }, files, opts);
   }
 
   /** 1:N: every face and every stretch of speech in `file` against the whole gallery. */

@@ -29,6 +29,10 @@ test.each([
   [['scan', 'x.jpg', '--db', path.join(tmp.dir, 'p.db'), '--jsonl-file', tmp.dir], 'E_INPUT'],
   [['scan', 'x.jpg', '--db', path.join(tmp.dir, 'p.db'), '--jsonl-file', path.join(tmp.dir, 'same.out'), '--json', path.join(tmp.dir, 'same.out')], 'E_INPUT'],
   [['performers', 'frobnicate', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  [['performers', 'add-reference', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  [['performers', 'add-reference', 'some-id', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  [['performers', 'add-reference', 'some-id', 'x.jpg', '--bogus', '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
+  [['performers', 'add-reference', 'no-such-performer', badHeader, '--db', path.join(tmp.dir, 'p.db')], 'E_NOT_FOUND'],
   // The queue commands need a PostgreSQL store; bad flags are refused before anything connects.
   [['submit', path.join(tmp.dir, 'bad.csv'), '--db', path.join(tmp.dir, 'p.db')], 'E_INPUT'],
   [['submit'], 'E_INPUT'],

@@ -4,22 +4,14 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { makeSpeechWav, makeTmpDir } from './helpers/media';
 import { sampleImage } from './helpers/images';
+import { jsonCli } from './helpers/cli-json';
 
 const bin = path.join(__dirname, '..', 'bin', 'likeness.js');
 const tmp = makeTmpDir('lg-cli-reg-');
 const db = path.join(tmp.dir, 'store.db');
 const env = { ...process.env, LIKENESS_HOME: path.join(tmp.dir, 'home'), LIKENESS_KEY: 'ab'.repeat(32) };
 
-function cli(...args: string[]): { status: number | null; json: any; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args, '--db', db], { encoding: 'utf8', env, timeout: 300_000 });
-  let json: unknown = null;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = null;
-  }
-  return { status: r.status, json, stderr: r.stderr };
-}
+const cli = jsonCli(db, env);
 
 const files = {
   ref: path.join(tmp.dir, 'ref.jpg'),

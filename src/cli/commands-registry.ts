@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { LikenessError, internalError, isLikenessError } from '../errors';
-import { Guard, GuardOptions, defaultStoreLocation } from '../guard';
+import { Guard, GuardOptions, defaultStoreLocation, type EnrollReport } from '../guard';
 import type { Consent } from '../store/types';
 import { int, num, oneOf, invalid } from '../validate';
 import { FROM_OPTION, FROM_USAGE, LIMIT_OPTIONS, LIMIT_USAGE, inputsWithLists, limitsFrom, parseCommandArgs, required } from './args';
@@ -76,10 +76,34 @@ const enroll: CommandHandler = async (args, io) => {
     : { name: values.name!, ...(values.alias ? { aliases: values.alias } : {}), ...(consent ? { consent } : { noConsent: true }) };
   const report = await withGuard(values, (g) => g.enroll(target, files, { largest: values.largest ?? false }));
   printJson(io, report);
+  printEnrollNotes(io, report);
   return report.rejected.length ? 2 : 0;
 };
 
-const PERF_USAGE = 'likeness performers list | show ID | delete ID | export ID [--vectors] | consent ID --withdraw [--delete] [--db PATH]';
+/** The human side of an enrollment report on stderr: notes (a video's voice skipped and why), duplicates, rejections. */
+function printEnrollNotes(io: CommandIO, report: EnrollReport): void {
+  for (const n of report.notes) io.err(`likeness: note: ${n.file}: ${n.note}\n`);
+  for (const f of new Set(report.accepted.filter((a) => a.duplicate).map((a) => a.file))) io.err(`likeness: note: ${f}: already enrolled for this performer (duplicate, not stored again)\n`);
+  for (const r of report.rejected) io.err(`likeness: rejected: ${r.file}: ${r.code}: ${r.reason}\n`);
+}
+
+const ADD_REF_USAGE = `likeness performers add-reference ID [--largest] [--preset accurate|fast] [--model VOICE_MODEL] [--db PATH] ${LIMIT_USAGE} FILE... ${FROM_USAGE}  (photos, recordings or videos)`;
+
+const addReference: CommandHandler = async (args, io) => {
+  const { values, positionals } = parseCommandArgs(args, { ...DB, largest: { type: 'boolean' }, ...LIMIT_OPTIONS, ...FROM_OPTION }, ADD_REF_USAGE);
+  if (values.help) return usage(io, ADD_REF_USAGE);
+  const [id, ...rest] = positionals;
+  if (!id) throw invalid(`performers add-reference needs the performer ID and reference files\nusage: ${ADD_REF_USAGE}`);
+  const performerId = id;
+  const files = inputsWithLists(rest, values.from);
+  if (files.length === 0) throw invalid(`no reference file given\nusage: ${ADD_REF_USAGE}`);
+  const report = await withGuard(values, (g) => g.addReferences(performerId, files, { largest: values.largest ?? false }));
+  printJson(io, report);
+  printEnrollNotes(io, report);
+  return report.rejected.length ? 2 : 0;
+};
+
+const PERF_USAGE = 'likeness performers list | show ID | delete ID | export ID [--vectors] | consent ID --withdraw [--delete] | add-reference ID FILE... [--db PATH]';
 
 const performers: CommandHandler = async (args, io) => {
   const { values, positionals } = parseCommandArgs(args, {
@@ -229,6 +253,7 @@ function usage(io: CommandIO, u: string): number {
 export const registryCommands: Record<string, CommandHandler> = {
   enroll,
   performers,
+  'performers add-reference': addReference,
   rekey,
   identify: matchCommand('identify'),
   verify: matchCommand('verify'),

@@ -2,14 +2,16 @@ import { LikenessError, isLikenessError } from '../errors';
 import type { FaceAnalyzer } from '../face/analyzer';
 import { QUALITY_LIMITS } from '../face/quality';
 import { decodeAudio, type AudioSignal } from '../media/audio';
-import { audioFingerprint } from '../media/audio-fingerprint';
+import { audioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
 import { faceHash, visualFingerprint } from '../face/fingerprint';
 import { bundleFingerprints } from '../match/origins';
+import type { Fingerprint } from '../match/origin-index';
 import type { EnrollItem } from '../match/registry';
 import type { JsonValue, NewArtifact } from '../store/types';
 import type { Face, FaceDetection, QualityReason } from '../types';
 import type { VoiceEmbedder } from '../voice/embed';
-import { MediaKind, probeInput } from '../media/kind';
+import { MediaKind, probeInput, type ProbedMedia } from '../media/kind';
+import { analyseReferenceVideo } from './video-reference';
 import { sha256File } from '../media/gate';
 import { resolveLimits, type MediaLimits } from '../media/limits';
 import { ANALYSIS_MAX_SIDE, decodeImageScaled, encodeJpeg } from '../media/image';
@@ -24,6 +26,9 @@ const THUMBNAIL_QUALITY = 80;
 
 /** Least net speech a voice reference must hold, in seconds. */
 export const MIN_ENROLL_SPEECH_SECONDS = 3;
+
+/** Face templates taken from a reference video: the best face in each of this many equal stretches of the person's time on screen. */
+export const VIDEO_REFERENCE_FACES = 3;
 
 /** Face quality reasons that reject a reference (a reference must be good; a scan only reports). */
 const REJECTING: QualityReason[] = ['small', 'blurred', 'pose'];
@@ -58,18 +63,31 @@ export interface GatePipelines {
 }
 
 
+/** A note on an accepted reference (e.g. a video whose voice was not enrolled). */
+export interface GateNote {
+  file: string;
+  note: string;
+}
+
 /**
  * Runs each reference through its pipeline and the enrollment gate: images need exactly one usable face (or
- * `largest`), of enough size, sharpness and a near-frontal pose; audio and video soundtracks need at least 3 s of net
- * speech from one speaker. Video references contribute their soundtrack only (faces in video: scan, not enroll).
+ * `largest`), of enough size, sharpness and a near-frontal pose; audio needs at least 3 s of net speech from one
+ * speaker. A video gives the face of the person on screen most (or the largest, with `largest`; E_QUALITY when two
+ * compete, see {@link analyseReferenceVideo}) and its voice only when one speaker dominates the soundtrack (else a note).
  */
-export async function gateReferences(files: string[], p: GatePipelines, opts: GateOptions = {}): Promise<{ accepted: AcceptedItem[]; rejected: RejectedItem[] }> {
+export async function gateReferences(files: string[], p: GatePipelines, opts: GateOptions = {}): Promise<{ accepted: AcceptedItem[]; rejected: RejectedItem[]; notes: GateNote[] }> {
   const accepted: AcceptedItem[] = [];
   const rejected: RejectedItem[] = [];
+  const notes: GateNote[] = [];
   for (const file of files) {
     try {
-      const { kind } = await probeInput(file, { limits: opts.limits });
-      accepted.push(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice(), opts));
+      const probed = await probeInput(file, { limits: opts.limits });
+      const { kind } = probed;
+      if (kind === 'video') {
+        const v = await gateVideo(file, probed, p, opts);
+        accepted.push(...v.items);
+        notes.push(...v.notes.map((note) => ({ file, note })));
+      } else accepted.push(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice(), opts));
     } catch (e) {
       // An abort stops the enrollment; anything else rejects this reference (a bug as E_INTERNAL, naming the file).
       if (isLikenessError(e) && e.code === 'E_ABORTED') throw e;
@@ -77,7 +95,105 @@ export async function gateReferences(files: string[], p: GatePipelines, opts: Ga
       rejected.push({ file, code: err.code, reason: err.message });
     }
   }
-  return { accepted, rejected };
+  return { accepted, rejected, notes };
+}
+
+/**
+ * A reference video: the chosen person's best faces spread over time (each through the photo quality gate) as face
+ * templates, and the dominant speaker's speech as voice templates; both under the video file's sha256.
+ */
+async function gateVideo(file: string, probed: ProbedMedia, p: GatePipelines, opts: GateOptions): Promise<{ items: AcceptedItem[]; notes: string[] }> {
+  const ref = await analyseReferenceVideo(file, p, {
+    ...(opts.largest ? { largest: true } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(probed.info ? { info: probed.info } : {}),
+    hasAudio: probed.audioStreams.length > 0,
+  });
+  if (ref.faceProblem && ref.faceProblem.code !== 'E_NO_FACE') throw ref.faceProblem;
+  const sha256 = await sha256File(file);
+  const items: AcceptedItem[] = [];
+  const notes = [...ref.notes];
+  if (ref.chosen !== null) {
+    const embedded = ref.frames.flatMap((f) => (f.face ? [{ time: f.time, face: f.face, context: f.context }] : []));
+    // As for photos: a face of too low quality, or whose embedding is degenerate (junk), is not a template.
+    const junk = await p.face.junkSet();
+    const good = embedded.filter((f) => !f.face.quality.reasons.some((r) => REJECTING.includes(r)) && degeneracy(f.face.embedding, junk) === null);
+    if (good.length === 0) {
+      const bestFrame = bestOf(embedded);
+      const reasons = bestFrame.face.quality.reasons.filter((r) => REJECTING.includes(r));
+      const why = reasons.length ? describeFaceRejection(bestFrame.face, reasons) : 'its embedding is degenerate (what the model makes of junk)';
+      throw new LikenessError('E_QUALITY', `no sampled frame of the person on screen passes the quality gate (best at ${bestFrame.time.toFixed(2)} s: ${why})`);
+    }
+    const picked = spreadBest(good, VIDEO_REFERENCE_FACES);
+    const person = ref.people[ref.chosen]!;
+    const quality: JsonValue = {
+      kind: 'video',
+      chosenBy: opts.largest ? 'largest' : 'frames',
+      people: ref.people.length,
+      frames: person.frames,
+      meanArea: Math.round(person.meanArea),
+      onScreen: [round(person.start), round(person.end)],
+      faces: picked.map((f) => ({ time: round(f.time), score: round(f.face.quality.score) })),
+      voice: ref.voice.status,
+    };
+    items.push({
+      file,
+      modality: 'face',
+      quality,
+      item: {
+        sha256,
+        modality: 'face',
+        quality,
+        templates: picked.map((f) => ({ modelId: f.face.modelId, vector: f.face.embedding, quality: f.face.quality.score })),
+        // The thumbnail is the best template's face, cut with the same margin as a photo reference's.
+        artifacts: [{ kind: 'thumbnail', data: new Uint8Array(await encodeJpeg(bestOf(picked).context, THUMBNAIL_SIZE, THUMBNAIL_QUALITY)) }],
+      },
+    });
+  } else notes.push('no face in the video: only its voice can be enrolled');
+  if (ref.voice.status === 'enrolled' && ref.voice.signal) {
+    const ve = await p.voice();
+    const v = await ve.embed(ref.voice.signal, ref.voice.turns.flatMap((t) => t.speech));
+    // Degenerate windows (what the model makes of junk) are dropped, as for recordings.
+    const junk = await ve.junkSet();
+    const windows = v.windows.filter((w) => degeneracy(w.embedding, junk) === null);
+    if (v.speechSeconds < MIN_ENROLL_SPEECH_SECONDS || windows.length === 0) {
+      notes.push(`voice not enrolled: too little net speech from the main speaker (${v.speechSeconds.toFixed(1)} s, need ${MIN_ENROLL_SPEECH_SECONDS} s)`);
+    } else {
+      const quality: JsonValue = { kind: 'video', speechSeconds: round(v.speechSeconds), windows: windows.length, ...(windows.length < v.windows.length ? { junkWindows: v.windows.length - windows.length } : {}), share: ref.voice.share, speakers: ref.voice.speakers };
+      items.push({ file, modality: 'voice', quality, item: { sha256, modality: 'voice', quality, templates: windows.map((w) => ({ modelId: w.modelId, vector: w.embedding, quality: 1 })) } });
+    }
+  }
+  if (items.length === 0) {
+    throw new LikenessError(ref.faceProblem?.code ?? 'E_NO_SPEECH', `nothing to enroll: ${[ref.faceProblem?.message, ...notes].filter(Boolean).join('; ')}`);
+  }
+  // One fingerprint artefact for the video (its reference row): the chosen person's face hashes over time, and the
+  // soundtrack's audio fingerprint, so a reuse of either part of the clip is found with its offset.
+  const prints: Fingerprint[] = [];
+  if (ref.chosen !== null && ref.frames.length > 0) prints.push(visualFingerprint(ref.frames.map((f) => ({ time: f.time, ...f.hash }))));
+  if (ref.voice.signal) prints.push(await recordingFingerprint(ref.voice.signal));
+  const first = items[0]!.item;
+  if (prints.length > 0) first.artifacts = [...(first.artifacts ?? []), { kind: 'fingerprint', data: bundleFingerprints(prints) }];
+  return { items, notes };
+}
+
+/** The item of highest face quality. */
+function bestOf<T extends { face: Face }>(items: readonly T[]): T {
+  return items.reduce((a, b) => (b.face.quality.score > a.face.quality.score ? b : a));
+}
+
+/** The best-quality item in each of `n` equal stretches of the items' time span (fewer when stretches are empty). */
+function spreadBest<T extends { time: number; face: Face }>(items: readonly T[], n: number): T[] {
+  const t0 = items[0]!.time;
+  const span = items[items.length - 1]!.time - t0;
+  const out: T[] = [];
+  for (let k = 0; k < n; k++) {
+    const lo = t0 + (span * k) / n;
+    const hi = t0 + (span * (k + 1)) / n;
+    const bin = items.filter((f) => f.time >= lo && (k === n - 1 ? f.time <= hi : f.time < hi));
+    const top = bin.sort((a, b) => b.face.quality.score - a.face.quality.score)[0];
+    if (top && !out.includes(top)) out.push(top);
+  }
+  return out;
 }
 
 async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Promise<AcceptedItem> {
@@ -141,11 +257,15 @@ function scaleDetection(d: FaceDetection, k: number): FaceDetection {
  */
 export const MAX_FINGERPRINT_SECONDS = 600;
 
-/** The audio fingerprint of a reference recording (its first {@link MAX_FINGERPRINT_SECONDS} s) as a `fingerprint` artefact. */
-async function voiceArtifacts(signal: AudioSignal): Promise<NewArtifact[]> {
+/** The audio fingerprint of a reference recording or soundtrack (its first {@link MAX_FINGERPRINT_SECONDS} s). */
+async function recordingFingerprint(signal: AudioSignal): Promise<AudioFingerprint> {
   const n = Math.min(signal.samples.length, MAX_FINGERPRINT_SECONDS * signal.sampleRate);
-  const fp = await audioFingerprint({ ...signal, samples: signal.samples.subarray(0, n) });
-  return [{ kind: 'fingerprint', data: bundleFingerprints([fp]) }];
+  return audioFingerprint({ ...signal, samples: signal.samples.subarray(0, n) });
+}
+
+/** A recording's `fingerprint` artefact. */
+async function voiceArtifacts(signal: AudioSignal): Promise<NewArtifact[]> {
+  return [{ kind: 'fingerprint', data: bundleFingerprints([await recordingFingerprint(signal)]) }];
 }
 
 function describeFaceRejection(f: Face, reasons: QualityReason[]): string {

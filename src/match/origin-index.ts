@@ -3,7 +3,7 @@ import { hammingWords, popcount32 } from '../kernels/hamming';
 import { FACE_HASH_WORDS, deserializeVisualFingerprint, type faceQueryHashes, serializeVisualFingerprint, type FaceHashFrame, type VisualFingerprint } from '../face/fingerprint';
 import { deserializeAudioFingerprint, serializeAudioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
 import { FINGERPRINT_KIND } from '../media/fingerprint-format';
-import { invalid, list, num, str } from '../validate';
+import { invalid, list, num, options, str } from '../validate';
 
 // The reference index behind "reuse or imitation" (issue 16): every stored reference fingerprint, searchable so that
 // a lookup does not cost more with every reference added.
@@ -51,6 +51,12 @@ export interface OriginMatch {
   mirrored?: boolean;
 }
 
+/** Options of the lookups. */
+export interface LookupOptions {
+  /** Decision threshold on similarity (default {@link FACE_THRESHOLD} / {@link VOICE_THRESHOLD}); 0 returns the best alignment whatever its score (for measurements). */
+  threshold?: number;
+}
+
 /** One sampled frame of a scanned face: its time (seconds from any origin, increasing) and its {@link faceQueryHashes}. */
 export interface FaceQueryFrame {
   time: number;
@@ -76,62 +82,43 @@ const VERIFY_TOP = 4;
 /** At least this many voiced sub-fingerprints must overlap the reference for a verdict (0.5 s). */
 const MIN_OVERLAP = 50;
 
-/** Open-addressed table of 32-bit keys to (entry, frame) postings, in typed arrays. */
+/**
+ * 32-bit keys to (entry, frame) postings in typed arrays, built in linear time: postings grouped (counting sort) by
+ * the top bits of a mixed key, about two postings per group, and a lookup scans its group for the exact key.
+ */
 class PostingTable {
   private readonly keys: Uint32Array;
-  private readonly start: Uint32Array;
   private readonly entry: Uint32Array;
   private readonly frame: Uint32Array;
-  private readonly mask: number;
+  private readonly offsets: Uint32Array;
+  private readonly shift: number;
 
   constructor(postings: { key: Uint32Array; entry: Uint32Array; frame: Uint32Array; n: number }) {
-    const { n } = postings;
-    // Sort postings by key (an index sort on the key), then one slot per distinct key.
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    const k = postings.key;
-    order.sort((a, b) => k[a]! - k[b]!);
+    const { n, key } = postings;
+    const bits = Math.min(26, Math.max(4, Math.ceil(Math.log2(Math.max(n, 1) / 2))));
+    this.shift = 32 - bits;
+    const groups = 1 << bits;
+    const offsets = new Uint32Array(groups + 1);
+    for (let i = 0; i < n; i++) offsets[(mix(key[i]!) >>> this.shift) + 1]!++;
+    for (let g = 0; g < groups; g++) offsets[g + 1]! += offsets[g]!;
+    const fill = offsets.slice(0, groups);
+    this.keys = new Uint32Array(n);
     this.entry = new Uint32Array(n);
     this.frame = new Uint32Array(n);
-    const distinct: number[] = [];
-    const starts: number[] = [];
     for (let i = 0; i < n; i++) {
-      const p = order[i]!;
-      this.entry[i] = postings.entry[p]!;
-      this.frame[i] = postings.frame[p]!;
-      if (i === 0 || k[p]! !== k[order[i - 1]!]!) {
-        distinct.push(k[p]!);
-        starts.push(i);
-      }
+      const p = fill[mix(key[i]!) >>> this.shift]!++;
+      this.keys[p] = key[i]!;
+      this.entry[p] = postings.entry[i]!;
+      this.frame[p] = postings.frame[i]!;
     }
-    starts.push(n);
-    let cap = 16;
-    while (cap < distinct.length * 2) cap *= 2;
-    this.mask = cap - 1;
-    this.keys = new Uint32Array(cap);
-    // Slot -> index into distinct + 1 (0 = empty); starts of each distinct key.
-    this.start = new Uint32Array(cap * 2);
-    for (let d = 0; d < distinct.length; d++) {
-      let s = mix(distinct[d]!) & this.mask;
-      while (this.start[s * 2 + 1] !== 0) s = (s + 1) & this.mask;
-      this.keys[s] = distinct[d]!;
-      this.start[s * 2] = starts[d]!;
-      this.start[s * 2 + 1] = starts[d + 1]! + 1;
-    }
+    this.offsets = offsets;
   }
 
   /** Calls `hit(entry, frame)` for each posting of `key`. */
   forEach(key: number, hit: (entry: number, frame: number) => void): void {
-    let s = mix(key) & this.mask;
-    for (;;) {
-      const end = this.start[s * 2 + 1]!;
-      if (end === 0) return;
-      if (this.keys[s] === key) {
-        for (let i = this.start[s * 2]!; i < end - 1; i++) hit(this.entry[i]!, this.frame[i]!);
-        return;
-      }
-      s = (s + 1) & this.mask;
-    }
+    const g = mix(key) >>> this.shift;
+    const end = this.offsets[g + 1]!;
+    for (let i = this.offsets[g]!; i < end; i++) if (this.keys[i] === key) hit(this.entry[i]!, this.frame[i]!);
   }
 }
 
@@ -221,8 +208,9 @@ export class OriginIndex {
    * re-encoding (AAC 48 kb/s), tempo changes of 0.95-1.05 with pitch kept, and music under the speech; returns a match
    * when the best alignment's similarity (1 - 2 x bit error rate) is at least {@link VOICE_THRESHOLD}.
    */
-  lookupVoice(query: AudioFingerprint): OriginMatch | null {
+  lookupVoice(query: AudioFingerprint, opts: LookupOptions = {}): OriginMatch | null {
     checkFingerprint('query', query);
+    const threshold = num('threshold', options('lookup options', opts).threshold ?? VOICE_THRESHOLD, 0, 1);
     if (query.kind !== 'audio') throw invalid('lookupVoice needs an audio fingerprint');
     const table = this.audioTable;
     if (!table || this.audio.length === 0) return null;
@@ -265,20 +253,21 @@ export class OriginIndex {
         best = { referenceId: ref.id, referenceOffset: Math.max(0, local.off * ref.fp.hopSeconds), similarity: sim };
       }
     }
-    return best && best.similarity >= VOICE_THRESHOLD ? best : null;
+    return best && best.similarity >= threshold ? best : null;
   }
 
   /**
    * The reference photo or clip a scanned face track reuses, or null. `frames` are the track's sampled faces with
    * their {@link faceHash} hashes, in time order; `referenceOffset` is the reference time at the first frame.
    */
-  lookupFace(frames: readonly FaceQueryFrame[]): OriginMatch | null {
+  lookupFace(frames: readonly FaceQueryFrame[], opts: LookupOptions = {}): OriginMatch | null {
     list('frames', frames, 1);
+    const threshold = num('threshold', options('lookup options', opts).threshold ?? FACE_THRESHOLD, 0, 1);
     frames.forEach((f, i) => {
       num(`frames[${i}].time`, f?.time, -Number.MAX_VALUE, Number.MAX_VALUE);
       if (!(f.hashes instanceof Uint32Array) || f.hashes.length === 0 || f.hashes.length % FACE_HASH_WORDS !== 0) throw invalid(`frames[${i}].hashes must be a Uint32Array of whole ${FACE_HASH_WORDS}-word hashes (faceQueryHashes)`);
     });
-    return this.visual.lookup(frames);
+    return this.visual.lookup(frames, threshold);
   }
 }
 
@@ -416,7 +405,7 @@ class VisualIndex {
     }
   }
 
-  lookup(frames: readonly FaceQueryFrame[]): OriginMatch | null {
+  lookup(frames: readonly FaceQueryFrame[], threshold: number): OriginMatch | null {
     if (this.refs.length === 0) return null;
     const t0 = frames[0]!.time;
     // Per (entry, mirrored): every frame's votes, as (frame, offset, similarity).
@@ -460,7 +449,7 @@ class VisualIndex {
     }
     if (!best) return null;
     const similarity = Math.min(1, best.score / frames.length);
-    if (similarity < FACE_THRESHOLD) return null;
+    if (similarity < threshold) return null;
     const ref = this.refs[best.key >> 1]!;
     const m: OriginMatch = { referenceId: ref.id, referenceOffset: ref.fp.still ? 0 : Math.max(0, best.offset), similarity };
     if (best.key & 1) m.mirrored = true;

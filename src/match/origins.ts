@@ -44,7 +44,7 @@ export class ReferenceOrigins {
   private constructor(
     private readonly index: OriginIndex,
     private readonly owners: Map<string, EntryOwner>,
-    /** `${performerId}\n${modality}` for each performer whose references of that modality all have fingerprints. */
+    /** `${performerId}\n${modality}` for each performer whose references all have fingerprints, some of that modality. */
     private readonly covered: Set<string>,
     /** The store's change counter this was built at. */
     readonly version: number,
@@ -59,6 +59,8 @@ export class ReferenceOrigins {
     const entries: OriginEntry[] = [];
     const owners = new Map<string, EntryOwner>();
     const fingerprinted = new Set<string>();
+    /** `${performerId}\n${modality}` with at least one fingerprint of that modality's kind. */
+    const kinds = new Set<string>();
     for await (const a of store.artifacts('fingerprint')) {
       let prints: Fingerprint[];
       try {
@@ -73,14 +75,15 @@ export class ReferenceOrigins {
         entries.push({ referenceId: key, fingerprint });
       });
       if (prints.length > 0) fingerprinted.add(`${a.performerId}\n${a.referenceHash}`);
+      for (const fp of prints) kinds.add(`${a.performerId}\n${fp.kind === 'audio' ? 'voice' : 'face'}`);
     }
     const covered = new Set<string>();
+    // A performer is covered for a modality when every reference has a fingerprint (a video reference carries the
+    // face and the soundtrack of one file) and some fingerprint is of that modality.
     for (const p of await store.listPerformers()) {
       const refs = await store.references(p.id);
-      for (const m of ['face', 'voice'] as const satisfies readonly Modality[]) {
-        const ofModality = refs.filter((r) => r.modality === m);
-        if (ofModality.length > 0 && ofModality.every((r) => fingerprinted.has(`${p.id}\n${r.sha256}`))) covered.add(`${p.id}\n${m}`);
-      }
+      if (refs.length === 0 || !refs.every((r) => fingerprinted.has(`${p.id}\n${r.sha256}`))) continue;
+      for (const m of ['face', 'voice'] as const satisfies readonly Modality[]) if (kinds.has(`${p.id}\n${m}`)) covered.add(`${p.id}\n${m}`);
     }
     return new ReferenceOrigins(OriginIndex.build(entries), owners, covered, version);
   }

@@ -265,14 +265,23 @@ export class Registry {
    * @throws LikenessError E_CONSENT when the performer's consent expired or was withdrawn; E_INPUT for bad items.
    */
   async enroll(performerId: string, items: readonly EnrollItem[]): Promise<EnrollResult> {
+    await this.checkCanEnroll(performerId);
+    const { references, templates } = await this.prepareEnrollment(performerId, items);
+    const w = await this.store.addEnrollment(performerId, references, templates);
+    return { performerId, added: w.added, duplicates: w.duplicates, templatesWritten: w.templatesWritten };
+  }
+
+  /**
+   * Fails unless more references may be enrolled for the performer: E_NOT_FOUND for an unknown one, E_CONSENT when its
+   * consent expired or was withdrawn (run before analysing references, and again in {@link enroll}).
+   */
+  async checkCanEnroll(performerId: string): Promise<Performer> {
     const p = await this.getPerformer(performerId);
     const state = consentState(p);
     if (state === 'expired' || state === 'withdrawn') {
       throw new LikenessError('E_CONSENT', `performer ${performerId}'s consent is ${state}: renew it before enrolling`);
     }
-    const { references, templates } = await this.prepareEnrollment(performerId, items);
-    const w = await this.store.addEnrollment(performerId, references, templates);
-    return { performerId, added: w.added, duplicates: w.duplicates, templatesWritten: w.templatesWritten };
+    return p;
   }
 
   /** References, normalised item templates and each touched model's centroid (`performerId` null: a new performer). */

@@ -1,4 +1,4 @@
-import { LikenessError } from '../errors';
+import { thrownCode } from '../../test/helpers/error-code';
 import { AUDIO_FP_HOP_SECONDS, audioFingerprint, deserializeAudioFingerprint, serializeAudioFingerprint } from './audio-fingerprint';
 
 function chirpy(seconds: number, seed: number): Float32Array {
@@ -44,23 +44,15 @@ test('serialize / deserialize round-trips, and damaged bytes give typed errors',
   const back = deserializeAudioFingerprint(bytes);
   expect(Array.from(back.subprints)).toEqual(Array.from(fp.subprints));
   expect(Array.from(back.voiced)).toEqual(Array.from(fp.voiced));
-  const code = (f: () => unknown): string | undefined => {
-    try {
-      f();
-    } catch (e) {
-      return e instanceof LikenessError ? e.code : 'untyped';
-    }
-    return undefined;
-  };
-  expect(code(() => deserializeAudioFingerprint(bytes.subarray(0, bytes.length - 1)))).toBe('E_DECODE');
-  expect(code(() => deserializeAudioFingerprint(new Uint8Array(3)))).toBe('E_DECODE');
+  expect(thrownCode(() => deserializeAudioFingerprint(bytes.subarray(0, bytes.length - 1)))).toBe('E_DECODE');
+  expect(thrownCode(() => deserializeAudioFingerprint(new Uint8Array(3)))).toBe('E_DECODE');
   const future = Uint8Array.from(bytes);
   future[2] = 99;
-  expect(code(() => deserializeAudioFingerprint(future))).toBe('E_UNSUPPORTED');
+  expect(thrownCode(() => deserializeAudioFingerprint(future))).toBe('E_UNSUPPORTED');
   const visual = Uint8Array.from(bytes);
   visual[1] = 1;
-  expect(code(() => deserializeAudioFingerprint(visual))).toBe('E_DECODE');
-  expect(code(() => deserializeAudioFingerprint('x' as unknown as Uint8Array))).toBe('E_DECODE');
+  expect(thrownCode(() => deserializeAudioFingerprint(visual))).toBe('E_DECODE');
+  expect(thrownCode(() => deserializeAudioFingerprint('x' as unknown as Uint8Array))).toBe('E_DECODE');
 });
 
 test('bad signals are E_INPUT', async () => {

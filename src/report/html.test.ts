@@ -256,3 +256,34 @@ describe('track crops', () => {
     for (const t of ['first: ', 'best: ', 'last: ']) expect(html).toContain(t);
   });
 });
+
+describe('origin', () => {
+  it('shows per segment the reused reference with its thumbnail, or "not one of the enrolled references"; never claims synthesis', async () => {
+    const file = await sampleReport();
+    const res = file.results[0] as ScanResult;
+    const [face, voice] = res.matches;
+    const thumb = await jpegDataUrl([200, 180, 40]);
+    face!.segments = [
+      { start: 2, end: 5, origin: { kind: 'reference-reuse', referenceId: 'f'.repeat(64), performerId: 'p-evil', referenceOffset: 0, similarity: 0.93 } },
+      { start: 8, end: 9.5, origin: { kind: 'new-media' } },
+    ];
+    voice!.segments = [{ start: 3, end: 7, origin: { kind: 'reference-reuse', referenceId: 'd'.repeat(64), performerId: 'p-evil', referenceOffset: 12.5, similarity: 0.71 } }];
+    res.matches[2]!.segments = [{ start: 6, end: 6, origin: { kind: 'unknown' } }];
+    const html = renderHtmlReport({ ...file, referenceThumbnails: [{ performerId: 'p-evil', thumbnails: [{ referenceHash: 'f'.repeat(64), thumbnail: thumb }] }] });
+    const cells = [...html.matchAll(/<td class="origin">([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
+    expect(cells.slice(3).every((c) => c.includes('not checked'))).toBe(true); // matches without origins (older reports)
+    expect(cells[0]).toContain('reuse of enrolled reference');
+    expect(cells[0]).toContain(`<code>${'f'.repeat(12)}</code>`);
+    expect(cells[0]).toContain(`src="${thumb}"`);
+    expect(cells[0]).toContain('not one of the enrolled references');
+    expect(cells[1]).toContain(`<code>${'d'.repeat(12)}</code>`);
+    expect(cells[1]).toContain('from 12.5 s of it');
+    expect(cells[2]).toContain('unknown');
+    expect(html.toLowerCase()).not.toContain('synthetic');
+    // A hostile origin (a reference id with markup, a non-data thumbnail) is escaped or dropped.
+    face!.segments = [{ start: 2, end: 5, origin: { kind: 'reference-reuse', referenceId: '<img src=x>', performerId: 'p', referenceOffset: 0, similarity: 1 } }];
+    const hostile = renderHtmlReport({ ...file, referenceThumbnails: [{ performerId: 'p', thumbnails: [{ referenceHash: '<img src=x>', thumbnail: 'javascript:alert(1)' }] }] });
+    expect(hostile).not.toContain('<img src=x>');
+    expect(hostile).not.toContain('javascript:');
+  });
+});

@@ -360,7 +360,7 @@ async function fileTracks(job: ScanJob, book: MatchBook, tracks: FaceTrack[]): P
  * Longest run of sampled frames skipped as unchanged (seconds of media). Detection runs at least this often on a
  * picture that does not change, so a face fading in slower than the unchanged test notices is still seen within it.
  */
-const MAX_UNCHANGED_SECONDS = 60;
+export const MAX_UNCHANGED_SECONDS = 60;
 
 /** A frame whose luma spans at most this many levels (0..255) is flat: black, a fade, a test card's plain colour. */
 const FLAT_LUMA_RANGE = 4;

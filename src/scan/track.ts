@@ -149,15 +149,19 @@ export function trackEmbedding(best: readonly FaceObservation[]): Float32Array {
   return out;
 }
 
-/** Cuts the region around `box` (with a margin) out of `image`, scaled so its largest side is at most `size`. */
-export function cropAround(image: RgbImage, box: Box, size: number): RgbImage {
+/** The region {@link cropAround} cuts: `box` grown by a quarter of its longer side each way, clipped to the image. */
+export function regionAround(image: Pick<RgbImage, 'width' | 'height'>, box: Box): Box {
   const m = 0.25 * Math.max(box.w, box.h);
   const x0 = Math.max(0, Math.floor(box.x - m));
   const y0 = Math.max(0, Math.floor(box.y - m));
   const x1 = Math.min(image.width, Math.ceil(box.x + box.w + m));
   const y1 = Math.min(image.height, Math.ceil(box.y + box.h + m));
-  const w = Math.max(1, x1 - x0);
-  const h = Math.max(1, y1 - y0);
+  return { x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) };
+}
+
+/** Cuts the region around `box` (with a margin) out of `image`, scaled so its largest side is at most `size`. */
+export function cropAround(image: RgbImage, box: Box, size: number): RgbImage {
+  const { x: x0, y: y0, w, h } = regionAround(image, box);
   const s = Math.min(1, size / Math.max(w, h));
   const ow = Math.max(1, Math.round(w * s));
   const oh = Math.max(1, Math.round(h * s));
@@ -192,6 +196,7 @@ export class FaceTracker {
   private readonly sameLook: number;
   private open: LiveTrack[] = [];
   private nextId = 1;
+  private assigned: number[] = [];
 
   constructor(opts: FaceTrackerOptions) {
     this.interval = num('interval', opts.interval, 1e-3, 3600);
@@ -260,16 +265,26 @@ export class FaceTracker {
     pairs.sort((a, b) => b.score - a.score);
     const usedT = new Set<number>();
     const usedF = new Set<number>();
+    this.assigned = new Array<number>(faces.length).fill(0);
     for (const p of pairs) {
       if (usedT.has(p.t) || usedF.has(p.f)) continue;
       usedT.add(p.t);
       usedF.add(p.f);
       this.observe(this.open[p.t]!, time, faces[p.f]!, image, extra.signatures?.[p.f] ?? null, extra.prints?.[p.f]);
+      this.assigned[p.f] = this.open[p.t]!.id;
     }
     faces.forEach((face, f) => {
-      if (!usedF.has(f)) this.open.push(this.start(time, face, image, extra.signatures?.[f] ?? null, extra.prints?.[f]));
+      if (usedF.has(f)) return;
+      const tr = this.start(time, face, image, extra.signatures?.[f] ?? null, extra.prints?.[f]);
+      this.open.push(tr);
+      this.assigned[f] = tr.id;
     });
     return this.closeOlderThan(time - this.closeAfter);
+  }
+
+  /** The track id each face of the latest {@link push} joined or started, in the order the faces were given. */
+  lastAssignments(): readonly number[] {
+    return this.assigned;
   }
 
   /** True while some track is open (a face seen recently that a later frame may continue). */

@@ -23,7 +23,7 @@ import {
   AUDIO_TRANSFORMS,
   GRID_FACES,
   GRID_VOICES,
-  REFERENCE_TEXTS,
+  RECORDING_TEXTS,
   VISUAL_TRANSFORMS,
   audioAd,
   audioSeconds,
@@ -116,7 +116,7 @@ describeIf(speech, 'espeak-ng')('reference-reuse grid (issue 16)', () => {
     for (const [i, face] of GRID_FACES.entries()) {
       const photo = await referencePhoto(face, f(`ref${i}.jpg`));
       const clip = await referenceClip(face, f(`ref${i}.mp4`), CLIP_SECONDS);
-      const recording = referenceRecording(GRID_VOICES[i]!, REFERENCE_TEXTS[i]!, f(`ref${i}.wav`));
+      const recording = referenceRecording(GRID_VOICES[i]!, RECORDING_TEXTS[i]!, f(`ref${i}.wav`));
       performers.push({
         id: '',
         photo,

@@ -11,7 +11,7 @@ import { Guard } from '../../src/guard';
 import type { ScanFailure, ScanMatch, ScanResult } from '../../src/report/schema';
 import { hasEspeak, makeSpeechWav, makeTmpDir } from '../helpers/media';
 import { describeIf, testIf } from '../helpers/requires';
-import { GRID_FACES, GRID_VOICES, OTHER_TEXTS, REFERENCE_TEXTS, referencePhoto, referenceRecording, sha256File } from '../helpers/origin-media';
+import { GRID_FACES, GRID_VOICES, OTHER_TEXTS, RECORDING_TEXTS, referencePhoto, referenceRecording, sha256File } from '../helpers/origin-media';
 
 const tmp = makeTmpDir('lg-origin-');
 const f = (n: string): string => path.join(tmp.dir, n);
@@ -32,7 +32,7 @@ describeIf(speech, 'espeak-ng')('origin of a match: reference reuse, new media, 
 
   beforeAll(async () => {
     await referencePhoto(GRID_FACES[0]!, f('a.jpg'));
-    referenceRecording(GRID_VOICES[0]!, REFERENCE_TEXTS[0]!, f('a.wav'));
+    referenceRecording(GRID_VOICES[0]!, RECORDING_TEXTS[0]!, f('a.wav'));
     await referencePhoto(GRID_FACES[2]!, f('b.jpg'));
     // The scanned media: A's photo mirrored, scaled to 80% and recompressed; a new sentence of A's voice; another
     // person's face and another voice; B's photo mirrored and recompressed.

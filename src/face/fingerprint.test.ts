@@ -1,0 +1,100 @@
+import { thrownCode } from '../../test/helpers/error-code';
+import { hammingWords, popcount32 } from '../kernels/hamming';
+import { resizeRgb } from '../kernels/image';
+import type { FaceDetection, RgbImage } from '../types';
+import {
+  FACE_HASH_WORDS,
+  FACE_QUERY_VARIANTS,
+  deserializeVisualFingerprint,
+  faceHash,
+  faceHashDistance,
+  faceQueryHashes,
+  serializeVisualFingerprint,
+  visualFingerprint,
+} from './fingerprint';
+
+/** A seeded picture with structure at several scales (blobs of colour on a gradient). */
+function picture(w: number, h: number, seed: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  let s = seed;
+  const blobs = Array.from({ length: 12 }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return { x: s % w, y: (s >>> 8) % h, r: 10 + (s % 40), v: (s >>> 16) % 256 };
+  });
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = (x * 255) / w * 0.5 + (y * 255) / h * 0.3;
+      for (const b of blobs) if ((x - b.x) ** 2 + (y - b.y) ** 2 < b.r * b.r) v = b.v;
+      const i = (y * w + x) * 3;
+      data[i] = v;
+      data[i + 1] = (v * 0.8 + 30) % 256;
+      data[i + 2] = 255 - v;
+    }
+  }
+  return { width: w, height: h, data };
+}
+
+const det = (x: number, y: number, s: number): FaceDetection => ({
+  box: { x, y, w: s, h: s },
+  landmarks: [[x + s * 0.3, y + s * 0.4], [x + s * 0.7, y + s * 0.4], [x + s * 0.5, y + s * 0.6], [x + s * 0.35, y + s * 0.8], [x + s * 0.65, y + s * 0.8]],
+  score: 0.9,
+});
+
+function flop(img: RgbImage): RgbImage {
+  const out = new Uint8Array(img.data.length);
+  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) for (let c = 0; c < 3; c++) out[(y * img.width + img.width - 1 - x) * 3 + c] = img.data[(y * img.width + x) * 3 + c]!;
+  return { ...img, data: out };
+}
+
+test('a hash has 64 bits, half of them set, and is deterministic', () => {
+  const img = picture(320, 240, 1);
+  const a = faceHash(img, det(120, 80, 60));
+  expect(a.hash.length).toBe(FACE_HASH_WORDS);
+  expect(popcount32(a.hash[0]!) + popcount32(a.hash[1]!)).toBe(32);
+  expect(faceHashDistance(a.hash, faceHash(img, det(120, 80, 60)).hash)).toBe(0);
+});
+
+test('the mirror hash is the hash of the mirrored picture, and the first query hash is the hash', () => {
+  const img = picture(320, 240, 2);
+  const a = faceHash(img, det(100, 70, 70));
+  const m = faceHash(flop(img), det(320 - 100 - 70, 70, 70));
+  expect(faceHashDistance(a.mirror, m.hash)).toBeLessThanOrEqual(4);
+  const q = faceQueryHashes(img, det(100, 70, 70));
+  expect(q.length).toBe(FACE_QUERY_VARIANTS * FACE_HASH_WORDS);
+  expect(hammingWords(q, 0, a.hash, 0, FACE_HASH_WORDS)).toBe(0);
+});
+
+test('brightness and scale leave the hash close; another picture is far', () => {
+  const img = picture(320, 240, 3);
+  const a = faceHash(img, det(120, 80, 60)).hash;
+  const darker = { ...img, data: img.data.map((v) => Math.round(v * 0.7)) };
+  expect(faceHashDistance(a, faceHash(darker, det(120, 80, 60)).hash)).toBeLessThanOrEqual(6);
+  const half = resizeRgb(img, 160, 120);
+  expect(faceHashDistance(a, faceHash(half, det(60, 40, 30)).hash)).toBeLessThanOrEqual(6);
+  const other = faceHash(picture(320, 240, 99), det(120, 80, 60)).hash;
+  expect(faceHashDistance(a, other)).toBeGreaterThan(12);
+});
+
+test('visual fingerprints round-trip through bytes; damaged bytes are typed errors', () => {
+  const img = picture(160, 120, 4);
+  const frames = [0.5, 0, 0.25].map((time) => ({ time, ...faceHash(img, det(50, 30, 40 + time * 10)) }));
+  const fp = visualFingerprint(frames);
+  expect(fp.frames.map((f) => f.time)).toEqual([0, 0.25, 0.5]);
+  const back = deserializeVisualFingerprint(serializeVisualFingerprint(fp));
+  expect(back).toEqual(fp);
+  const still = visualFingerprint([frames[0]!], { still: true });
+  expect(deserializeVisualFingerprint(serializeVisualFingerprint(still)).still).toBe(true);
+  const bytes = serializeVisualFingerprint(fp);
+  expect(thrownCode(() => deserializeVisualFingerprint(bytes.subarray(0, 20)))).toBe('E_DECODE');
+  const badTime = Uint8Array.from(bytes);
+  new DataView(badTime.buffer).setFloat64(8, NaN, true);
+  expect(thrownCode(() => deserializeVisualFingerprint(badTime))).toBe('E_DECODE');
+  const newer = Uint8Array.from(bytes);
+  newer[2] = 2;
+  expect(thrownCode(() => deserializeVisualFingerprint(newer))).toBe('E_UNSUPPORTED');
+  expect(thrownCode(() => visualFingerprint([]))).toBe('E_INPUT');
+  expect(thrownCode(() => visualFingerprint(frames, { still: true }))).toBe('E_INPUT');
+  expect(thrownCode(() => visualFingerprint([{ time: -1, hash: new Uint32Array(2), mirror: new Uint32Array(2) }]))).toBe('E_INPUT');
+  expect(thrownCode(() => faceHash({ width: 2, height: 2, data: new Uint8Array(3) }, det(0, 0, 1)))).toBe('E_INPUT');
+  expect(thrownCode(() => faceQueryHashes(img, { box: { x: NaN, y: 0, w: 1, h: 1 } } as never))).toBe('E_INPUT');
+});
