@@ -1,7 +1,8 @@
-import { execFileSync } from 'child_process';
+import { execFile } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { promisify } from 'util';
 import { OTHERS, PERFORMER, samplePhotosDir, type SourceFace } from '../../examples/media';
 import { decodeAudio } from '../../src/media/audio';
 import { ffmpegPath } from '../../src/media/ffmpeg';
@@ -66,8 +67,11 @@ export function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-function ffmpeg(args: string[]): void {
-  execFileSync(ffmpegPath(), ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+const execFileP = promisify(execFile);
+
+/** Runs ffmpeg (errors only, overwrite); async, so that a test can compose two ads at once on two cores. */
+async function ffmpeg(args: string[]): Promise<void> {
+  await execFileP(ffmpegPath(), ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { timeout: 300_000 });
 }
 
 /** Seconds of a media file (ffmpeg decodes it). */
@@ -83,7 +87,7 @@ export async function audioSeconds(file: string): Promise<number> {
 export async function referencePhoto(face: SourceFace, dst: string, margin = 0.9): Promise<string> {
   const png = `${dst}.png`;
   await cutFace(path.join(samplePhotosDir(), face.photo), face.box, margin, 320, png);
-  ffmpeg(['-i', png, '-q:v', '2', dst]);
+  await ffmpeg(['-i', png, '-q:v', '2', dst]);
   fs.rmSync(png);
   return dst;
 }
@@ -169,7 +173,7 @@ export interface ReuseTruth {
  * still, or the excerpt [from, from + seconds) of a reference clip) after transform `t`, centred, then 1 s of black.
  * `h264-300k` encodes the whole ad at 300 kb/s; the others at CRF 20.
  */
-export function visualAd(src: { photo: string } | { clip: string; from: number }, t: VisualTransform, lead: number, seconds: number, dst: string): ReuseTruth {
+export async function visualAd(src: { photo: string } | { clip: string; from: number }, t: VisualTransform, lead: number, seconds: number, dst: string): Promise<ReuseTruth> {
   const args = ['-f', 'lavfi', '-i', `color=c=black:s=${CLIP_W}x${CLIP_H}:r=${CLIP_FPS}:d=${lead}`];
   if ('photo' in src) args.push('-loop', '1', '-framerate', String(CLIP_FPS), '-t', String(seconds), '-i', src.photo);
   else args.push('-ss', String(src.from), '-t', String(seconds), '-i', src.clip);
@@ -177,7 +181,7 @@ export function visualAd(src: { photo: string } | { clip: string; from: number }
   const fit = `scale=w='min(iw,${CLIP_W})':h='min(ih,${CLIP_H})':force_original_aspect_ratio=decrease,pad=${CLIP_W}:${CLIP_H}:(ow-iw)/2:(oh-ih)/2:color=black`;
   const filter = `[1:v]${visualFilter(t, !('photo' in src))},${fit},format=yuv420p,setsar=1,fps=${CLIP_FPS}[r];[0:v]format=yuv420p,setsar=1[a];[2:v]format=yuv420p,setsar=1[b];[a][r][b]concat=n=3:v=1:a=0[v]`;
   const codec = t === 'h264-300k' ? ['-b:v', '300k', '-maxrate', '300k', '-bufsize', '600k'] : ['-crf', '20'];
-  ffmpeg([...args, '-filter_complex', filter, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', ...codec, '-pix_fmt', 'yuv420p', dst]);
+  await ffmpeg([...args, '-filter_complex', filter, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', ...codec, '-pix_fmt', 'yuv420p', dst]);
   return { adStart: lead, adEnd: lead + seconds, refStart: 'photo' in src ? 0 : src.from, rate: 'photo' in src ? 0 : 1 };
 }
 
@@ -219,6 +223,6 @@ export async function audioAd(recording: string, from: number, seconds: number, 
     out = '[mix]';
   }
   const codec = t === 'aac-48k' ? ['-c:a', 'aac', '-b:a', '48k'] : ['-c:a', 'pcm_s16le'];
-  ffmpeg([...args, '-filter_complex', chain.join(';'), '-map', out, '-t', String(total), ...codec, dst]);
+  await ffmpeg([...args, '-filter_complex', chain.join(';'), '-map', out, '-t', String(total), ...codec, dst]);
   return { adStart: lead, adEnd: lead + played, refStart: from, rate: tempo };
 }

@@ -134,17 +134,25 @@ describeIf(speech, 'espeak-ng')('reference-reuse grid (issue 16)', () => {
       p.id = r.performerId!;
       const acc = new Set(r.accepted.map((a) => a.file));
       p.videoEnrolled = acc.has(p.clip);
-      expect(acc.has(p.photo)).toBe(true);
-      expect(acc.has(p.recording)).toBe(true);
-      if (!p.videoEnrolled) console.log(`performer ${i}: reference video not enrolled (${r.rejected.map((x) => `${path.basename(x.file)}: ${x.reason}`).join('; ')})`);
+      if (acc.size < 3) console.log(`performer ${i}: rejected ${r.rejected.map((x) => `${path.basename(x.file)}: ${x.reason}`).join('; ')}`);
+      expect([...acc].sort()).toEqual([p.photo, p.clip, p.recording].sort());
     }
     times.enroll = Date.now() - t0;
     t0 = Date.now();
     const rng = seeded(16);
     const lead = (): number => Math.round((3 + rng() * 17) * 100) / 100;
+    // Every seeded number is drawn here, in a fixed order; the ads are then composed two at a time.
+    const jobs: (() => Promise<void>)[] = [];
+    const add = (kind: Kind, transform: string, performer: number, file: string, make: () => Promise<ReuseTruth>): void => {
+      const slot = jobs.length;
+      jobs.push(async () => {
+        cases[slot] = { kind, transform, performer, file, truth: await make() };
+      });
+    };
     for (const t of VISUAL_TRANSFORMS) {
       for (const [i, p] of performers.entries()) {
-        cases.push({ kind: 'photo', transform: t, performer: i, file: f(`photo-${t}-${i}.mp4`), truth: visualAd({ photo: p.photo }, t, lead(), PHOTO_SECONDS, f(`photo-${t}-${i}.mp4`)) });
+        const at = lead();
+        add('photo', t, i, f(`photo-${t}-${i}.mp4`), () => visualAd({ photo: p.photo }, t, at, PHOTO_SECONDS, f(`photo-${t}-${i}.mp4`)));
       }
     }
     for (const t of VISUAL_TRANSFORMS) {
@@ -152,17 +160,21 @@ describeIf(speech, 'espeak-ng')('reference-reuse grid (issue 16)', () => {
         const seconds = Math.round((3 + rng() * 3) * 100) / 100;
         const from = Math.round(rng() * (CLIP_SECONDS - seconds - 0.5) * 100) / 100;
         const at = lead();
-        if (p.videoEnrolled) cases.push({ kind: 'video', transform: t, performer: i, file: f(`video-${t}-${i}.mp4`), truth: visualAd({ clip: p.clip, from }, t, at, seconds, f(`video-${t}-${i}.mp4`)) });
+        add('video', t, i, f(`video-${t}-${i}.mp4`), () => visualAd({ clip: p.clip, from }, t, at, seconds, f(`video-${t}-${i}.mp4`)));
       }
     }
     for (const t of AUDIO_TRANSFORMS) {
       for (const [i, p] of performers.entries()) {
         const seconds = Math.round((5 + rng() * 3) * 100) / 100;
         const from = Math.round(rng() * (p.recordingSeconds - seconds - 0.5) * 100) / 100;
+        const at = lead();
         const file = f(`recording-${t}-${i}.${t === 'aac-48k' ? 'm4a' : 'wav'}`);
-        cases.push({ kind: 'recording', transform: t, performer: i, file, truth: await audioAd(p.recording, from, seconds, t, lead(), file) });
+        add('recording', t, i, file, () => audioAd(p.recording, from, seconds, t, at, file));
       }
     }
+    await Promise.all([0, 1].map(async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) await job();
+    }));
     times.compose = Date.now() - t0;
   });
 
@@ -174,9 +186,13 @@ describeIf(speech, 'espeak-ng')('reference-reuse grid (issue 16)', () => {
   test('reuse of each reference is reported with the right reference and offset in >= 95% of the cases', async () => {
     const t0 = Date.now();
     const rows = new Map<string, { kind: Kind; transform: string; hits: number; cases: number; errors: number[]; misses: string[] }>();
-    for (const c of cases) {
+    // Two scans at a time (the shipped scanMany), so both cores work.
+    const results: (ScanResult | ScanFailure)[] = [];
+    for await (const e of guard.scanMany(cases.map((c) => c.file), { concurrency: 2 })) if (e.type === 'result') results[e.index] = e.result;
+    for (const [k, c] of cases.entries()) {
       const p = performers[c.performer]!;
-      const r = await guard.scan(c.file);
+      const r = results[k];
+      if (!r) throw new Error(`no scan result for ${c.file}`);
       const o = judge(r, c, p);
       const key = `${c.kind} ${c.transform}`;
       const row = rows.get(key) ?? { kind: c.kind, transform: c.transform, hits: 0, cases: 0, errors: [], misses: [] };
