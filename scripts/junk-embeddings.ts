@@ -10,9 +10,11 @@ import * as path from 'path';
 import { FaceAnalyzer } from '../src/face/analyzer';
 import { VoiceEmbedder } from '../src/voice/embed';
 import { decodeAudio } from '../src/media/audio';
+import { detectSpeech } from '../src/voice/vad';
 import { ortSession, ort } from '../src/models/ort';
 import { toNchw } from '../src/kernels/image';
-import type { RgbImage } from '../src/types';
+import type { FaceDetection, RgbImage } from '../src/types';
+import { ARCFACE_112 } from '../src/kernels/geometry';
 import { faceJunkCrops, voiceJunkSignals } from '../src/media/junk';
 
 function flat(rr: number, g: number, b: number): RgbImage {
@@ -60,16 +62,21 @@ async function main(): Promise<void> {
   const session = await ortSession('faceplugin-mfn512');
   const T = ort().Tensor;
   const junkCrops = faceJunkCrops();
-  const faceJunk: Float32Array[] = [];
+  const faceJunkRaw: Float32Array[] = [];
   const faceNorms: Record<string, number> = {};
   for (const [name, crop] of Object.entries(junkCrops)) {
     const input = new Float32Array(3 * 112 * 112);
     toNchw(crop, 127, 128, input, 0, false);
     const raw = Float32Array.from((await session.run({ input: new T('float32', input, [1, 3, 112, 112]) })).output!.data as Float32Array);
     faceNorms[name] = r(norm(raw));
-    faceJunk.push(unit(raw));
+    faceJunkRaw.push(unit(raw));
   }
   const fa = await FaceAnalyzer.create();
+  // Comparisons use the shipped junk set (the analyzer's own path: mirror-averaged, as real faces are embedded).
+  const faceJunk = [...(await fa.junkSet()).prototypes];
+  const singleViewAgreement = r(Math.min(...faceJunk.map((v, i) => dot(v, faceJunkRaw[i]!))));
+  const at = ARCFACE_112.map(([x, y]) => [x, y]) as FaceDetection['landmarks'];
+  const det: FaceDetection = { box: { x: 0, y: 0, w: 112, h: 112 }, landmarks: at, score: 1 };
   const realFaces: Float32Array[] = [];
   const faceLabels: string[] = [];
   const fd = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
@@ -100,9 +107,7 @@ async function main(): Promise<void> {
   };
   const heldFaceOut: Record<string, { nearestJunk: number; maxReal: number }> = {};
   for (const [name, crop] of Object.entries(heldFace)) {
-    const input = new Float32Array(3 * 112 * 112);
-    toNchw(crop, 127, 128, input, 0, false);
-    const v = unit(Float32Array.from((await session.run({ input: new T('float32', input, [1, 3, 112, 112]) })).output!.data as Float32Array));
+    const v = (await fa.describe(crop, [det]))[0]!.embedding;
     heldFaceOut[name] = { nearestJunk: r(Math.max(...faceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realFaces.map((j) => dot(v, j)))) };
   }
   const faceReal = realFaces.map((v) => Math.max(...faceJunk.map((j) => dot(v, j))));
@@ -111,6 +116,7 @@ async function main(): Promise<void> {
   out.face = {
     model: fa.modelId,
     junkRawNorm: faceNorms,
+    singleViewAgreement,
     junkPairwise: stats(Object.values(pairwise(Object.keys(junkCrops), faceJunk))),
     realToNearestJunk: stats(faceReal),
     realToReal: stats(faceRealReal),
@@ -140,6 +146,13 @@ async function main(): Promise<void> {
   for (const [name, x] of Object.entries(sig)) {
     const v = await ve.embed({ sampleRate: 16000, samples: x, offset: 0 });
     pipeline[name] = { speechSeconds: r(v.speechSeconds), windows: v.windows.length, nearestJunk: v.embedding ? r(Math.max(...voiceJunk.map((j) => dot(v.embedding!, j)))) : null };
+  }
+  // A 300 Hz tone pulsing 4 times a second, 10 s: junk the speech detector takes for speech.
+  {
+    const x = Float32Array.from({ length: 160000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 300 * i) / 16000) * (0.5 + 0.5 * Math.sin((2 * Math.PI * 4 * i) / 16000)));
+    const v = await ve.embed({ sampleRate: 16000, samples: x, offset: 0 });
+    const cos = v.windows.map((w) => Math.max(...voiceJunk.map((j) => dot(w.embedding, j))));
+    pipeline.pulsingTone10s = { speechSeconds: r(v.speechSeconds), windows: v.windows.length, nearestJunkMin: r(Math.min(...cos)), nearestJunkMax: r(Math.max(...cos)) };
   }
   const voiceFiles = ['test/fixtures/voice/espeak-f4.wav', 'test/fixtures/voice/espeak-m3.wav'];
   if (sharedN > 0 && fs.existsSync('../shared/eval/voices')) {
@@ -171,11 +184,17 @@ async function main(): Promise<void> {
     noiseMid: Float32Array.from({ length: n3 }, () => 0.2 * (Math.random() - 0.5)),
     toneInNoise: Float32Array.from(sin(700, 0.3), (x) => x + 0.02 * (Math.random() - 0.5)),
   };
-  const heldVoiceOut: Record<string, { nearestJunk: number; maxReal: number } | string> = {};
+  // Non-finite input, as it would arrive if the decoder's checks were bypassed (the issue's NaN enrollment).
+  heldVoice.nan = Float32Array.from({ length: n3 }, () => NaN);
+  heldVoice.inf = Float32Array.from({ length: n3 }, () => Infinity);
+  heldVoice.huge = Float32Array.from({ length: n3 }, (_, i) => (i % 2 ? 3e38 : -3e38));
+  const heldVoiceOut: Record<string, { nearestJunk: number; maxReal: number; rawNorm: number; sileroSpeechSeconds: number } | string> = {};
   for (const [name, x] of Object.entries(heldVoice)) {
     try {
-      const v = unit(await rawRun(x));
-      heldVoiceOut[name] = { nearestJunk: r(Math.max(...voiceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realVoices.map((j) => dot(v, j)))) };
+      const raw = await rawRun(x);
+      const v = unit(raw);
+      const speech = (await detectSpeech({ sampleRate: 16000, samples: x, offset: 0 })).reduce((t, g) => t + g.end - g.start, 0);
+      heldVoiceOut[name] = { nearestJunk: r(Math.max(...voiceJunk.map((j) => dot(v, j)))), maxReal: r(Math.max(...realVoices.map((j) => dot(v, j)))), rawNorm: r(norm(raw)), sileroSpeechSeconds: r(speech) };
     } catch (e) {
       heldVoiceOut[name] = `error: ${(e as Error).message}`;
     }

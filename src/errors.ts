@@ -4,7 +4,8 @@
  * - `E_TOO_LARGE` pixel, duration or size limit; `E_TIMEOUT`; `E_ABORTED`;
  * - `E_MODEL` model missing, checksum mismatch or load failure; `E_FFMPEG` ffmpeg missing or failed;
  * - `E_STORE` database; `E_CONSENT` consent missing or not valid; `E_NOT_FOUND`; `E_CRYPTO` key or cipher problem;
- * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech; `E_QUALITY` media rejected by the enrollment gate;
+ * - `E_NO_FACE` no usable face; `E_NO_SPEECH` no usable speech; `E_QUALITY` media rejected by the enrollment gate,
+ *   or a degenerate template (`details.reason` `degenerate_template`) refused by the gate, the registry or the store;
  * - `E_INTERNAL` a bug inside the library (the input is named; a batch goes on with the next input).
  */
 export type ErrorCode =

@@ -380,15 +380,16 @@ export class Guard {
     // The first file holding newly added media is the original; repeats (in this call or stored before) are
     // duplicates. A video gives a face and a voice item of the same media: both belong to its file.
     const fresh = new Set(r.added);
-    const owner = new Map<string, string>();
-    const isDuplicate = (a: AcceptedItem): boolean => {
-      if (fresh.delete(a.item.sha256)) owner.set(a.item.sha256, a.file);
-      return owner.get(a.item.sha256) !== a.file;
+    const owner = new Map<string, number>();
+    const isDuplicate = (a: AcceptedItem, i: number): boolean => {
+      const input = a.input ?? i;
+      if (fresh.delete(a.item.sha256)) owner.set(a.item.sha256, input);
+      return !owner.has(a.item.sha256) || owner.get(a.item.sha256) !== input;
     };
     return {
       performerId: performer.id,
       name: performer.name,
-      accepted: accepted.map((a) => ({ file: a.file, modality: a.modality, quality: a.quality, ...(isDuplicate(a) ? { duplicate: true } : {}) })),
+      accepted: accepted.map((a, i) => ({ file: a.file, modality: a.modality, quality: a.quality, ...(isDuplicate(a, i) ? { duplicate: true } : {}) })),
       rejected,
       notes,
       models: { ...this.models },

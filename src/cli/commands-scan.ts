@@ -23,8 +23,9 @@ const SCAN_USAGE =
   '  INPUT: files, folders (scanned recursively) or globs (* ? ** [abc], quoted so the shell leaves them alone).\n' +
   '  LIST (--from): more inputs, one per line or NUL-separated (find -print0); `--from -` reads them from stdin.\n' +
   '  stdout: {schemaVersion, results} as JSON (default), one result per line with --jsonl, nothing with --json FILE or --jsonl-file FILE alone.\n' +
-  '  --jsonl-file FILE: each input\'s result line is appended to FILE and flushed as soon as it is known, so a killed run\n' +
-  '    leaves every finished input\'s line intact; --json and --report are still written at the end (atomically).\n' +
+  '  --jsonl-file FILE: each input\'s result line is appended to FILE (created when missing) and flushed as soon as it is\n' +
+  '    known, so a killed run leaves every finished input\'s line intact; a rerun (with --skip-seen, which also saves as\n' +
+  '    it goes) appends the rest. --json and --report are still written at the end (atomically).\n' +
   '  stderr: a progress bar on a terminal and a one-line summary per input.\n' +
   '  exit: 0 every input scanned (match or not), 2 some inputs could not be scanned (see their error entries), 1 the command failed.';
 
@@ -293,7 +294,10 @@ const scan: CommandHandler = async (args, io) => {
     }
   };
   try {
-    if (values['jsonl-file'] !== undefined) lines = LineLog.open(values['jsonl-file']);
+    if (values['jsonl-file'] !== undefined) {
+      lines = LineLog.open(values['jsonl-file']);
+      if (lines.droppedTail > 0) io.err(`likeness: note: ${values['jsonl-file']} ended in a cut-off line (${lines.droppedTail} bytes, from a run that was killed); it was dropped and new lines are appended\n`);
+    }
   } catch (e) {
     await guard.close();
     throw e;
@@ -305,6 +309,7 @@ const scan: CommandHandler = async (args, io) => {
   const skipped: SkippedInput[] = [];
   const warned = new Set<string>();
   let thumbnails: ReportReferenceThumbnails[] = [];
+  let seenNext = 0; // when the seen table may be saved again
   try {
     const galleryVersion = await guard.galleryVersion();
     const key = (v: number): SeenKey => ({ galleryVersion: v, facePreset: guard.faces.preset, faceModel: guard.models.face, voiceModel: guard.models.voice });
@@ -326,6 +331,13 @@ const scan: CommandHandler = async (args, io) => {
         if (!isScanFailure(e.result)) {
           for (const w of e.result.warnings) if (!warned.has(w)) (warned.add(w), io.err(`likeness: note: ${w}\n`));
           seen?.add(e.result.media.sha256, key(e.result.galleryVersion));
+          // Saved as it goes, so a rerun after a crash skips what was finished: after each result while saving is
+          // cheap, and no more than a tenth of the time once the table is large.
+          if (seen && Date.now() >= seenNext) {
+            const t0 = Date.now();
+            seen.save();
+            seenNext = Date.now() + 10 * (Date.now() - t0);
+          }
         }
       }
       bar.update(e, true);

@@ -36,6 +36,8 @@ const REJECTING: QualityReason[] = ['small', 'blurred', 'pose'];
 /** An accepted reference, ready to write. */
 export interface AcceptedItem {
   file: string;
+  /** Position of the file in the list given to {@link gateReferences} (a video gives two items of one input). */
+  input?: number;
   modality: 'face' | 'voice';
   quality: JsonValue;
   item: EnrollItem;
@@ -79,15 +81,15 @@ export async function gateReferences(files: string[], p: GatePipelines, opts: Ga
   const accepted: AcceptedItem[] = [];
   const rejected: RejectedItem[] = [];
   const notes: GateNote[] = [];
-  for (const file of files) {
+  for (const [input, file] of files.entries()) {
     try {
       const probed = await probeInput(file, { limits: opts.limits });
       const { kind } = probed;
       if (kind === 'video') {
         const v = await gateVideo(file, probed, p, opts);
-        accepted.push(...v.items);
+        accepted.push(...v.items.map((it) => ({ ...it, input })));
         notes.push(...v.notes.map((note) => ({ file, note })));
-      } else accepted.push(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice(), opts));
+      } else accepted.push({ ...(kind === 'image' ? await gateFace(file, p.face, opts) : await gateVoice(file, kind, await p.voice(), opts)), input });
     } catch (e) {
       // An abort stops the enrollment; anything else rejects this reference (a bug as E_INTERNAL, naming the file).
       if (isLikenessError(e) && e.code === 'E_ABORTED') throw e;

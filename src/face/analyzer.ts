@@ -15,8 +15,8 @@ import { faceJunkCrops } from '../media/junk';
 /**
  * Cosine to the nearest junk-crop embedding at or above which a face embedding is junk. Measured
  * (scripts/junk-embeddings.ts --shared 150, faceplugin-mfn512): 174 real faces of ../shared/eval and the demo photos,
- * degraded ones included, reach at most 0.598 (median 0.105); held-out junk crops (other flat greys and colours,
- * fresh noise) reach 0.77-0.99. A structured pattern (stripes, 0.46) is not caught: it is not near-constant. Flat
+ * degraded ones included, reach at most 0.580 (median 0.104); held-out junk crops (other flat greys and colours,
+ * fresh noise) reach 0.77-0.99. A structured pattern (stripes, 0.58) is not caught: it is not near-constant. Flat
  * crops are also refused earlier as blurred (sharpness 0). See benchmarks/RESULTS.md.
  */
 export const FACE_JUNK_MAX_COSINE = 0.75;
@@ -197,6 +197,8 @@ export class FaceAnalyzer {
         : await Promise.all(crops.map((c, i) => this.embedder.embed(c, [dets[i]!]).then((e) => e[0]!)));
       return { modelId: this.modelId, prototypes, maxCosine: FACE_JUNK_MAX_COSINE };
     })();
+    // A failure (a model that cannot load) is not kept: the next call tries again.
+    this.junk.catch(() => (this.junk = undefined));
     return this.junk;
   }
 

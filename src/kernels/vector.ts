@@ -2,9 +2,10 @@ import { LikenessError } from '../errors';
 import { invalid } from '../validate';
 
 /**
- * Smallest norm a model output may have to be a direction at all. The shipped embedders' raw outputs have norms of
- * 1.2-1.9 (face, even for flat crops) and 6-11 (voice, even for silence) (scripts/junk-embeddings.ts), so only a
- * broken output comes near it; below it, normalising would turn rounding noise into a confident direction.
+ * Smallest norm a model output may have to be a direction at all. Even for junk input the shipped embedders' raw
+ * outputs are far from it: 1.25-1.87 for flat, noise and pattern face crops, 6.07-11.03 for silence, tones and noise
+ * (scripts/junk-embeddings.ts), so only a broken output comes near it; below it, normalising would turn rounding noise
+ * into a confident direction. Junk is told apart by direction ({@link JunkSet}), not by norm.
  */
 export const MIN_RAW_NORM = 1e-6;
 
@@ -13,7 +14,9 @@ export type DegeneracyKind = 'non_finite' | 'zero_norm' | 'constant' | 'junk';
 
 /** What {@link degeneracy} found: the kind, a sentence for people, and for `junk` the cosine to the junk set. */
 export interface Degeneracy {
+  /** What is wrong with the vector. */
   kind: DegeneracyKind;
+  /** The same for people, e.g. `component 3 is NaN`. */
   message: string;
   /** For `junk`: the cosine to the nearest junk embedding. */
   cosine?: number;
@@ -24,6 +27,7 @@ export interface Degeneracy {
  * or above which a vector counts as one of them.
  */
 export interface JunkSet {
+  /** The model whose embeddings these are. */
   modelId: string;
   /** Unit vectors. */
   prototypes: readonly Float32Array[];

@@ -7,10 +7,10 @@ import { invalid, list, num, options, str } from '../validate';
 
 // The reference index behind "reuse or imitation" (issue 16): every stored reference fingerprint, searchable so that
 // a lookup does not cost more with every reference added.
-// - Visual: multi-index hashing. Each 256-bit hash is cut into 16-bit chunks, one table per chunk; a hash within r
-//   bits of the query agrees with it on at least one chunk up to floor(r / chunks) bits, so probing each chunk's
-//   value and its one-bit neighbours finds every hash within FACE_PROBE_RADIUS bits; candidates are verified on all
-//   bits and vote for (reference, offset).
+// - Visual: multi-index hashing. Each 64-bit hash is cut into 3 chunks, one table per chunk; a hash within r bits of
+//   the query agrees with it on at least one chunk up to floor(r / 3) bits, so probing each chunk's value and its
+//   neighbours within 2 bits finds every hash within FACE_MAX_DISTANCE bits; candidates are verified on all bits
+//   (against every query variant) and vote for (reference, mirrored, offset).
 // - Audio: an inverted index over the 32-bit sub-fingerprints; each query sub-fingerprint and its 32 one-bit
 //   neighbours are looked up, the hits vote for (reference, tempo, offset), and the best few are verified by the bit
 //   error rate over the whole query.
@@ -79,6 +79,8 @@ const TEMPOS: readonly number[] = Array.from({ length: 11 }, (_, i) => 0.95 + i 
 const VOTE_BIN = 4;
 /** Voted alignments verified on every sub-fingerprint. */
 const VERIFY_TOP = 4;
+/** A sub-fingerprint group with more postings than this is a stop word: not looked up (see PostingTable.forEach). */
+const STOP_POSTINGS = 64;
 /** At least this many voiced sub-fingerprints must overlap the reference for a verdict (0.5 s). */
 const MIN_OVERLAP = 50;
 
@@ -114,10 +116,15 @@ class PostingTable {
     this.offsets = offsets;
   }
 
-  /** Calls `hit(entry, frame)` for each posting of `key`. */
-  forEach(key: number, hit: (entry: number, frame: number) => void): void {
+  /**
+   * Calls `hit(entry, frame)` for each posting of `key`, unless its group holds more than `cap` postings: a key that
+   * common (a sub-fingerprint many recordings share) says little about which one this is, and would make the lookup
+   * cost grow with the index (a stop word).
+   */
+  forEach(key: number, hit: (entry: number, frame: number) => void, cap = Infinity): void {
     const g = mix(key) >>> this.shift;
     const end = this.offsets[g + 1]!;
+    if (end - this.offsets[g]! > cap) return;
     for (let i = this.offsets[g]!; i < end; i++) if (this.keys[i] === key) hit(this.entry[i]!, this.frame[i]!);
   }
 }
@@ -228,8 +235,8 @@ export class OriginIndex {
           votes.set(k, (votes.get(k) ?? 0) + 1);
         }
       };
-      table.forEach(v, hit);
-      for (let b = 0; b < 32; b++) table.forEach((v ^ (1 << b)) >>> 0, hit);
+      table.forEach(v, hit, STOP_POSTINGS);
+      for (let b = 0; b < 32; b++) table.forEach((v ^ (1 << b)) >>> 0, hit, STOP_POSTINGS);
     }
     const top = [...votes.entries()].sort((a, b) => b[1] - a[1]).slice(0, VERIFY_TOP);
     let best: OriginMatch | null = null;
@@ -312,8 +319,9 @@ export const FACE_MAX_DISTANCE = 8;
  */
 export const FACE_THRESHOLD = 0.6;
 
-/** 16-bit chunks of the compared bits, one table each. */
-const CHUNKS = MATCH_BITS / 16;
+/** The compared bits cut into this many chunks (21, 21 and 22 bits), one table each. */
+const CHUNKS = 3;
+const CHUNK_BITS: readonly number[] = [21, 21, 22];
 /** Bits flipped per chunk when probing: a hash within FACE_MAX_DISTANCE bits agrees with the query within this many bits on some chunk. */
 const CHUNK_RADIUS = Math.floor(FACE_MAX_DISTANCE / CHUNKS);
 /** Offset vote bin in seconds. */
@@ -321,11 +329,12 @@ const FACE_BIN = 0.25;
 /** Frames whose offsets are this close (seconds) agree on one alignment (motion between 4 fps reference frames). */
 const FACE_OFFSET_TOLERANCE = 0.5;
 
-/** All 16-bit masks of at most `r` set bits. */
-function flipMasks(r: number): Uint16Array {
-  const out: number[] = [];
-  for (let m = 0; m < 1 << 16; m++) if (popcount32(m) <= r) out.push(m);
-  return Uint16Array.from(out);
+/** All masks of `bits` bits with at most `r` set (r <= 2). */
+function flipMasks(bits: number, r: number): Uint32Array {
+  const out: number[] = [0];
+  if (r >= 1) for (let i = 0; i < bits; i++) out.push(1 << i);
+  if (r >= 2) for (let i = 0; i < bits; i++) for (let j = i + 1; j < bits; j++) out.push((1 << i) | (1 << j));
+  return Uint32Array.from(out);
 }
 
 /** Multi-index hashing over the compared bits of every reference frame hash (and its mirror). */
@@ -336,10 +345,9 @@ class VisualIndex {
   private readonly mirrorOf: Uint8Array;
   /** The compared words of every stored hash, row-major. */
   private readonly words: Uint32Array;
-  /** Per chunk: CSR offsets over the 65536 chunk values, and stored-hash ids. */
-  private readonly offsets: Uint32Array[] = [];
-  private readonly ids: Uint32Array[] = [];
-  private readonly masks = flipMasks(CHUNK_RADIUS);
+  /** Per chunk: chunk value -> stored-hash ids. */
+  private readonly tables: PostingTable[] = [];
+  private readonly masks = CHUNK_BITS.map((b) => flipMasks(b, CHUNK_RADIUS));
   private readonly seen: Uint32Array;
   private stamp = 0;
 
@@ -364,14 +372,12 @@ class VisualIndex {
       });
     });
     for (let c = 0; c < CHUNKS; c++) {
-      const off = new Uint32Array(65537);
-      for (let i = 0; i < n; i++) off[chunk(this.words, i, c) + 1]!++;
-      for (let v = 0; v < 65536; v++) off[v + 1]! += off[v]!;
-      const fill = off.slice(0, 65536);
-      const ids = new Uint32Array(n);
-      for (let i = 0; i < n; i++) ids[fill[chunk(this.words, i, c)]!++] = i;
-      this.offsets.push(off);
-      this.ids.push(ids);
+      const key = new Uint32Array(n), ids = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        key[i] = chunk(this.words, i, c);
+        ids[i] = i;
+      }
+      this.tables.push(new PostingTable({ key, entry: ids, frame: ids, n }));
     }
   }
 
@@ -386,21 +392,18 @@ class VisualIndex {
       this.stamp = 1;
     }
     const variants = q.length / FACE_MATCH_WORDS;
+    const visit = (h: number): void => {
+      if (this.seen[h] === this.stamp) return;
+      this.seen[h] = this.stamp;
+      let d = MATCH_BITS;
+      for (let w = 0; w < variants; w++) d = Math.min(d, hammingWords(q, w * FACE_MATCH_WORDS, this.words, h * FACE_MATCH_WORDS, FACE_MATCH_WORDS));
+      if (d <= FACE_MAX_DISTANCE) out(h, d);
+    };
     for (let qv = 0; qv < variants; qv++) {
       for (let c = 0; c < CHUNKS; c++) {
         const v = chunk(q, qv, c);
-        const off = this.offsets[c]!, ids = this.ids[c]!;
-        for (let k = 0; k < this.masks.length; k++) {
-          const b = v ^ this.masks[k]!;
-          for (let p = off[b]!; p < off[b + 1]!; p++) {
-            const h = ids[p]!;
-            if (this.seen[h] === this.stamp) continue;
-            this.seen[h] = this.stamp;
-            let d = MATCH_BITS;
-            for (let w = 0; w < variants; w++) d = Math.min(d, hammingWords(q, w * FACE_MATCH_WORDS, this.words, h * FACE_MATCH_WORDS, FACE_MATCH_WORDS));
-            if (d <= FACE_MAX_DISTANCE) out(h, d);
-          }
-        }
+        const masks = this.masks[c]!;
+        for (let k = 0; k < masks.length; k++) this.tables[c]!.forEach((v ^ masks[k]!) >>> 0, visit);
       }
     }
   }
@@ -457,7 +460,10 @@ class VisualIndex {
   }
 }
 
-/** 16-bit chunk `c` of the hash at row `row` of `w` (rows of FACE_MATCH_WORDS words). */
+/** Chunk `c` (bits 0-20, 21-41, 42-63) of the 64-bit hash at row `row` of `w`. */
 function chunk(w: Uint32Array, row: number, c: number): number {
-  return (w[row * FACE_MATCH_WORDS + (c >> 1)]! >>> ((c & 1) * 16)) & 0xffff;
+  const lo = w[row * FACE_MATCH_WORDS]!, hi = w[row * FACE_MATCH_WORDS + 1]!;
+  if (c === 0) return lo & 0x1fffff;
+  if (c === 1) return ((lo >>> 21) | ((hi & 0x3ff) << 11)) >>> 0;
+  return (hi >>> 10) & 0x3fffff;
 }

@@ -142,11 +142,12 @@ export function writeFileAtomic(file: string, text: string | Uint8Array): void {
 }
 
 /**
- * A JSON Lines file written as it goes: created (or emptied) when opened, then one line per {@link LineLog.write}
- * appended with a single write and flushed to disk (fdatasync) before `write` returns. A process killed at any
- * moment leaves every line written before intact and parseable; at worst the last line is cut short, and since each
- * line ends with a newline, a cut-off tail never joins or damages the lines before it (readers skip a last line
- * without its newline).
+ * A JSON Lines file written as it goes: opened for appending (created when missing), then one line per
+ * {@link LineLog.write} appended with a single write and flushed to disk (fdatasync) before `write` returns. A process
+ * killed at any moment leaves every line written before intact and parseable; at worst its last line is cut short,
+ * and since each line ends with a newline, a cut-off tail never joins or damages the lines before it. Opening the
+ * file again drops such a tail (everything after the last newline), so a rerun after a crash appends to the lines
+ * the killed run finished.
  */
 export class LineLog {
   private fd: number | null;
@@ -155,21 +156,28 @@ export class LineLog {
     /** The file being written. */
     readonly file: string,
     fd: number,
+    /** Bytes of a cut-off last line that {@link LineLog.open} dropped (0 when the file ended cleanly). */
+    readonly droppedTail: number,
   ) {
     this.fd = fd;
   }
 
   /**
-   * Creates or empties `file` for appending.
+   * Opens `file` for appending, creating it (and its folder) when missing and dropping a cut-off last line.
    * @throws LikenessError E_INPUT naming the file when it cannot be opened.
    */
   static open(file: string): LineLog {
     const abs = path.resolve(file);
+    let fd: number | undefined;
     try {
       fs.mkdirSync(path.dirname(abs), { recursive: true });
-      const fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_APPEND, 0o644);
-      return new LineLog(file, fd);
+      fd = fs.openSync(abs, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o644);
+      const size = fs.fstatSync(fd).size;
+      const keep = endOfLastLine(fd, size);
+      if (keep < size) fs.ftruncateSync(fd, keep);
+      return new LineLog(file, fd, size - keep);
     } catch (e) {
+      if (fd !== undefined) fs.closeSync(fd);
       throw invalid(`cannot write ${file}: ${(e as Error).message}`);
     }
   }
@@ -195,4 +203,17 @@ export class LineLog {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** Offset just past the last newline of the first `size` bytes of `fd` (0 when there is none). */
+function endOfLastLine(fd: number, size: number): number {
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - chunk.length);
+    const n = fs.readSync(fd, chunk, 0, end - start, start);
+    const at = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (at >= 0) return start + at + 1;
+    end = start;
+  }
+  return 0;
 }

@@ -263,10 +263,14 @@ class ScanJob {
     return this.timed('identify', async () =>
       (await this.engines.registry.identify(modelId, vectors, { topK: 3, ...(this.rates ? { far: this.rates } : {}), auditContext: `scan ${this.sha256.slice(0, 16)}` })).map((r) => {
         if (r.thresholds && !this.rules.has(modelId)) this.rules.set(modelId, r.thresholds);
+        if (r.degenerate) this.degenerate.set(modelId, (this.degenerate.get(modelId) ?? 0) + 1);
         return r.candidates;
       }),
     );
   }
+
+  /** Queries per model that were degenerate (junk: blank, flat, tone, noise) and so not searched. */
+  readonly degenerate = new Map<string, number>();
 
   /** The decision rules of the searches made, one per model. */
   decisionRules(modalityOf: (modelId: string) => 'face' | 'voice'): DecisionRule[] {
@@ -699,6 +703,9 @@ async function scanPath(engines: ScanEngines, gated: GatedInput, sha: string | u
   job.timings.total = round(performance.now() - t0, 1);
   job.progress({ stage: 'done' });
   const decisionRules = job.decisionRules((id) => (id === engines.faces.modelId ? 'face' : 'voice'));
+  for (const [id, n] of job.degenerate) {
+    job.warnings.push(`${n} ${id === engines.faces.modelId ? 'face embedding(s)' : 'voice segment(s)'} looked like junk (what ${id} makes of blank, flat, tone or noise input) and were not searched`);
+  }
   const performers = await consentRecords(engines, matches);
   return {
     media, matches, verdicts: verdicts(matches), timings: job.timings, warnings: job.warnings, stats: job.stats, galleryVersion, scannedAt,

@@ -190,6 +190,8 @@ export class VoiceEmbedder {
       }
       return { modelId: this.modelId, prototypes, maxCosine: this.isBaseline ? BASELINE_JUNK_MAX_COSINE : VOICE_JUNK_MAX_COSINE };
     })();
+    // A failure (a model that cannot load) is not kept: the next call tries again.
+    this.junk.catch(() => (this.junk = undefined));
     return this.junk;
   }
 

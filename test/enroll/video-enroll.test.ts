@@ -1,7 +1,9 @@
 import { createHash } from 'crypto';
+import { unbundleFingerprints } from '../../src/match/origins';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import sharp from 'sharp';
 import { REFERENCE_CONTEXT_SIZE, REFERENCE_VIDEO_FPS, analyseReferenceVideo } from '../../src/enroll/video-reference';
 import { FaceAnalyzer } from '../../src/face/analyzer';
 import { decodeAudio } from '../../src/media/audio';
@@ -89,6 +91,7 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     makeSpeechWav('A new recording of the first voice, talking about weather and rivers and music.', f('m-probe.wav'), { voice: M });
     makeSpeechWav('The second voice records a reference of its own, reading about bridges and old maps for a while.', f('f-ref.wav'), { voice: F });
     makeSpeechWav('Another sentence from the second voice, about gardens, kites and a summer market.', f('f-probe.wav'), { voice: F });
+    await sharp(sampleImage(2)).extract({ left: 1250, top: 0, width: 600, height: 560 }).jpeg({ quality: 90 }).toFile(f('c-photo.jpg'));
     truncateFile(f('main.mp4'), f('cut.mp4'), 0.5);
     fs.writeFileSync(f('junk.mp4'), Buffer.from('ftypisom this is not a video at all'.repeat(40)));
   });
@@ -116,7 +119,13 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     expect(show.json.references).toHaveLength(1);
     const sha = createHash('sha256').update(fs.readFileSync(f('main.mp4'))).digest('hex');
     expect(show.json.references[0].sha256).toBe(sha);
-    expect(cli('performers', 'export', mainId).json.artifacts).toEqual([expect.objectContaining({ kind: 'thumbnail', modality: 'face', referenceHash: sha })]);
+    // Its artefacts: the thumbnail, and one fingerprint holding the face hashes over time and the soundtrack's.
+    const exported = cli('performers', 'export', mainId, '--vectors').json.artifacts as { kind: string; referenceHash: string; data: string }[];
+    expect(exported.map((a) => [a.kind, a.referenceHash])).toEqual([['thumbnail', sha], ['fingerprint', sha]]);
+    const prints = unbundleFingerprints(Buffer.from(exported[1]!.data, 'base64'));
+    expect(prints.map((p) => p.kind)).toEqual(['visual', 'audio']);
+    const visual = prints[0]!.kind === 'visual' ? prints[0]! : null;
+    expect(visual!.frames.length).toBeGreaterThanOrEqual(60); // A's sampled frames at 4 fps
   });
 
   test('analyseReferenceVideo hands out the chosen person\'s sampled frames and the enrolled speaker\'s audio', async () => {
@@ -237,5 +246,16 @@ describeIf(speech, 'espeak-ng')('reference video enrollment (CLI)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^likeness: E_CONSENT: .*withdrawn/m);
     expect(cli('performers', 'show', id).json.references).toHaveLength(1);
+  });
+
+  test('the same new file given twice: the first is enrolled, the second reported duplicate', () => {
+    const r = cli('performers', 'add-reference', eqId, '--largest', f('c-photo.jpg'), f('c-photo.jpg'));
+    expect(r.json.rejected).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(r.json.accepted).toEqual([
+      expect.objectContaining({ file: f('c-photo.jpg'), modality: 'face' }),
+      expect.objectContaining({ file: f('c-photo.jpg'), modality: 'face', duplicate: true }),
+    ]);
+    expect(r.json.accepted[0].duplicate).toBeUndefined();
   });
 });

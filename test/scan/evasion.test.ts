@@ -71,6 +71,18 @@ beforeAll(async () => {
   }
   // 6. A cut-off Matroska file (the first 60 %).
   truncateFile(f('base.mkv'), f('truncated.mkv'), 0.6);
+  // 8. A soundtrack of NaN float samples beside the face (Matroska keeps float PCM as it is).
+  const nan = Buffer.alloc(16000 * 6 * 4);
+  for (let i = 0; i < 16000 * 6; i++) nan.writeFloatLE(NaN, i * 4);
+  fs.writeFileSync(f('nan.f32'), nan);
+  ffmpeg(['-i', f('base.mp4'), '-f', 'f32le', '-ar', '16000', '-ac', '1', '-i', f('nan.f32'), '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'pcm_f32le', f('nan-audio.mkv')]);
+  // 7. Cut-off audio files: the voice ad as MP3, WebM (Opus) and Ogg (Vorbis), the first 75 % of each.
+  if (speech) {
+    for (const [ext, codec] of [['mp3', 'libmp3lame'], ['webm', 'libopus'], ['ogg', 'libvorbis']] as const) {
+      ffmpeg(['-i', f('voice-ad.wav'), '-c:a', codec, f(`voice-ad.${ext}`)]);
+      truncateFile(f(`voice-ad.${ext}`), f(`truncated-voice.${ext}`), 0.75);
+    }
+  }
 
   guard = await Guard.open({ db });
   performerA = (await guard.enroll({ name: 'Performer A', noConsent: true }, refs)).performerId!;
@@ -120,4 +132,19 @@ test('a truncated Matroska file: A is reported from what decodes, marked truncat
   expect(faceOfA(r)).toBe(true);
   expect(r.media.truncated).toBe(true);
   expect(r.warnings.join('\n')).toMatch(/truncat|cut off|ends early/i);
+});
+
+testIf(speech, 'espeak-ng').each([['mp3'], ['webm'], ['ogg']])('a truncated .%s voice file: A is reported by voice from what decodes, marked truncated with a warning', async (ext) => {
+  const r = await scan(`truncated-voice.${ext}`);
+  expect(r.matches.some((m) => m.modality === 'voice' && m.performerId === performerA && m.decision === 'match')).toBe(true);
+  expect(r.media.truncated).toBe(true);
+  expect(r.warnings.join('\n')).toMatch(/truncated/);
+});
+
+testIf(speech, 'espeak-ng')('a soundtrack of NaN samples beside the face: A is reported, the audio stream is refused as not audio', async () => {
+  const r = await scan('nan-audio.mkv');
+  expect(faceOfA(r)).toBe(true);
+  const audio = r.media.streams?.find((s) => s.type === 'audio');
+  expect(audio?.error).toMatchObject({ code: 'E_DECODE' });
+  expect(r.warnings.join('\n')).toMatch(/audio stream 1 could not be scanned \(E_DECODE\).*NaN: not audio/);
 });

@@ -52,14 +52,17 @@ afterAll(async () => {
 
 test('enrollment stores one thumbnail per face reference, encrypted: no JPEG bytes in the table', async () => {
   const rows = raw<{ performer_id: string; kind: string; key_id: string | null; data: Buffer; bytes: number }>('SELECT performer_id, kind, key_id, data, bytes FROM artifacts ORDER BY rowid');
+  // Each photo reference also keeps its fingerprint (issue 16), in the same table.
   expect(rows.map((r) => [r.performer_id, r.kind])).toEqual([
     [a, 'thumbnail'],
+    [a, 'fingerprint'],
     [b, 'thumbnail'],
+    [b, 'fingerprint'],
   ]);
   const thumbs = await guard.referenceThumbnails([a, a, b]);
   expect(thumbs.map((t) => t.performerId)).toEqual([a, b]);
-  for (const [i, r] of rows.entries()) {
-    expect(r.key_id).toMatch(/^k[0-9a-f]{16}$/);
+  for (const r of rows) expect(r.key_id).toMatch(/^k[0-9a-f]{16}$/); // fingerprints are encrypted like thumbnails
+  for (const [i, r] of rows.filter((x) => x.kind === 'thumbnail').entries()) {
     expect(r.data.includes(JPEG_MAGIC)).toBe(false);
     const jpeg = Buffer.from(thumbs[i]!.thumbnails[0]!.thumbnail.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
     expect(jpeg.subarray(0, 3).equals(JPEG_MAGIC)).toBe(true);
@@ -74,7 +77,7 @@ test('enrollment stores one thumbnail per face reference, encrypted: no JPEG byt
   // Neither the audit log nor an export without vectors carries the bytes.
   const b64 = thumbs[0]!.thumbnails[0]!.thumbnail.slice(30, 90);
   expect(JSON.stringify(await guard.exportPerformer(a))).not.toContain(b64);
-  expect((await guard.exportPerformer(a)).artifacts).toEqual([expect.objectContaining({ kind: 'thumbnail', modality: 'face', encrypted: true })]);
+  expect((await guard.exportPerformer(a)).artifacts).toEqual([expect.objectContaining({ kind: 'thumbnail', modality: 'face', encrypted: true }), expect.objectContaining({ kind: 'fingerprint', modality: 'face', encrypted: true })]);
   expect(JSON.stringify(raw('SELECT * FROM audit'))).not.toContain(b64);
 });
 
@@ -120,9 +123,9 @@ test('re-enrolling the media of an older enrollment adds its thumbnail (the refe
 });
 
 test('a hard delete removes the thumbnail with the performer', async () => {
-  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts WHERE performer_id = ?', a)[0]!.n).toBe(1);
+  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts WHERE performer_id = ?', a)[0]!.n).toBe(2);
   expect(await guard.deletePerformer(a)).toBe(true);
   expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts WHERE performer_id = ?', a)[0]!.n).toBe(0);
-  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts')[0]!.n).toBe(1); // B's stays
+  expect(raw<{ n: number }>('SELECT count(*) AS n FROM artifacts')[0]!.n).toBe(2); // B's thumbnail and fingerprint stay
   expect(await guard.referenceThumbnails([a])).toEqual([{ performerId: a, thumbnails: [] }]);
 });
