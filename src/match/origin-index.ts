@@ -73,7 +73,7 @@ export const VOICE_MAX_BER = 0.3;
 /** Voice decision threshold on similarity = 1 - 2 x bit error rate (so 0.4 is a 30% bit error rate). */
 export const VOICE_THRESHOLD = 1 - 2 * VOICE_MAX_BER;
 
-/** Tempo ratios tried (query seconds per reference second, atempo 0.95-1.05). */
+/** Tempo ratios tried: reference seconds per query second (ffmpeg atempo 0.95-1.05 on the reused recording). */
 const TEMPOS: readonly number[] = Array.from({ length: 11 }, (_, i) => 0.95 + i * 0.01);
 /** Offset bin of the vote, in sub-fingerprints (40 ms). */
 const VOTE_BIN = 4;
@@ -349,6 +349,7 @@ class VisualIndex {
   private readonly tables: PostingTable[] = [];
   private readonly masks = CHUNK_BITS.map((b) => flipMasks(b, CHUNK_RADIUS));
   private readonly seen: Uint32Array;
+  private readonly dist: Uint8Array;
   private stamp = 0;
 
   constructor(private readonly refs: { id: string; fp: VisualFingerprint }[]) {
@@ -359,6 +360,7 @@ class VisualIndex {
     this.mirrorOf = new Uint8Array(n);
     this.words = new Uint32Array(n * FACE_MATCH_WORDS);
     this.seen = new Uint32Array(n);
+    this.dist = new Uint8Array(n);
     let h = 0;
     refs.forEach((r, e) => {
       r.fp.frames.forEach((f, i) => {
@@ -385,27 +387,36 @@ class VisualIndex {
     return this.refs.length;
   }
 
-  /** Stored hashes within FACE_MAX_DISTANCE of any of the query hashes `q`, with the smallest distance. */
+  /**
+   * Stored hashes within FACE_MAX_DISTANCE of any of the query hashes `q`, with the smallest distance. Each query
+   * hash finds (by pigeonhole over the chunks) every stored hash within the distance of it, so a candidate is verified
+   * against the query hash that probed it only: one popcount per candidate, not one per query variant.
+   */
   private near(q: Uint32Array, out: (h: number, d: number) => void): void {
     if (++this.stamp === 0xffffffff) {
       this.seen.fill(0);
       this.stamp = 1;
     }
     const variants = q.length / FACE_MATCH_WORDS;
+    const found: number[] = [];
+    let qv = 0;
     const visit = (h: number): void => {
-      if (this.seen[h] === this.stamp) return;
-      this.seen[h] = this.stamp;
-      let d = MATCH_BITS;
-      for (let w = 0; w < variants; w++) d = Math.min(d, hammingWords(q, w * FACE_MATCH_WORDS, this.words, h * FACE_MATCH_WORDS, FACE_MATCH_WORDS));
-      if (d <= FACE_MAX_DISTANCE) out(h, d);
+      const d = hammingWords(q, qv * FACE_MATCH_WORDS, this.words, h * FACE_MATCH_WORDS, FACE_MATCH_WORDS);
+      if (d > FACE_MAX_DISTANCE) return;
+      if (this.seen[h] !== this.stamp) {
+        this.seen[h] = this.stamp;
+        this.dist[h] = d;
+        found.push(h);
+      } else if (d < this.dist[h]!) this.dist[h] = d;
     };
-    for (let qv = 0; qv < variants; qv++) {
+    for (qv = 0; qv < variants; qv++) {
       for (let c = 0; c < CHUNKS; c++) {
         const v = chunk(q, qv, c);
         const masks = this.masks[c]!;
         for (let k = 0; k < masks.length; k++) this.tables[c]!.forEach((v ^ masks[k]!) >>> 0, visit);
       }
     }
+    for (const h of found) out(h, this.dist[h]!);
   }
 
   lookup(frames: readonly FaceQueryFrame[], threshold: number): OriginMatch | null {
