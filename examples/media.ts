@@ -57,7 +57,7 @@ export interface DemoMedia {
 }
 
 /** A face in one of the face-api demo photos. */
-interface SourceFace {
+export interface SourceFace {
   photo: string;
   /** Expected photo size: the boxes below were measured on these exact files (face-api 1.7.x). */
   size: [number, number];
@@ -67,8 +67,10 @@ interface SourceFace {
 // Face boxes measured once with this project's `accurate` face pipeline. Hard-coded so that building the media needs
 // no model (fast, deterministic); the photo size is checked so a changed photo fails loudly instead of cutting air.
 // The "others" were chosen with cosine < 0.2 to the performer's face (no one who could be the same person).
-const PERFORMER: SourceFace = { photo: 'sample1.jpg', size: [1920, 1280], box: { x: 333, y: 316, w: 352, h: 352 } };
-const OTHERS = {
+/** The demo's performer: the largest face of sample1.jpg. */
+export const PERFORMER: SourceFace = { photo: 'sample1.jpg', size: [1920, 1280], box: { x: 333, y: 316, w: 352, h: 352 } };
+/** Other people in the sample photos (cosine < 0.2 to {@link PERFORMER}; each a different person). */
+export const OTHERS = {
   a: { photo: 'sample2.jpg', size: [1920, 1367], box: { x: 1379, y: 105, w: 347, h: 348 } },
   b: { photo: 'sample6.jpg', size: [1920, 1537], box: { x: 584, y: 304, w: 384, h: 384 } },
   c: { photo: 'sample3.jpg', size: [1920, 1350], box: { x: 515, y: 295, w: 361, h: 361 } },
