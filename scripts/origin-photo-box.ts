@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(d, { recursive: true });
   const fa = await FaceAnalyzer.create();
   const area = (f: Face): number => f.detection.box.w * f.detection.box.h;
-  for (const i of [0, 3]) {
+  for (const i of (process.env.PERFORMERS ?? '0,3').split(',').map(Number)) {
     const photo = await referencePhoto(GRID_FACES[i]!, path.join(d, `p${i}.jpg`));
     const pimg = await decodeImage(photo);
     // The enrolled face (enrollment takes the largest).
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       const f0 = (await fa.analyzeRgb(img)).sort((a, b) => dx(a) - dx(b))[0]!;
       const b = f0.detection.box;
       const rows: string[] = [];
-      for (const k of [1, 0.85, 0.75, 0.7, 0.65, 0.6]) {
+      for (const k of [1.3, 1.15, 1, 0.85, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5]) {
         const box = { x: b.x + (b.w * (1 - k)) / 2, y: b.y + (b.h * (1 - k)) / 2, w: b.w * k, h: b.h * k };
         const h = faceHash(img, { ...f0.detection, box });
         rows.push(`${k}:${Math.min(faceHashDistance(h.hash, ph.hash), faceHashDistance(h.hash, ph.mirror))}`);
