@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -101,6 +102,20 @@ maybe('examples', () => {
     expect(view.references).toHaveLength(1);
     expect(view.references[0]!.ok && view.references[0]!.width > 32 && view.references[0]!.width <= 96).toBe(true);
     expect(view.noThumbnail).toBe(0);
+    // Origin (issue 16): the ad's speech is another sentence than the enrolled recording, so the voice is new media;
+    // the ad's faces are re-framed, darker, mirrored cuts of the source of the enrolled photo, so a face segment is a
+    // reuse of that photo (with its thumbnail beside it) or new media, never another reference.
+    const matches = report.results.flatMap((r) => (isScanFailure(r) ? [] : r.matches));
+    const segs = matches.flatMap((m) => m.segments.map((sg) => ({ modality: m.modality, origin: sg.origin })));
+    const photoSha = createHash('sha256').update(fs.readFileSync(media.referencePhoto)).digest('hex');
+    for (const sg of segs) {
+      if (sg.modality === 'voice') expect(sg.origin).toEqual({ kind: 'new-media' });
+      else if (sg.origin?.kind === 'reference-reuse') expect(sg.origin.referenceId).toBe(photoSha);
+      else expect(sg.origin).toEqual({ kind: 'new-media' });
+    }
+    expect(view.origins.length).toBe(matches.length);
+    expect(view.originThumbnails.length).toBe(segs.filter((sg) => sg.modality === 'face' && sg.origin?.kind === 'reference-reuse').length);
+    expect(view.origins.join(' ').toLowerCase()).not.toContain('synthetic');
   });
 
   it('enroll-and-scan: reports the performer in the ad with segments and evidence', async () => {

@@ -13,8 +13,12 @@ export const CHROMIUM = '/usr/bin/chromium';
 export interface BrowserView {
   problems: string[];
   performers: string[];
-  /** Scanned face crops (every image but the enrolled reference thumbnails). */
+  /** Scanned face crops (every image but the enrolled reference thumbnails and the origin column's). */
   crops: { ok: boolean; width: number }[];
+  /** Reference thumbnails shown beside a segment found reusing that reference (the origin column). */
+  originThumbnails: { ok: boolean; width: number }[];
+  /** Text of each origin cell. */
+  origins: string[];
   /** Enrolled reference thumbnails, and how many performers say "no thumbnail". */
   references: { ok: boolean; width: number }[];
   noThumbnail: number;
@@ -48,7 +52,9 @@ export async function viewInChromium(file: string): Promise<BrowserView> {
     // Browser-side code as a string: the project compiles without the DOM lib.
     const seen = (await page.evaluate(`(() => ({
       performers: [...document.querySelectorAll('#performers h3')].map((h) => h.childNodes[0].textContent.trim()),
-      crops: [...document.querySelectorAll('img:not(figure.reference img)')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
+      crops: [...document.querySelectorAll('img:not(figure.reference img):not(td.origin img)')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
+      originThumbnails: [...document.querySelectorAll('td.origin img')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
+      origins: [...document.querySelectorAll('td.origin')].map((td) => td.textContent.trim()),
       references: [...document.querySelectorAll('figure.reference img')].map((i) => ({ ok: i.complete && i.naturalWidth > 0, width: i.naturalWidth })),
       noThumbnail: document.querySelectorAll('figure.reference.none').length,
       scripts: document.querySelectorAll('script').length,

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import sharp from 'sharp';
+import { FACEPLUGIN_EMBEDDERS } from '../../src/face/faceplugin';
 import { Guard } from '../../src/guard';
 import { isScanFailure } from '../../src/report/schema';
 import { makeTmpDir } from '../helpers/media';
@@ -25,11 +26,13 @@ test('one input failing with a TypeError is E_INTERNAL on its entry and the batc
   const p = await s.upsertPerformer({ name: 'Someone', consent: null });
   const v = unitVector(rng(1), 512);
   await s.addEnrollment(p.id, [{ sha256: fakeHash('x'), modality: 'face', quality: {} }], [
-    { modelId: 'faceplugin-mfn512', modality: 'face', kind: 'item', vector: v, referenceHash: fakeHash('x'), quality: 1 },
-    { modelId: 'faceplugin-mfn512', modality: 'face', kind: 'centroid', vector: v, referenceHash: null, quality: 1 },
+    { modelId: FACEPLUGIN_EMBEDDERS.int8, modality: 'face', kind: 'item', vector: v, referenceHash: fakeHash('x'), quality: 1 },
+    { modelId: FACEPLUGIN_EMBEDDERS.int8, modality: 'face', kind: 'centroid', vector: v, referenceHash: null, quality: 1 },
   ]);
   await s.close();
   const guard = await Guard.open({ db, key: null });
+  // The templates above must be of the face model in use, or faces are not scanned at all.
+  expect(guard.faces.modelId).toBe(FACEPLUGIN_EMBEDDERS.int8);
   // The second image's colour makes the face pipeline throw a plain TypeError (a stand-in for a bug).
   const analyzeRgb = guard.faces.analyzeRgb.bind(guard.faces);
   guard.faces.analyzeRgb = async (img) => {
