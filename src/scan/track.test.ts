@@ -1,7 +1,7 @@
 import type { Face, RgbImage } from '../types';
 import { fuseConfidence, intersectSpans, mergeSegments, strongestOrigin, verdicts } from './fuse';
 import type { ScanMatch } from '../report/schema';
-import { FaceTracker, faceSignature, patchSignature, signatureCorrelation, trackEmbedding } from './track';
+import { FaceTracker, PRINT_INTERVAL_SECONDS, faceSignature, patchSignature, signatureCorrelation, trackEmbedding } from './track';
 import type { FivePoints } from '../types';
 import { iou } from '../kernels/geometry';
 
@@ -141,7 +141,8 @@ test('verdicts fuse face and voice only where they coincide', () => {
   expect(apart).toMatchObject({ confidence: 0.8, decision: 'possible', overlaps: [] });
 });
 
-test('a track takes its face hashes lazily, at most once a second and at the start of each on-screen span', () => {
+test('a track takes its face hashes lazily, at most every PRINT_INTERVAL_SECONDS (2 s) and at the start of each on-screen span', () => {
+  expect(PRINT_INTERVAL_SECONDS).toBe(2);
   const tracker = new FaceTracker({ interval: 0.5, refreshSeconds: 0 });
   const calls: number[] = [];
   const thunk = (t: number) => () => (calls.push(t), Uint32Array.of(t * 10, 0));
@@ -151,9 +152,9 @@ test('a track takes its face hashes lazily, at most once a second and at the sta
   for (const t of [3.5, 4]) tracker.push(t, [face(50, A)], img, { prints: [thunk(t)] });
   const [track] = tracker.finish();
   expect(track!.segments).toEqual([{ start: 0, end: 3 }, { start: 3.5, end: 4.5 }]);
-  expect(calls).toEqual([0, 1, 2, 3.5]);
-  expect(track!.prints.map((p) => p.time)).toEqual([0, 1, 2, 3.5]);
-  expect(Array.from(track!.prints[1]!.hashes)).toEqual([10, 0]);
+  expect(calls).toEqual([0, 2, 3.5]);
+  expect(track!.prints.map((p) => p.time)).toEqual([0, 2, 3.5]);
+  expect(Array.from(track!.prints[1]!.hashes)).toEqual([20, 0]);
 });
 
 /** A smooth "face" texture (seeded) at (fx, fy) over a background pattern that changes with `bg`, and its landmarks. */

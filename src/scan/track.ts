@@ -54,10 +54,11 @@ export interface TrackPrint {
 export type PrintThunk = () => Uint32Array;
 
 /**
- * A track takes its face's hashes at most this often (seconds of media): enough frames to place a reuse within a
- * fraction of a second (each hash carries its exact frame time), at a fraction of hashing every sampled frame.
+ * A track takes its face's hashes at most this often (seconds of media), and at the first frame of each on-screen
+ * span: enough frames to place a reuse within a fraction of a second (each hash carries its exact frame time). At 1 s
+ * the hashes were 12% of bench:scan's time (63 query variants per face, about 10 ms); at 2 s about half that.
  */
-export const PRINT_INTERVAL_SECONDS = 1;
+export const PRINT_INTERVAL_SECONDS = 2;
 
 /** Most frames' hashes one track keeps (a few hundred bytes each; 1,200 is 10 minutes at 2 fps). */
 export const MAX_TRACK_PRINTS = 1200;
