@@ -1,17 +1,11 @@
 // Measuring helpers shared by the benchmarks: timing, seeded vectors, and the memory-bandwidth floor that search
 // benchmarks report their ratios against (measured in the same run as what they compare).
+import { rng } from '../src/media/junk';
 
-/** xorshift32 in [-1, 1): fast enough to fill 2 GB of test vectors in seconds. */
+/** xorshift32 in [-1, 1) (the junk set's generator, rescaled): fast enough to fill 2 GB of test vectors in seconds. */
 export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2147483648 - 1;
-  };
+  const r = rng(seed);
+  return () => 2 * r() - 1;
 }
 
 /** Best wall time of `reps` runs, in ms (the machine is shared: the minimum is the least disturbed run). */

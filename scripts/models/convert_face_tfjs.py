@@ -22,7 +22,6 @@ What the conversion does, and nothing else:
 - stamps the source and the converter versions into the ONNX metadata, and prints sha256 of every input and output.
 """
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -30,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from common import sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HUMAN_PACKAGE = "@vladmandic/human"
@@ -58,12 +58,6 @@ MODELS = [
 ]
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def manifest_entry(model_id):

@@ -34,7 +34,6 @@ What it does, and nothing else:
 - prints, and writes to scripts/models/reports/voice-convert.json, the sha256 of every input and output.
 """
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -50,6 +49,7 @@ import torch
 import torch.nn.functional as F
 import torchaudio
 import torchaudio.compliance.kaldi as kaldi
+from common import sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.path.join(ROOT, ".likeness-cache", "models-convert")
@@ -113,12 +113,6 @@ MODELS = {
 }
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def run(cmd, **kw):

@@ -23,7 +23,6 @@ Environment (the voice venv, requirements-voice.txt: onnx 1.12.0, numpy 1.24.2, 
     /work/venvs/voice/bin/python scripts/models/flush_denormals.py
 """
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -36,6 +35,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
+from common import sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = "faceplugin-face-recognition-js@0.0.1"
@@ -64,12 +64,6 @@ CHECK_INPUTS = 64
 FLT_MIN = np.finfo(np.float32).tiny
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch_package(work):

@@ -23,7 +23,6 @@ Environment: a venv outside the repository with requirements-quant.txt (onnx 1.1
     /work/venvs/quant/bin/python scripts/models/quantize_embedder.py
 """
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -37,6 +36,7 @@ import onnxruntime as ort
 from onnx import shape_inference
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
+from common import sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE = "models/faceplugin/fr_feature.onnx"
@@ -50,12 +50,6 @@ CALIB_EVERY = 4
 MIN_MEAN_COSINE = 0.985
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def session(path):

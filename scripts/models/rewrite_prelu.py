@@ -14,7 +14,6 @@ inputs (uniform noise over the input range), largest absolute difference 0.
 Environment: the quantisation venv (requirements-quant.txt):
     /work/venvs/quant/bin/python scripts/models/rewrite_prelu.py
 """
-import hashlib
 import json
 import os
 import sys
@@ -24,6 +23,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
+from common import sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = [
@@ -35,12 +35,6 @@ REPORT = os.path.join(ROOT, "scripts", "models", "reports", "prelu-rewrite.json"
 ZERO = "prelu_rewrite_zero"
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def rewrite(model):

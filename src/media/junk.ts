@@ -6,7 +6,7 @@ import { AUDIO_SAMPLE_RATE } from './audio';
 // other junk, and an attacker's junk, better than any person). scripts/junk-embeddings.ts measures them.
 
 /** Deterministic pseudo-random numbers in [0, 1) (xorshift32), so the junk set is the same in every process. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;
