@@ -320,17 +320,8 @@ export function decodeTemplate(r: TemplateRow, keys: ReadonlyMap<string, KeyMate
   }
   const vector = bytesVector(bytes, r.dim);
   if (r.key_id !== null) bytes.fill(0);
-  return {
-    id: r.id,
-    performerId: r.performer_id,
-    modelId: r.model_id,
-    modality: r.modality,
-    kind: r.kind,
-    vector,
-    referenceHash: r.reference_hash,
-    quality: r.quality,
-    createdAt: r.created_at,
-  };
+  const { dim: _dim, encrypted: _encrypted, keyId: _keyId, ...fields } = templateInfo(r);
+  return { ...fields, vector };
 }
 
 /** AAD binding a sealed artefact to its row (performer, reference, kind), so it cannot be moved undetected. */
@@ -374,6 +365,23 @@ export function keyMissingError(ids: readonly string[]): LikenessError {
 }
 
 /** The E_CRYPTO of an enrollment whose key is not the store's (`given`: a key was given for that id but did not open it). */
+/**
+ * Whether key material `m` opens the stored rows written under key `id`: `m` goes into the cache, one sample row
+ * (a template, else an artefact) is decrypted, and the key leaves the cache again when it fails. Used by both
+ * backends before any write (the configured key must open what is already stored).
+ */
+export function keyOpens(keyCache: Map<string, KeyMaterial>, id: string, m: KeyMaterial | null | undefined, sample: (() => unknown) | undefined): boolean {
+  if (!m || !sample) return false;
+  try {
+    keyCache.set(id, m);
+    sample();
+    return true;
+  } catch {
+    keyCache.delete(id);
+    return false;
+  }
+}
+
 export function wrongKeyError(current: KeyMaterial, id: string, given: boolean): LikenessError {
   return new LikenessError(
     'E_CRYPTO',

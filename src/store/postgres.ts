@@ -29,7 +29,7 @@ import {
   unknownKeyError,
   vectorBytes,
   withOldKeys,
-  wrongKeyError,
+  keyOpens, wrongKeyError,
   type ArtifactRow,
   type AuditRow,
   type PerformerRow,
@@ -460,17 +460,7 @@ export class PostgresStore implements Store {
         const a = t ? undefined : (await this.q<ArtifactRow>('reading an artifact', `${ARTIFACT_SELECT} WHERE a.key_id = $1 LIMIT 1`, [id]))[0];
         sample = t ? () => this.decode(t) : a ? () => decodeArtifact(a, this.keyCache) : undefined;
       }
-      let opens = false;
-      if (m && sample) {
-        try {
-          this.keyCache.set(id, m);
-          sample();
-          opens = true;
-        } catch {
-          this.keyCache.delete(id);
-        }
-      }
-      if (!opens) throw wrongKeyError(this.current, id, m !== null && m !== undefined);
+      if (!keyOpens(this.keyCache, id, m, sample)) throw wrongKeyError(this.current, id, m !== null && m !== undefined);
     }
     return this.current;
   }

@@ -32,7 +32,7 @@ import {
   unknownKeyError,
   vectorBytes,
   withOldKeys,
-  wrongKeyError,
+  keyOpens, wrongKeyError,
   type ArtifactRow,
   type AuditRow,
   type PerformerRow,
@@ -510,17 +510,7 @@ export class SqliteStore implements Store {
             return t ? () => this.decode(t) : () => decodeArtifact(this.sql(`${ARTIFACT_SELECT} WHERE a.key_id = ? LIMIT 1`).get(id) as ArtifactRow, this.keyCache);
           })
         : undefined;
-      let opens = false;
-      if (m && sample) {
-        try {
-          this.keyCache.set(id, m);
-          sample();
-          opens = true;
-        } catch {
-          this.keyCache.delete(id);
-        }
-      }
-      if (!opens) throw wrongKeyError(this.current, id, m !== null && m !== undefined);
+      if (!keyOpens(this.keyCache, id, m, sample)) throw wrongKeyError(this.current, id, m !== null && m !== undefined);
     }
     return this.current;
   }
