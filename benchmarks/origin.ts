@@ -58,6 +58,11 @@ function randomHash(r: () => number): Uint32Array {
   return h;
 }
 
+/** Random verification words (128 bits, about half set) for filler references. */
+function randomVerify(r: () => number): Uint32Array {
+  return Uint32Array.from({ length: 4 }, () => Math.floor(((r() + 1) / 2) * 2 ** 32) >>> 0);
+}
+
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { date: new Date().toISOString().slice(0, 10), node: process.version };
   const analyzer = await FaceAnalyzer.create();
@@ -236,7 +241,7 @@ async function main(): Promise<void> {
   const fillerFace = (i: number): OriginEntry['fingerprint'] => {
     const frames: FaceHashFrame[] = [];
     const count = i % 10 === 0 ? 120 : 1;
-    for (let f = 0; f < count; f++) frames.push({ time: f / 4, hash: randomHash(rnd), mirror: randomHash(rnd) });
+    for (let f = 0; f < count; f++) frames.push({ time: f / 4, hash: randomHash(rnd), mirror: randomHash(rnd), verify: randomVerify(rnd), mirrorVerify: randomVerify(rnd) });
     return visualFingerprint(frames, { still: count === 1 });
   };
   const faceEntries: OriginEntry[] = refs.filter((r) => r.n <= 3).map((r) => ({ referenceId: r.id, fingerprint: visualFingerprint([{ time: 0, ...r.hash }], { still: true }) }));

@@ -77,6 +77,8 @@ export const OTHERS = {
   d: { photo: 'sample5.jpg', size: [1920, 1398], box: { x: 724, y: 92, w: 272, h: 273 } },
   e: { photo: 'sample3.jpg', size: [1920, 1350], box: { x: 1359, y: 251, w: 409, h: 409 } },
   f: { photo: 'sample6.jpg', size: [1920, 1537], box: { x: 177, y: 456, w: 360, h: 361 } },
+  g: { photo: 'sample5.jpg', size: [1920, 1398], box: { x: 1048, y: 171, w: 319, h: 319 } },
+  h: { photo: 'sample4.jpg', size: [1920, 1448], box: { x: 176, y: 185, w: 302, h: 302 } },
 } satisfies Record<string, SourceFace>;
 
 /** espeak-ng voices: the performer's, and two others clearly unlike it. */

@@ -3,7 +3,7 @@ import type { FaceAnalyzer } from '../face/analyzer';
 import { QUALITY_LIMITS } from '../face/quality';
 import { decodeAudio, type AudioSignal } from '../media/audio';
 import { audioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
-import { faceHash, visualFingerprint } from '../face/fingerprint';
+import { stillFaceHashes, visualFingerprint } from '../face/fingerprint';
 import { bundleFingerprints } from '../match/origins';
 import type { Fingerprint } from '../match/origin-index';
 import type { EnrollItem } from '../match/registry';
@@ -220,7 +220,7 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
       modality: 'face',
       quality,
       templates: [{ modelId: face.modelId, vector: face.embedding, quality: face.quality.score }],
-      artifacts: await faceArtifacts(file, face.detection, opts),
+      artifacts: await faceArtifacts(file, face.detection, fa, opts),
     },
   };
 }
@@ -228,18 +228,18 @@ async function gateFace(file: string, fa: FaceAnalyzer, opts: GateOptions): Prom
 /**
  * What is kept of an enrolled photo besides its templates: the face as a JPEG of at most {@link THUMBNAIL_SIZE} px
  * (the face box with a margin, as the scan's evidence crops are cut), so a report can show the reference beside what
- * a scan found; and the perceptual hash of the face in its context ({@link faceHash}), so a scan can tell a reuse of
+ * a scan found; and the perceptual hashes of the face in its context ({@link stillFaceHashes}), so a scan can tell a reuse of
  * this photo from another photo of the same person. Biometric data: the store keeps both encrypted like the templates
  * and deletes them with them.
  */
-async function faceArtifacts(file: string, detection: FaceDetection, opts: GateOptions): Promise<NewArtifact[]> {
+async function faceArtifacts(file: string, detection: FaceDetection, fa: FaceAnalyzer, opts: GateOptions): Promise<NewArtifact[]> {
   const limits = resolveLimits(opts.limits);
   // Decoded again at the analysis size: the analyzer keeps no pixels, and the detection is in the source image's pixels.
   const { image, sourceWidth } = await decodeImageScaled(file, { maxSide: ANALYSIS_MAX_SIDE, maxPixels: limits.maxPixels, maxFileBytes: limits.maxFileBytes });
   const d = scaleDetection(detection, image.width / sourceWidth);
   const thumbnail = new Uint8Array(await encodeJpeg(cropAround(image, d.box, THUMBNAIL_SIZE), THUMBNAIL_SIZE, THUMBNAIL_QUALITY));
-  const hash = faceHash(image, d);
-  const fingerprint = bundleFingerprints([visualFingerprint([{ time: 0, ...hash }], { still: true })]);
+  const hashes = await stillFaceHashes(image, d, (framed) => fa.detect(framed));
+  const fingerprint = bundleFingerprints([visualFingerprint(hashes.map((h) => ({ time: 0, ...h })), { still: true })]);
   return [
     { kind: 'thumbnail', data: thumbnail },
     { kind: 'fingerprint', data: fingerprint },

@@ -3,6 +3,7 @@ import { hammingWords, popcount32 } from '../kernels/hamming';
 import { resizeRgb } from '../kernels/image';
 import type { FaceDetection, RgbImage } from '../types';
 import {
+  FACE_HASH_VERSION,
   FACE_HASH_WORDS,
   FACE_QUERY_VARIANTS,
   deserializeVisualFingerprint,
@@ -82,19 +83,23 @@ test('visual fingerprints round-trip through bytes; damaged bytes are typed erro
   expect(fp.frames.map((f) => f.time)).toEqual([0, 0.25, 0.5]);
   const back = deserializeVisualFingerprint(serializeVisualFingerprint(fp));
   expect(back).toEqual(fp);
-  const still = visualFingerprint([frames[0]!], { still: true });
-  expect(deserializeVisualFingerprint(serializeVisualFingerprint(still)).still).toBe(true);
+  const still = visualFingerprint([frames[1]!, { ...frames[0]!, time: 0 }], { still: true });
+  expect(deserializeVisualFingerprint(serializeVisualFingerprint(still))).toEqual(still);
+  const movedStill = serializeVisualFingerprint(still);
+  new DataView(movedStill.buffer).setFloat64(8, 0.5, true);
+  expect(thrownCode(() => deserializeVisualFingerprint(movedStill))).toBe('E_DECODE');
   const bytes = serializeVisualFingerprint(fp);
   expect(thrownCode(() => deserializeVisualFingerprint(bytes.subarray(0, 20)))).toBe('E_DECODE');
   const badTime = Uint8Array.from(bytes);
   new DataView(badTime.buffer).setFloat64(8, NaN, true);
   expect(thrownCode(() => deserializeVisualFingerprint(badTime))).toBe('E_DECODE');
   const newer = Uint8Array.from(bytes);
-  newer[2] = 2;
+  newer[2] = FACE_HASH_VERSION + 1;
   expect(thrownCode(() => deserializeVisualFingerprint(newer))).toBe('E_UNSUPPORTED');
   expect(thrownCode(() => visualFingerprint([]))).toBe('E_INPUT');
   expect(thrownCode(() => visualFingerprint(frames, { still: true }))).toBe('E_INPUT');
-  expect(thrownCode(() => visualFingerprint([{ time: -1, hash: new Uint32Array(2), mirror: new Uint32Array(2) }]))).toBe('E_INPUT');
+  expect(thrownCode(() => visualFingerprint([{ time: -1, hash: new Uint32Array(2), mirror: new Uint32Array(2), verify: new Uint32Array(4), mirrorVerify: new Uint32Array(4) }]))).toBe('E_INPUT');
+  expect(thrownCode(() => visualFingerprint([{ time: 0, hash: new Uint32Array(2), mirror: new Uint32Array(2) } as never]))).toBe('E_INPUT');
   expect(thrownCode(() => faceHash({ width: 2, height: 2, data: new Uint8Array(3) }, det(0, 0, 1)))).toBe('E_INPUT');
   expect(thrownCode(() => faceQueryHashes(img, { box: { x: NaN, y: 0, w: 1, h: 1 } } as never))).toBe('E_INPUT');
 });

@@ -1,6 +1,18 @@
 import { LikenessError } from '../errors';
 import { hammingWords, popcount32 } from '../kernels/hamming';
-import { FACE_HASH_WORDS, deserializeVisualFingerprint, type faceQueryHashes, serializeVisualFingerprint, type FaceHashFrame, type VisualFingerprint } from '../face/fingerprint';
+import {
+  FACE_HASH_WORDS,
+  FACE_QUERY_CANVAS_SIZE,
+  FACE_VERIFY_MAX_DISTANCE,
+  FACE_VERIFY_WORDS,
+  canvasQueryHashes,
+  deserializeVisualFingerprint,
+  faceVerifyDistance,
+  serializeVisualFingerprint,
+  type faceQueryHashes,
+  type FaceHashFrame,
+  type VisualFingerprint,
+} from '../face/fingerprint';
 import { deserializeAudioFingerprint, serializeAudioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
 import { FINGERPRINT_KIND } from '../media/fingerprint-format';
 import { invalid, list, num, options, str } from '../validate';
@@ -9,8 +21,9 @@ import { invalid, list, num, options, str } from '../validate';
 // a lookup does not cost more with every reference added.
 // - Visual: multi-index hashing. Each 64-bit hash is cut into 3 chunks, one table per chunk; a hash within r bits of
 //   the query agrees with it on at least one chunk up to floor(r / 3) bits, so probing each chunk's value and its
-//   neighbours within 2 bits finds every hash within FACE_MAX_DISTANCE bits; candidates are verified on all bits
-//   (against every query variant) and vote for (reference, mirrored, offset).
+//   neighbours within 2 bits finds every hash within FACE_MAX_DISTANCE bits; candidates are checked on all 64 bits,
+//   then (when the query frame brings its canvas) on 128 verification bits at a refined alignment, and vote for
+//   (reference, mirrored, offset).
 // - Audio: an inverted index over the 32-bit sub-fingerprints; each query sub-fingerprint and its 32 one-bit
 //   neighbours are looked up, the hits vote for (reference, tempo, offset), and the best few are verified by the bit
 //   error rate over the whole query.
@@ -60,8 +73,16 @@ export interface LookupOptions {
 /** One sampled frame of a scanned face: its time (seconds from any origin, increasing) and its {@link faceQueryHashes}. */
 export interface FaceQueryFrame {
   time: number;
-  /** {@link faceQueryHashes} of the face in this frame (or any whole number of hashes of FACE_HASH_WORDS words). */
-  hashes: Uint32Array;
+  /**
+   * {@link faceQueryHashes} of the face in this frame (or any whole number of hashes of FACE_HASH_WORDS words);
+   * computed from `canvas` when left out.
+   */
+  hashes?: Uint32Array;
+  /**
+   * The face's query canvas (faceQueryCanvas). With it, a candidate must also pass the verification bits at a refined
+   * alignment (what tells the same picture from another picture of the same person); without it, 64 bits decide.
+   */
+  canvas?: Float32Array;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -270,11 +291,14 @@ export class OriginIndex {
   lookupFace(frames: readonly FaceQueryFrame[], opts: LookupOptions = {}): OriginMatch | null {
     list('frames', frames, 1);
     const threshold = num('threshold', options('lookup options', opts).threshold ?? FACE_THRESHOLD, 0, 1);
-    frames.forEach((f, i) => {
+    const queries = frames.map((f, i): VisualQuery => {
       num(`frames[${i}].time`, f?.time, -Number.MAX_VALUE, Number.MAX_VALUE);
-      if (!(f.hashes instanceof Uint32Array) || f.hashes.length === 0 || f.hashes.length % FACE_HASH_WORDS !== 0) throw invalid(`frames[${i}].hashes must be a Uint32Array of whole ${FACE_HASH_WORDS}-word hashes (faceQueryHashes)`);
+      if (f.canvas !== undefined && (!(f.canvas instanceof Float32Array) || f.canvas.length !== FACE_QUERY_CANVAS_SIZE)) throw invalid(`frames[${i}].canvas must be a Float32Array of ${FACE_QUERY_CANVAS_SIZE} values (faceQueryCanvas)`);
+      if (f.hashes === undefined && f.canvas !== undefined) return { time: f.time, hashes: canvasQueryHashes(f.canvas), canvas: f.canvas };
+      if (!(f.hashes instanceof Uint32Array) || f.hashes.length === 0 || f.hashes.length % FACE_HASH_WORDS !== 0) throw invalid(`frames[${i}].hashes must be a Uint32Array of whole ${FACE_HASH_WORDS}-word hashes (faceQueryHashes), or give canvas`);
+      return { time: f.time, hashes: f.hashes, ...(f.canvas ? { canvas: f.canvas } : {}) };
     });
-    return this.visual.lookup(frames, threshold);
+    return this.visual.lookup(queries, threshold);
   }
 }
 
@@ -292,6 +316,7 @@ function checkFingerprint(name: string, fp: unknown): asserts fp is Fingerprint 
     f.frames!.forEach((x: FaceHashFrame, i: number) => {
       num(`${name}.frames[${i}].time`, x?.time, 0, Number.MAX_VALUE);
       for (const k of ['hash', 'mirror'] as const) if (!(x[k] instanceof Uint32Array) || x[k].length !== FACE_HASH_WORDS) throw invalid(`${name}.frames[${i}].${k} must be a Uint32Array of ${FACE_HASH_WORDS} words`);
+      for (const k of ['verify', 'mirrorVerify'] as const) if (!(x[k] instanceof Uint32Array) || x[k].length !== FACE_VERIFY_WORDS) throw invalid(`${name}.frames[${i}].${k} must be a Uint32Array of ${FACE_VERIFY_WORDS} words`);
     });
     return;
   }
@@ -337,6 +362,13 @@ function flipMasks(bits: number, r: number): Uint32Array {
   return Uint32Array.from(out);
 }
 
+/** A query frame with its hashes computed. */
+interface VisualQuery {
+  time: number;
+  hashes: Uint32Array;
+  canvas?: Float32Array;
+}
+
 /** Multi-index hashing over the compared bits of every reference frame hash (and its mirror). */
 class VisualIndex {
   /** Per stored hash: reference entry, frame, mirrored. */
@@ -345,11 +377,15 @@ class VisualIndex {
   private readonly mirrorOf: Uint8Array;
   /** The compared words of every stored hash, row-major. */
   private readonly words: Uint32Array;
+  /** The verification words of every stored hash, row-major. */
+  private readonly verify: Uint32Array;
   /** Per chunk: chunk value -> stored-hash ids. */
   private readonly tables: PostingTable[] = [];
   private readonly masks = CHUNK_BITS.map((b) => flipMasks(b, CHUNK_RADIUS));
   private readonly seen: Uint32Array;
   private readonly dist: Uint8Array;
+  /** The query variant nearest each candidate of the current probe. */
+  private readonly variantOf: Uint16Array;
   private stamp = 0;
 
   constructor(private readonly refs: { id: string; fp: VisualFingerprint }[]) {
@@ -359,8 +395,10 @@ class VisualIndex {
     this.frameOf = new Uint32Array(n);
     this.mirrorOf = new Uint8Array(n);
     this.words = new Uint32Array(n * FACE_MATCH_WORDS);
+    this.verify = new Uint32Array(n * FACE_VERIFY_WORDS);
     this.seen = new Uint32Array(n);
     this.dist = new Uint8Array(n);
+    this.variantOf = new Uint16Array(n);
     let h = 0;
     refs.forEach((r, e) => {
       r.fp.frames.forEach((f, i) => {
@@ -369,6 +407,7 @@ class VisualIndex {
           this.frameOf[h] = i;
           this.mirrorOf[h] = m;
           this.words.set(m ? f.mirror : f.hash, h * FACE_MATCH_WORDS);
+          this.verify.set(m ? f.mirrorVerify : f.verify, h * FACE_VERIFY_WORDS);
           h++;
         }
       });
@@ -388,15 +427,17 @@ class VisualIndex {
   }
 
   /**
-   * Stored hashes within FACE_MAX_DISTANCE of any of the query hashes `q`, with the smallest distance. Each query
-   * hash finds (by pigeonhole over the chunks) every stored hash within the distance of it, so a candidate is verified
-   * against the query hash that probed it only: one popcount per candidate, not one per query variant.
+   * Stored hashes within FACE_MAX_DISTANCE of any of the query hashes, with the smallest distance. Each query hash
+   * finds (by pigeonhole over the chunks) every stored hash within the distance of it, so a candidate is checked
+   * against the query hash that probed it only: one popcount per candidate, not one per query variant. With the
+   * frame's canvas, each candidate must then pass {@link faceVerifyDistance} from the variant nearest it.
    */
-  private near(q: Uint32Array, out: (h: number, d: number) => void): void {
+  private near(query: VisualQuery, out: (h: number, d: number) => void): void {
     if (++this.stamp === 0xffffffff) {
       this.seen.fill(0);
       this.stamp = 1;
     }
+    const q = query.hashes;
     const variants = q.length / FACE_MATCH_WORDS;
     const found: number[] = [];
     let qv = 0;
@@ -406,8 +447,12 @@ class VisualIndex {
       if (this.seen[h] !== this.stamp) {
         this.seen[h] = this.stamp;
         this.dist[h] = d;
+        this.variantOf[h] = qv;
         found.push(h);
-      } else if (d < this.dist[h]!) this.dist[h] = d;
+      } else if (d < this.dist[h]!) {
+        this.dist[h] = d;
+        this.variantOf[h] = qv;
+      }
     };
     for (qv = 0; qv < variants; qv++) {
       for (let c = 0; c < CHUNKS; c++) {
@@ -416,16 +461,19 @@ class VisualIndex {
         for (let k = 0; k < masks.length; k++) this.tables[c]!.forEach((v ^ masks[k]!) >>> 0, visit);
       }
     }
-    for (const h of found) out(h, this.dist[h]!);
+    for (const h of found) {
+      if (query.canvas && faceVerifyDistance(query.canvas, this.variantOf[h]!, this.verify.subarray(h * FACE_VERIFY_WORDS, (h + 1) * FACE_VERIFY_WORDS)) > FACE_VERIFY_MAX_DISTANCE) continue;
+      out(h, this.dist[h]!);
+    }
   }
 
-  lookup(frames: readonly FaceQueryFrame[], threshold: number): OriginMatch | null {
+  lookup(frames: readonly VisualQuery[], threshold: number): OriginMatch | null {
     if (this.refs.length === 0) return null;
     const t0 = frames[0]!.time;
     // Per (entry, mirrored): every frame's votes, as (frame, offset, similarity).
     const votes = new Map<number, { f: number; off: number; s: number }[]>();
     frames.forEach((fr, fi) => {
-      this.near(fr.hashes, (h, d) => {
+      this.near(fr, (h, d) => {
         const e = this.entryOf[h]!;
         const ref = this.refs[e]!.fp;
         const off = ref.still ? 0 : ref.frames[this.frameOf[h]!]!.time - (fr.time - t0);

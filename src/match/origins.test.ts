@@ -34,7 +34,7 @@ describe('ReferenceOrigins', () => {
     const a = await store.createWithEnrollment(
       { name: 'A', consent: CONSENT },
       [
-        { sha256: fakeHash('a-photo'), modality: 'face', quality: {}, artifacts: [{ kind: 'fingerprint', data: bundleFingerprints([visualFingerprint([{ time: 0, hash: photoHash, mirror: randomWords(r, 2) }], { still: true })]) }] },
+        { sha256: fakeHash('a-photo'), modality: 'face', quality: {}, artifacts: [{ kind: 'fingerprint', data: bundleFingerprints([visualFingerprint([{ time: 0, hash: photoHash, mirror: randomWords(r, 2), verify: randomWords(r, 4), mirrorVerify: randomWords(r, 4) }], { still: true })]) }] },
         { sha256: fakeHash('a-voice'), modality: 'voice', quality: {}, artifacts: [{ kind: 'fingerprint', data: bundleFingerprints([audio(recording)]) }] },
       ],
       [template('a-photo', 'face'), template('a-voice', 'voice')],
@@ -84,7 +84,7 @@ describe('ReferenceOrigins', () => {
   });
 
   test('bundles round-trip; truncated or foreign bytes are E_DECODE', () => {
-    const v = visualFingerprint([{ time: 0, hash: photoHash, mirror: photoHash }], { still: true });
+    const v = visualFingerprint([{ time: 0, hash: photoHash, mirror: photoHash, verify: randomWords(r, 4), mirrorVerify: randomWords(r, 4) }], { still: true });
     const back = unbundleFingerprints(bundleFingerprints([v, audio(recording.slice(0, 10))]));
     expect(back.map((f) => f.kind)).toEqual(['visual', 'audio']);
     const bytes = bundleFingerprints([v]);

@@ -10,7 +10,7 @@ import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match
 import { consentState, type Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
 import type { Box, Face, FaceDetection, RgbImage } from '../types';
-import { faceQueryHashes } from '../face/fingerprint';
+import { faceQueryCanvas } from '../face/fingerprint';
 import { audioFingerprint } from '../media/audio-fingerprint';
 import type { FaceQueryFrame } from '../match/origin-index';
 import type { MatchOrigin, ReferenceOrigins } from '../match/origins';
@@ -284,7 +284,7 @@ class ScanJob {
   }
 
   /**
-   * Takers of the perceptual hashes of detected faces in one frame (a track calls one when it wants a hash: see
+   * Takers of the query canvases of detected faces in one frame (a track calls one when it wants a print: see
    * PRINT_INTERVAL_SECONDS), or null when no stored reference has a visual fingerprint (then every face origin is
    * `unknown` and hashing would be wasted).
    */
@@ -292,7 +292,7 @@ class ScanJob {
     if (!this.origins?.hasVisual || detections.length === 0) return null;
     return detections.map((d) => () => {
       const t0 = performance.now();
-      const h = faceQueryHashes(image, d);
+      const h = faceQueryCanvas(image, d);
       this.timings.fingerprints = round((this.timings.fingerprints ?? 0) + performance.now() - t0, 1);
       return h;
     });
@@ -343,7 +343,7 @@ async function scanImage(job: ScanJob, book: MatchBook): Promise<{ width: number
     const c = topReportable(found[i] ?? []);
     const b = f.detection.box;
     if (!c) return;
-    const origin = job.faceOrigin(c.performerId, () => [{ time: 0, hashes: faceQueryHashes(image, f.detection) }]);
+    const origin = job.faceOrigin(c.performerId, () => [{ time: 0, canvas: faceQueryCanvas(image, f.detection) }]);
     book.add(c, [{ start: 0, end: 0, box: k === 1 ? b : { x: b.x * k, y: b.y * k, w: b.w * k, h: b.h * k }, origin }], 0, cropAround(image, b, EVIDENCE_SIZE));
   });
   return { width: sourceWidth, height: sourceHeight };

@@ -141,11 +141,11 @@ test('verdicts fuse face and voice only where they coincide', () => {
   expect(apart).toMatchObject({ confidence: 0.8, decision: 'possible', overlaps: [] });
 });
 
-test('a track takes its face hashes lazily, at most every PRINT_INTERVAL_SECONDS (2 s) and at the start of each on-screen span', () => {
+test('a track takes its face prints lazily, at most every PRINT_INTERVAL_SECONDS (2 s) and at the start of each on-screen span', () => {
   expect(PRINT_INTERVAL_SECONDS).toBe(2);
   const tracker = new FaceTracker({ interval: 0.5, refreshSeconds: 0 });
   const calls: number[] = [];
-  const thunk = (t: number) => () => (calls.push(t), Uint32Array.of(t * 10, 0));
+  const thunk = (t: number) => () => (calls.push(t), Float32Array.of(t * 10, 0));
   const img = frame(50, 1);
   for (const t of [0, 0.5, 1, 1.5, 2, 2.5]) tracker.push(t, [face(50, A)], img, { prints: [thunk(t)] });
   // Gone for 1 s (a new span), back at 3.5 s.
@@ -154,7 +154,7 @@ test('a track takes its face hashes lazily, at most every PRINT_INTERVAL_SECONDS
   expect(track!.segments).toEqual([{ start: 0, end: 3 }, { start: 3.5, end: 4.5 }]);
   expect(calls).toEqual([0, 2, 3.5]);
   expect(track!.prints.map((p) => p.time)).toEqual([0, 2, 3.5]);
-  expect(Array.from(track!.prints[1]!.hashes)).toEqual([20, 0]);
+  expect(Array.from(track!.prints[1]!.canvas)).toEqual([20, 0]);
 });
 
 /** A smooth "face" texture (seeded) at (fx, fy) over a background pattern that changes with `bg`, and its landmarks. */

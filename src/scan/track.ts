@@ -44,14 +44,17 @@ export interface FaceTrack {
   prints: TrackPrint[];
 }
 
-/** The perceptual hashes of a track's face in one sampled frame (the lookup variants of `faceQueryHashes`). */
+/**
+ * What a track keeps of its face in one sampled frame for a reference lookup: the grey canvas around the face
+ * (`faceQueryCanvas`), hashed only when the track is matched and looked up.
+ */
 export interface TrackPrint {
   time: number;
-  hashes: Uint32Array;
+  canvas: Float32Array;
 }
 
-/** Computes a face's perceptual hashes in the current frame, on demand. */
-export type PrintThunk = () => Uint32Array;
+/** Takes a face's query canvas in the current frame, on demand. */
+export type PrintThunk = () => Float32Array;
 
 /**
  * A track takes its face's hashes at most this often (seconds of media), and at the first frame of each on-screen
@@ -60,8 +63,11 @@ export type PrintThunk = () => Uint32Array;
  */
 export const PRINT_INTERVAL_SECONDS = 2;
 
-/** Most frames' hashes one track keeps (a few hundred bytes each; 1,200 is 10 minutes at 2 fps). */
-export const MAX_TRACK_PRINTS = 1200;
+/**
+ * Most prints one track keeps (10 kB each; 300 is 10 minutes at one per PRINT_INTERVAL_SECONDS); past that, every
+ * other one is dropped, so a track's prints stay under 3 MB however long it lasts.
+ */
+export const MAX_TRACK_PRINTS = 300;
 
 /** Options of {@link FaceTracker}. */
 export interface FaceTrackerOptions {
@@ -379,7 +385,7 @@ export class FaceTracker {
       firstCrop: { time, image: crop },
       lastCrop: { time, image: crop },
       frames: 1,
-      prints: print ? [{ time, hashes: print() }] : [],
+      prints: print ? [{ time, canvas: print() }] : [],
       lastTime: time,
       lastBox: obs.box,
       lastEmbedding: obs.embedding,
@@ -400,7 +406,7 @@ export class FaceTracker {
     const lastPrint = tr.prints[tr.prints.length - 1];
     // A new on-screen span always gets a hash at its first frame: each span is looked up on its own.
     const spanStart = tr.segments[tr.segments.length - 1]!.start === time;
-    if (print && (!lastPrint || spanStart || time - lastPrint.time >= PRINT_INTERVAL_SECONDS - 1e-6)) addPrint(tr.prints, { time, hashes: print() });
+    if (print && (!lastPrint || spanStart || time - lastPrint.time >= PRINT_INTERVAL_SECONDS - 1e-6)) addPrint(tr.prints, { time, canvas: print() });
   }
 
   private observe(tr: LiveTrack, time: number, face: Face, image: RgbImage, signature: Float32Array | null, print?: PrintThunk): void {

@@ -32,8 +32,13 @@ export const OTHER_SENTENCES = [
 /** Background "music": a chord progression from ffmpeg's aevalsrc (a lavfi input, 40 s). */
 export const MUSIC_SOURCE = "aevalsrc='0.3*sin(2*PI*220*t*(1+floor(mod(t,4))/4))+0.2*sin(2*PI*330*t)+0.1*sin(2*PI*(440+110*floor(mod(t*2,3)))*t)':s=22050:d=40";
 
-/** Five different people of the sample photos (the demo's performer and four others), alone in a crop with some context. */
-export const GRID_FACES: readonly SourceFace[] = [PERFORMER, OTHERS.d, OTHERS.b, OTHERS.c, OTHERS.a];
+/**
+ * Five different people of the sample photos (the demo's performer and four others), each with room in the source
+ * photo for at least half a face width of context on every side: a reference photo cut tighter than that would hold
+ * the same pixels as the performer's reference clip (cut from the same source), and the two references could not be
+ * told apart.
+ */
+export const GRID_FACES: readonly SourceFace[] = [PERFORMER, OTHERS.g, OTHERS.b, OTHERS.c, OTHERS.h];
 
 /** Five espeak-ng voices far apart (two of them the demo's), one per grid performer. */
 export const GRID_VOICES: readonly Required<SpeechOptions>[] = [
@@ -81,12 +86,13 @@ export async function audioSeconds(file: string): Promise<number> {
 }
 
 /**
- * A reference photo of `face`: the face with the scene around it (0.9 face widths on each side, so neighbours may
- * show at the edges: enroll with `largest`), 320 px square, JPEG.
+ * A reference photo of `face`: the face in the middle with the scene around it (0.9 face widths on each side, so
+ * neighbours may show at the edges: enroll with `largest`; less near the source photo's border, so that the face
+ * stays in the middle and the largest), 320 px square, JPEG.
  */
 export async function referencePhoto(face: SourceFace, dst: string, margin = 0.9): Promise<string> {
   const png = `${dst}.png`;
-  await cutFace(path.join(samplePhotosDir(), face.photo), face.box, margin, 320, png);
+  await cutFace(path.join(samplePhotosDir(), face.photo), face.box, margin, 320, png, { centred: true });
   await ffmpeg(['-i', png, '-q:v', '2', dst]);
   fs.rmSync(png);
   return dst;

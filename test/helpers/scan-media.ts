@@ -63,12 +63,18 @@ export function composeVideo(dst: string, shows: readonly Appearance[], o: Compo
   return dst;
 }
 
-/** Cuts a square around a box of a photo, scaled to `size` px, as PNG. */
-export async function cutFace(src: string, box: { x: number; y: number; w: number; h: number }, margin: number, size: number, dst: string): Promise<string> {
+/**
+ * Cuts a square around a box of a photo, scaled to `size` px, as PNG. Near the photo's border the square slides
+ * inward, unless `centred`: then the margin shrinks instead, so the box stays in the middle (and the face stays the
+ * largest one in the cut, not a neighbour the sliding brought in).
+ */
+export async function cutFace(src: string, box: { x: number; y: number; w: number; h: number }, margin: number, size: number, dst: string, opts: { centred?: boolean } = {}): Promise<string> {
   const meta = await sharp(src).metadata();
-  const side = Math.round(Math.max(box.w, box.h) * (1 + 2 * margin));
   const cx = box.x + box.w / 2;
   const cy = box.y + box.h / 2;
+  const face = Math.max(box.w, box.h);
+  const room = Math.min(cx, meta.width! - cx, cy, meta.height! - cy) / face - 0.5;
+  const side = Math.round(face * (1 + 2 * (opts.centred ? Math.max(0, Math.min(margin, room)) : margin)));
   const left = Math.max(0, Math.min(meta.width! - side, Math.round(cx - side / 2)));
   const top = Math.max(0, Math.min(meta.height! - side, Math.round(cy - side / 2)));
   await sharp(src).extract({ left, top, width: Math.min(side, meta.width!), height: Math.min(side, meta.height!) }).resize(size, size).png().toFile(dst);
