@@ -432,7 +432,7 @@ class VisualIndex {
    * against the query hash that probed it only: one popcount per candidate, not one per query variant. With the
    * frame's canvas, each candidate must then pass {@link faceVerifyDistance} from the variant nearest it.
    */
-  private near(query: VisualQuery, out: (h: number, d: number) => void): void {
+  private near(query: VisualQuery, out: (h: number, d: number, verify: number) => void): void {
     if (++this.stamp === 0xffffffff) {
       this.seen.fill(0);
       this.stamp = 1;
@@ -462,8 +462,9 @@ class VisualIndex {
       }
     }
     for (const h of found) {
-      if (query.canvas && faceVerifyDistance(query.canvas, this.variantOf[h]!, this.verify.subarray(h * FACE_VERIFY_WORDS, (h + 1) * FACE_VERIFY_WORDS)) > FACE_VERIFY_MAX_DISTANCE) continue;
-      out(h, this.dist[h]!);
+      const vd = query.canvas ? faceVerifyDistance(query.canvas, this.variantOf[h]!, this.verify.subarray(h * FACE_VERIFY_WORDS, (h + 1) * FACE_VERIFY_WORDS)) : 0;
+      if (vd > FACE_VERIFY_MAX_DISTANCE) continue;
+      out(h, this.dist[h]!, vd);
     }
   }
 
@@ -471,16 +472,16 @@ class VisualIndex {
     if (this.refs.length === 0) return null;
     const t0 = frames[0]!.time;
     // Per (entry, mirrored): every frame's votes, as (frame, offset, similarity).
-    const votes = new Map<number, { f: number; off: number; s: number }[]>();
+    const votes = new Map<number, { f: number; off: number; s: number; vd: number }[]>();
     frames.forEach((fr, fi) => {
-      this.near(fr, (h, d) => {
+      this.near(fr, (h, d, vd) => {
         const e = this.entryOf[h]!;
         const ref = this.refs[e]!.fp;
         const off = ref.still ? 0 : ref.frames[this.frameOf[h]!]!.time - (fr.time - t0);
         const key = e * 2 + this.mirrorOf[h]!;
         let list = votes.get(key);
         if (!list) votes.set(key, (list = []));
-        list.push({ f: fi, off, s: 1 - d / (MATCH_BITS / 2) });
+        list.push({ f: fi, off, s: 1 - d / (MATCH_BITS / 2), vd });
       });
     });
     // The (reference, mirrored, offset) that most frames agree on within +-FACE_OFFSET_TOLERANCE: each frame counts once,
@@ -488,14 +489,19 @@ class VisualIndex {
     let best: { key: number; score: number; offset: number } | null = null;
     const perFrame = new Float64Array(frames.length);
     const atFrame = new Float64Array(frames.length);
+    const verifyAt = new Float64Array(frames.length);
     for (const [key, list] of votes) {
       const centres = [...new Set(list.map((v) => Math.round(v.off / FACE_BIN)))];
       for (const c of centres) {
         perFrame.fill(0);
         for (const v of list) {
-          if (Math.abs(v.off - c * FACE_BIN) > FACE_OFFSET_TOLERANCE || v.s <= perFrame[v.f]!) continue;
+          // Per frame, the reference frame nearest on the verification bits (finer than the 64 hashed bits, so it
+          // places the offset better among reference frames that hash alike), then on the hashed bits.
+          if (Math.abs(v.off - c * FACE_BIN) > FACE_OFFSET_TOLERANCE) continue;
+          if (perFrame[v.f]! > 0 && (v.vd > verifyAt[v.f]! || (v.vd === verifyAt[v.f]! && v.s <= perFrame[v.f]!))) continue;
           perFrame[v.f] = v.s;
           atFrame[v.f] = v.off;
+          verifyAt[v.f] = v.vd;
         }
         let score = 0;
         const offs: number[] = [];

@@ -227,7 +227,8 @@ describeIf(speech, 'espeak-ng')('reference-reuse grid (issue 16)', () => {
       fs.writeFileSync(out, JSON.stringify({ hits, cases: total, rate: hits / total, videoEnrolled: performers.every((p) => p.videoEnrolled), rows: table, ms: times }, null, 2));
     }
     expect(total).toBeGreaterThanOrEqual(performers.length * (VISUAL_TRANSFORMS.length + AUDIO_TRANSFORMS.length));
-    // Issue 16 asks for >= 0.95 (measured 2026-12-02 with landmark-anchored hashes and verification bits: 76/80).
+    // Issue 16 asks for >= 0.95 (measured 2026-12-02 with landmark-anchored hashes and verification bits: 77/80; the
+    // misses: two faces at 50% scale and -30% brightness not recognised at all, one video offset 0.51 s off).
     expect(hits / total).toBeGreaterThanOrEqual(GRID_FLOOR);
   });
 });
