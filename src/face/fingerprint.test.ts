@@ -6,10 +6,16 @@ import {
   FACE_HASH_VERSION,
   FACE_HASH_WORDS,
   FACE_QUERY_VARIANTS,
+  FACE_VERIFY_MAX_DISTANCE,
+  FACE_VERIFY_WORDS,
+  canvasQueryHashes,
   deserializeVisualFingerprint,
   faceHash,
   faceHashDistance,
+  faceQueryCanvas,
   faceQueryHashes,
+  faceVerifyDistance,
+  stillFaceHashes,
   serializeVisualFingerprint,
   visualFingerprint,
 } from './fingerprint';
@@ -102,4 +108,49 @@ test('visual fingerprints round-trip through bytes; damaged bytes are typed erro
   expect(thrownCode(() => visualFingerprint([{ time: 0, hash: new Uint32Array(2), mirror: new Uint32Array(2) } as never]))).toBe('E_INPUT');
   expect(thrownCode(() => faceHash({ width: 2, height: 2, data: new Uint8Array(3) }, det(0, 0, 1)))).toBe('E_INPUT');
   expect(thrownCode(() => faceQueryHashes(img, { box: { x: NaN, y: 0, w: 1, h: 1 } } as never))).toBe('E_INPUT');
+});
+
+test('verification: the same picture re-encoded darker and at half size verifies, another picture does not', () => {
+  const img = picture(320, 240, 5);
+  const ref = faceHash(img, det(120, 80, 60));
+  expect(ref.verify.length).toBe(FACE_VERIFY_WORDS);
+  const darker = { ...img, data: img.data.map((v) => Math.round(v * 0.7)) };
+  const half = resizeRgb(img, 160, 120);
+  for (const [copy, d] of [[darker, det(120, 80, 60)], [half, det(60, 40, 30)]] as const) {
+    const canvas = faceQueryCanvas(copy, d);
+    expect(faceVerifyDistance(canvas, 0, ref.verify)).toBeLessThanOrEqual(FACE_VERIFY_MAX_DISTANCE);
+  }
+  // Mirrored: the mirrored copy verifies against the mirror bits.
+  const m = faceQueryCanvas(flop(img), det(320 - 120 - 60, 80, 60));
+  expect(faceVerifyDistance(m, 0, ref.mirrorVerify)).toBeLessThanOrEqual(FACE_VERIFY_MAX_DISTANCE);
+  const other = faceQueryCanvas(picture(320, 240, 77), det(120, 80, 60));
+  expect(faceVerifyDistance(other, 0, ref.verify)).toBeGreaterThan(FACE_VERIFY_MAX_DISTANCE * 2);
+  expect(Array.from(canvasQueryHashes(faceQueryCanvas(img, det(120, 80, 60))))).toEqual(Array.from(faceQueryHashes(img, det(120, 80, 60))));
+  expect(thrownCode(() => faceVerifyDistance(new Float32Array(3), 0, ref.verify))).toBe('E_INPUT');
+  expect(thrownCode(() => faceVerifyDistance(other, FACE_QUERY_VARIANTS, ref.verify))).toBe('E_INPUT');
+  expect(thrownCode(() => faceVerifyDistance(other, 0, new Uint32Array(2)))).toBe('E_INPUT');
+  expect(thrownCode(() => canvasQueryHashes(new Float32Array(10)))).toBe('E_INPUT');
+});
+
+test('a still is hashed as found, as the detector finds it in other frame shapes, and inside the photo near its border', async () => {
+  const img = picture(320, 240, 6);
+  // A face near the left border: its square leaves the picture, so squares fitted inside it are added.
+  const near = det(10, 80, 60);
+  const seen: { width: number; height: number }[] = [];
+  // A detector that finds the same face in the framed picture (the picture sits centred in the frame).
+  const detect = async (framed: RgbImage): Promise<FaceDetection[]> => {
+    seen.push({ width: framed.width, height: framed.height });
+    const dx = (framed.width - img.width) >> 1, dy = (framed.height - img.height) >> 1;
+    return [{ ...near, box: { ...near.box, x: near.box.x + dx, y: near.box.y + dy }, landmarks: near.landmarks.map(([x, y]) => [x + dx + 1, y + dy]) as FaceDetection['landmarks'] }];
+  };
+  const hashes = await stillFaceHashes(img, near, detect);
+  // 4:3 is neither 16:9 nor 9:16: both frames are tried.
+  expect(seen.map((s) => (s.width / s.height).toFixed(2))).toEqual(['1.78', '0.56']);
+  expect(hashes[0]).toEqual(faceHash(img, near));
+  expect(hashes.length).toBeGreaterThan(3);
+  const fp = visualFingerprint(hashes.map((h) => ({ time: 0, ...h })), { still: true });
+  expect(deserializeVisualFingerprint(serializeVisualFingerprint(fp))).toEqual(fp);
+  // A face in the middle, and a detector that finds nothing: the one hash as found.
+  expect(await stillFaceHashes(img, det(130, 90, 60), async () => [])).toEqual([faceHash(img, det(130, 90, 60))]);
+  await expect(stillFaceHashes(img, { box: { x: NaN, y: 0, w: 1, h: 1 } } as never, detect)).rejects.toMatchObject({ code: 'E_INPUT' });
 });
