@@ -21,7 +21,7 @@ import { invalid, list, num, options, str } from '../validate';
 // a lookup does not cost more with every reference added.
 // - Visual: multi-index hashing. Each 64-bit hash is cut into 3 chunks, one table per chunk; a hash within r bits of
 //   the query agrees with it on at least one chunk up to floor(r / 3) bits, so probing each chunk's value and its
-//   neighbours within 2 bits finds every hash within FACE_MAX_DISTANCE bits; candidates are checked on all 64 bits,
+//   neighbours within 1 bit finds every hash within 5 bits (and most within FACE_MAX_DISTANCE); candidates are checked on all 64 bits,
 //   then (when the query frame brings its canvas) on 128 verification bits at a refined alignment, and vote for
 //   (reference, mirrored, offset).
 // - Audio: an inverted index over the 32-bit sub-fingerprints; each query sub-fingerprint and its 32 one-bit
@@ -347,8 +347,14 @@ export const FACE_THRESHOLD = 0.6;
 /** The compared bits cut into this many chunks (21, 21 and 22 bits), one table each. */
 const CHUNKS = 3;
 const CHUNK_BITS: readonly number[] = [21, 21, 22];
-/** Bits flipped per chunk when probing: a hash within FACE_MAX_DISTANCE bits agrees with the query within this many bits on some chunk. */
-const CHUNK_RADIUS = Math.floor(FACE_MAX_DISTANCE / CHUNKS);
+/**
+ * Bits flipped per chunk when probing. One bit finds every stored hash within 5 bits of a query variant (some chunk
+ * then differs by at most one) and most within FACE_MAX_DISTANCE; the query's 200 variants make up for the rest (the
+ * true reference is near several of them). Measured: two bits (which find every hash within 8) cost 10x the probes,
+ * and on the issue 16 grid found nothing more (77/80 both ways); with one bit a lookup costs 1.3x at 10,000
+ * references what it costs at 100 (2.2x with two: bench:origin).
+ */
+const CHUNK_RADIUS = 1;
 /** Offset vote bin in seconds. */
 const FACE_BIN = 0.25;
 /** Frames whose offsets are this close (seconds) agree on one alignment (motion between 4 fps reference frames). */
@@ -381,6 +387,13 @@ class VisualIndex {
   private readonly verify: Uint32Array;
   /** Per chunk: chunk value -> stored-hash ids. */
   private readonly tables: PostingTable[] = [];
+  /**
+   * Per chunk: one bit per possible chunk value, set when some stored hash has it. Nearly every probe is for a value no
+   * stored hash has; this bitset (256-512 kB a chunk, whatever the number of references) answers those without
+   * touching the posting table, whose size grows with the index, so a lookup costs about the same with 100 or 10,000
+   * references instead of paying more cache misses as the tables grow.
+   */
+  private readonly present: Uint32Array[] = [];
   private readonly masks = CHUNK_BITS.map((b) => flipMasks(b, CHUNK_RADIUS));
   private readonly seen: Uint32Array;
   private readonly dist: Uint8Array;
@@ -419,6 +432,9 @@ class VisualIndex {
         ids[i] = i;
       }
       this.tables.push(new PostingTable({ key, entry: ids, frame: ids, n }));
+      const bits = new Uint32Array(2 ** (CHUNK_BITS[c]! - 5));
+      for (let i = 0; i < n; i++) bits[key[i]! >>> 5]! |= 1 << (key[i]! & 31);
+      this.present.push(bits);
     }
   }
 
@@ -428,7 +444,7 @@ class VisualIndex {
 
   /**
    * Stored hashes within FACE_MAX_DISTANCE of any of the query hashes, with the smallest distance. Each query hash
-   * finds (by pigeonhole over the chunks) every stored hash within the distance of it, so a candidate is checked
+   * finds (by pigeonhole over the chunks) every stored hash within 5 bits of it and most within 8, so a candidate is checked
    * against the query hash that probed it only: one popcount per candidate, not one per query variant. With the
    * frame's canvas, each candidate must then pass {@link faceVerifyDistance} from the variant nearest it.
    */
@@ -458,7 +474,11 @@ class VisualIndex {
       for (let c = 0; c < CHUNKS; c++) {
         const v = chunk(q, qv, c);
         const masks = this.masks[c]!;
-        for (let k = 0; k < masks.length; k++) this.tables[c]!.forEach((v ^ masks[k]!) >>> 0, visit);
+        const present = this.present[c]!, table = this.tables[c]!;
+        for (let k = 0; k < masks.length; k++) {
+          const key = (v ^ masks[k]!) >>> 0;
+          if (present[key >>> 5]! & (1 << (key & 31))) table.forEach(key, visit);
+        }
       }
     }
     for (const h of found) {
