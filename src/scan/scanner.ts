@@ -393,15 +393,14 @@ export function lumaGrid(frame: RgbImage | DecodedFrame): LumaGrid {
   const sy = Math.max(1, Math.floor(h / 64));
   const luma = new Uint8Array(Math.ceil(w / sx) * Math.ceil(h / sy));
   const yuv = 'i420' in frame ? frame.i420 : null;
-  const rgb = yuv ? null : 'data' in frame ? frame.data : frame.rgb!.data;
   let n = 0;
-  for (let y = 0; y < h; y += sy) {
-    for (let x = 0; x < w; x += sx) {
-      if (yuv) luma[n++] = Y_TO_LUMA[yuv.data[y * w + x]!]!;
-      else {
-        const p = (y * w + x) * 3;
-        luma[n++] = (rgb![p]! * 77 + rgb![p + 1]! * 150 + rgb![p + 2]! * 29) >> 8;
-      }
+  if (yuv) {
+    const d = yuv.data;
+    for (let y = 0; y < h; y += sy) for (let p = y * w, end = p + w; p < end; p += sx) luma[n++] = Y_TO_LUMA[d[p]!]!;
+  } else {
+    const d = 'data' in frame ? frame.data : frame.rgb!.data;
+    for (let y = 0; y < h; y += sy) {
+      for (let p = y * w * 3, end = p + w * 3, step = sx * 3; p < end; p += step) luma[n++] = (d[p]! * 77 + d[p + 1]! * 150 + d[p + 2]! * 29) >> 8;
     }
   }
   return { width: w, height: h, luma };
