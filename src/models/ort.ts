@@ -14,8 +14,9 @@ export interface SessionOptions {
  * onnxruntime-node runs a model synchronously on the JS thread, so with one intra-op thread every face and voice
  * model of a scan runs on that one core while the other waits; a second thread lets each run use both. The pool's
  * threads do not spin between runs (allow_spinning 0): spinning threads took the core from ffmpeg and from the JS
- * thread itself, which is why one thread used to measure fastest (bench:scan realtimeFactor 2.9 with spinning, 7.9
- * without, 6.6 with one thread, same run, load ~5). Thread count does not change the results (same embeddings).
+ * thread itself, which is why one thread used to measure fastest (bench:scan with a temporary thread override, one
+ * loaded run: 2.9 with spinning, 7.9 without, 6.6 with one thread). Thread count does not change the results (the
+ * same embeddings).
  */
 export function defaultIntraOpThreads(): number {
   return Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
