@@ -4,13 +4,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { Guard } from '../src/guard';
 import { ffmpegPath } from '../src/media/ffmpeg';
+import { planVideoFrames, videoDecodeArgs } from '../src/media/video';
 import { isScanFailure } from '../src/report/schema';
 
 // Issue #15: a generated one-hour 160x120 silent video scans in <= 1.2x the time ffmpeg alone takes to decode it at
 // the sampling rate, in the same run. The scan is the shipped path (Guard.scan, accurate preset, a gallery with a face
 // and a voice enrolled so both pipelines run), warm (models loaded by a scan of a short clip first). The floor is one
-// ffmpeg process decoding the same streams the scan decodes: video at the sampling rate (2 fps, rgb24, the scanner's
-// -skip_frame noref and threads) and the soundtrack at 16 kHz mono (the same soxr resampler), written to /dev/null.
+// ffmpeg process decoding the same streams the scan decodes: video at the sampling rate with the scanner's own
+// arguments (videoDecodeArgs: its threads, -skip_frame noref, filter and pixel format) and the soundtrack at 16 kHz
+// mono (the same soxr resampler), written to /dev/null.
 //
 //   npm run bench:blank -- [--seconds 3600] [--json]
 
@@ -62,9 +64,9 @@ async function main(): Promise<void> {
     ff(['-i', withAudio, '-t', '5', '-c', 'copy', warm]);
     await guard.scan(warm);
 
+    const plans = new Map([[videoOnly, await planVideoFrames(videoOnly)], [withAudio, await planVideoFrames(withAudio)]]);
     const floorArgs = (file: string, audio: boolean): string[] => [
-      '-threads', '2', '-skip_frame', 'noref', '-i', file,
-      '-map', '0:v:0', '-vf', `fps=${fps},scale=160:120:flags=bilinear`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null',
+      '-y', ...videoDecodeArgs(file, plans.get(file)!, { fps, mode: 'interval', output: '/dev/null' }),
       ...(audio ? ['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-af', 'aresample=resampler=soxr', '-f', 'f32le', '-y', '/dev/null'] : []),
     ];
     const rows: Record<string, unknown>[] = [];
@@ -98,7 +100,8 @@ async function main(): Promise<void> {
       });
     }
     await guard.close();
-    const out = { seconds, fps, generateS: +genS.toFixed(1), target: 'ratio <= 1.2', rows };
+    const p = plans.get(videoOnly)!;
+    const out = { seconds, fps, generateS: +genS.toFixed(1), target: 'ratio <= 1.2', transport: p.transport, floorArgs: floorArgs(videoOnly, false).join(' '), load: os.loadavg().map((x) => +x.toFixed(2)), rows };
     if (process.argv.includes('--json')) console.log(JSON.stringify(out, null, 2));
     else {
       console.log(`one ${seconds} s 160x120 blank video, sampled at ${fps} fps (generated in ${out.generateS} s)`);

@@ -142,7 +142,8 @@ export function defaultStoreLocation(): string {
  */
 export class Guard {
   private voicePromise: Promise<VoiceEmbedder> | undefined;
-  private reenrollCache: { version: number; modelId: string; stale: { id: string; name: string; models: string[] }[] } | undefined;
+  /** Performers enrolled only under other models, per `modality:modelId`, as of one gallery version. */
+  private reenrollCache: { version: number; stale: Map<string, { id: string; name: string; models: string[] }[]> } | undefined;
   /** The limits every input is checked against. */
   readonly limits: Readonly<MediaLimits>;
   /** The model ids this guard enrolls and matches with. */
@@ -195,7 +196,11 @@ export class Guard {
       const s = await openStore(storeOptions(opts));
       try {
         store = await s.info();
-        warnings.push(...reenrollVoiceWarnings(await new Registry(s).voiceOnlyUnder(opts.voiceModel ?? DEFAULT_VOICE_MODEL), opts.voiceModel ?? DEFAULT_VOICE_MODEL));
+        const reg = new Registry(s);
+        warnings.push(...reenrollVoiceWarnings(await reg.voiceOnlyUnder(opts.voiceModel ?? DEFAULT_VOICE_MODEL), opts.voiceModel ?? DEFAULT_VOICE_MODEL));
+        // The preset's embedder id (models load lazily: nothing is read to learn it).
+        const faceModel = (await FaceAnalyzer.create({ preset: opts.facePreset ?? 'accurate' })).modelId;
+        warnings.push(...reenrollFaceWarnings(await reg.onlyUnderOtherModels('face', faceModel), faceModel));
       } finally {
         await s.close();
       }
@@ -461,19 +466,28 @@ export class Guard {
   }
 
   private async withReenrollWarnings(r: ScanResult | ScanFailure): Promise<ScanResult | ScanFailure> {
+    if ('warnings' in r && (r.media.kind === 'image' || r.media.kind === 'video')) {
+      r.warnings.push(...reenrollFaceWarnings(await this.staleUnder('face', this.faces.modelId), this.faces.modelId));
+    }
     if ('warnings' in r && (r.media.kind === 'audio' || r.media.kind === 'video')) {
       r.warnings.push(...(await this.reenrollWarnings((await this.voice()).modelId)));
     }
     return r;
   }
 
+  /** Performers enrolled in `modality` only under other models than `modelId` (cached per gallery version). */
+  private async staleUnder(modality: 'face' | 'voice', modelId: string): Promise<{ id: string; name: string; models: string[] }[]> {
+    const version = await this.registry.version();
+    if (this.reenrollCache?.version !== version) this.reenrollCache = { version, stale: new Map() };
+    const key = `${modality}:${modelId}`;
+    let stale = this.reenrollCache.stale.get(key);
+    if (!stale) this.reenrollCache.stale.set(key, (stale = await this.registry.onlyUnderOtherModels(modality, modelId)));
+    return stale;
+  }
+
   /** Per performer whose voice is enrolled only under other models: re-enrolling the voice fixes it (cached per gallery version). */
   private async reenrollWarnings(modelId: string, performerId?: string): Promise<string[]> {
-    const version = await this.registry.version();
-    if (this.reenrollCache?.version !== version || this.reenrollCache.modelId !== modelId) {
-      this.reenrollCache = { version, modelId, stale: await this.registry.voiceOnlyUnder(modelId) };
-    }
-    const stale = this.reenrollCache.stale.filter((p) => performerId === undefined || p.id === performerId);
+    const stale = (await this.staleUnder('voice', modelId)).filter((p) => performerId === undefined || p.id === performerId);
     return reenrollVoiceWarnings(stale, modelId);
   }
 
@@ -533,6 +547,24 @@ function storeOptions(opts: GuardOptions): OpenStoreOptions {
   };
 }
 
+
+/** Performers named in full in the face warning; more are counted. */
+const FACE_WARNING_NAMES = 5;
+
+/**
+ * One warning for the performers whose face templates are all under other face models than `modelId` (e.g. enrolled
+ * with the float32 embedder before the int8 default): scanning cannot match their faces until they are re-enrolled.
+ */
+function reenrollFaceWarnings(stale: readonly { id: string; name: string; models: string[] }[], modelId: string): string[] {
+  if (stale.length === 0) return [];
+  const models = [...new Set(stale.flatMap((p) => p.models))].sort().join(', ');
+  const named = stale.slice(0, FACE_WARNING_NAMES).map((p) => `${p.name} (${p.id})`).join(', ');
+  const more = stale.length > FACE_WARNING_NAMES ? ` and ${stale.length - FACE_WARNING_NAMES} more` : '';
+  const first = stale.length === 1 ? stale[0]!.id : 'ID';
+  return [
+    `${stale.length} performer${stale.length === 1 ? ' has' : 's have'} face templates only for ${models}, so their faces cannot match under ${modelId} (the face model in use): ${named}${more}; re-enroll their face images (likeness enroll --id ${first} FACE_FILES) to fix it`,
+  ];
+}
 
 /** One warning per performer whose voice templates are all under other models than `modelId`. */
 function reenrollVoiceWarnings(stale: readonly { id: string; name: string; models: string[] }[], modelId: string): string[] {

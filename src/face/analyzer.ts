@@ -9,6 +9,7 @@ import { FallbackDetector } from './fallback';
 import { invalid, faceDetections, int, list, oneOf, options, rgbImage } from '../validate';
 import { MeshDetector } from './mesh';
 import { ARCFACE_112 } from '../kernels/geometry';
+import { defaultIntraOpThreads } from '../models/ort';
 import type { JunkSet } from '../kernels/vector';
 import { faceJunkCrops } from '../media/junk';
 
@@ -43,7 +44,7 @@ export interface FaceAnalyzerOptions {
   maxFileBytes?: number;
   /** The media limits object every entry point takes (its maxPixels and maxFileBytes apply here). */
   limits?: Partial<MediaLimits>;
-  /** ONNX Runtime intra-op threads per session; default 1 (fastest on small machines). */
+  /** ONNX Runtime intra-op threads per session; default 2 on a machine with 2 cores or more (see defaultIntraOpThreads). */
   intraOpThreads?: number;
 }
 
@@ -101,7 +102,7 @@ export class FaceAnalyzer {
   static async create(opts: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer> {
     options('FaceAnalyzer options', opts);
     const preset = oneOf('preset', opts.preset ?? DEFAULT_FACE_PRESET, ['accurate', 'fast'] as const);
-    const threads = int('intraOpThreads', opts.intraOpThreads ?? 1, 1, 64);
+    const threads = int('intraOpThreads', opts.intraOpThreads ?? defaultIntraOpThreads(), 1, 64);
     if (opts.maxPixels !== undefined) int('maxPixels', opts.maxPixels, 1, Number.MAX_SAFE_INTEGER);
     for (const k of ['detector', 'embedder'] as const) if (opts[k] !== undefined && (opts[k] === null || typeof opts[k] !== 'object')) throw invalid(`${k} must be an object`);
     const detector = opts.detector ?? presetDetector(preset, threads);

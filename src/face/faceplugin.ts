@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { ort, ortSession } from '../models/ort';
+import { defaultIntraOpThreads, ort, ortSession } from '../models/ort';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import type { FaceDetector, FaceEmbedder } from './detector';
 import { ARCFACE_112, nms, similarityTransform } from '../kernels/geometry';
@@ -50,7 +50,7 @@ export class FacepluginDetector implements FaceDetector {
       maxFaces: opts.maxFaces ?? 50,
       tiles: opts.tiles ?? true,
       retry: opts.retry ?? true,
-      intraOpThreads: opts.intraOpThreads ?? 1,
+      intraOpThreads: opts.intraOpThreads ?? defaultIntraOpThreads(),
     };
   }
 
@@ -269,7 +269,7 @@ export class FacepluginEmbedder implements FaceEmbedder {
 
   constructor(opts: FacepluginEmbedderOptions = {}) {
     this.flip = opts.flip ?? true;
-    this.threads = opts.intraOpThreads ?? 1;
+    this.threads = opts.intraOpThreads ?? defaultIntraOpThreads();
     this.id = FACEPLUGIN_EMBEDDERS[opts.precision ?? 'int8'];
   }
 

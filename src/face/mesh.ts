@@ -2,7 +2,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { LikenessError } from '../errors';
 import { blazeFaceAnchors, decodeBlazeFace, type BlazeFaceBox } from '../kernels/detect';
 import { letterboxNchw, meshCropsNchw, type MeshCrop } from '../kernels/image';
-import { ort, ortSession } from '../models/ort';
+import { defaultIntraOpThreads, ort, ortSession } from '../models/ort';
 import type { Box, FaceDetection, FivePoints, Point, RgbImage } from '../types';
 import { rgbImage, int, num } from '../validate';
 import type { FaceDetector } from './detector';
@@ -56,7 +56,7 @@ export interface MeshDetectorOptions {
   padSmall?: number;
   /** Width of that border on every side, as a fraction of the longer side; default 1 (the face fills about a third). */
   padRatio?: number;
-  /** ONNX Runtime intra-op threads; default 1. */
+  /** ONNX Runtime intra-op threads; default defaultIntraOpThreads() (2 on 2 cores or more). */
   intraOpThreads?: number;
 }
 
@@ -114,7 +114,7 @@ export class MeshDetector implements FaceDetector {
   constructor(opts: MeshDetectorOptions = {}) {
     this.padBelow = opts.padSmall === undefined ? DEFAULT_PAD_SMALL : int('padSmall', opts.padSmall, 0, 1 << 16);
     this.padRatio = opts.padRatio === undefined ? DEFAULT_PAD_RATIO : num('padRatio', opts.padRatio, 0.05, 4);
-    this.threads = opts.intraOpThreads === undefined ? 1 : int('intraOpThreads', opts.intraOpThreads, 1, 64);
+    this.threads = opts.intraOpThreads === undefined ? defaultIntraOpThreads() : int('intraOpThreads', opts.intraOpThreads, 1, 64);
   }
 
   /** All faces in `image`, best score first. E_INPUT for an empty or malformed image, E_MODEL when a model fails. */

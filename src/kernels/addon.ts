@@ -22,6 +22,8 @@ export interface Addon {
   quantizeRows(v: Float32Array, dim: number, q: Int8Array, s: Float32Array, async: boolean): Promise<void> | undefined;
   searchI8(g: Int8Array, s: Float32Array, dim: number, q: Float32Array, k: number, idx: Int32Array, sc: Float32Array, async: boolean): Promise<void> | undefined;
   resample(x: Float32Array, taps: Float64Array, phases: number, numTaps: number, half: number, up: number, down: number, out: Float32Array, async: boolean): Promise<void> | undefined;
+  /** Absent from an addon built before the kernel existed (the TS twin runs then). */
+  i420ToRgb?(src: Uint8Array, w: number, h: number, tables: Int32Array, out: Uint8Array, async: boolean): Promise<void> | undefined;
   simd(): string;
 }
 

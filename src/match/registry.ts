@@ -212,11 +212,20 @@ export class Registry {
    * weight-free baseline before the neural default): their voice cannot match under `modelId` until it is re-enrolled.
    */
   async voiceOnlyUnder(modelId: string): Promise<{ id: string; name: string; models: string[] }[]> {
-    const voiceModels = (await this.store.models()).filter((m) => m.modality === 'voice');
-    if (!voiceModels.some((m) => m.modelId !== modelId)) return [];
+    return this.onlyUnderOtherModels('voice', modelId);
+  }
+
+  /**
+   * Performers whose templates of one modality are all under other models than `modelId` (a face enrolled with the
+   * float32 embedder before the int8 default, a voice with the baseline): that modality cannot match under `modelId`
+   * until it is re-enrolled. Performers with no template of the modality are not listed.
+   */
+  async onlyUnderOtherModels(modality: 'face' | 'voice', modelId: string): Promise<{ id: string; name: string; models: string[] }[]> {
+    const ofModality = (await this.store.models()).filter((m) => m.modality === modality);
+    if (!ofModality.some((m) => m.modelId !== modelId)) return [];
     const out: { id: string; name: string; models: string[] }[] = [];
     for (const p of await this.store.listPerformers()) {
-      const models = new Set((await this.store.performerTemplates(p.id)).filter((t) => t.modality === 'voice').map((t) => t.modelId));
+      const models = new Set((await this.store.performerTemplates(p.id)).filter((t) => t.modality === modality).map((t) => t.modelId));
       if (models.size > 0 && !models.has(modelId)) out.push({ id: p.id, name: p.name, models: [...models].sort() });
     }
     return out;

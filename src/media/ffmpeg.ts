@@ -76,6 +76,12 @@ export interface MediaStreamInfo {
   height?: number;
   /** Average frame rate of a video stream. */
   fps?: number;
+  /** Decoded pixel format of a video stream (`yuv420p`, `yuvj420p`, `yuv420p10le`...), as ffprobe names it. */
+  pixFmt?: string;
+  /** YCbCr matrix tag of a video stream (`bt709`, `bt470bg`, `smpte170m`...; absent when untagged). */
+  colorSpace?: string;
+  /** `tv` (limited) or `pc` (full) range when the stream says. */
+  colorRange?: string;
 }
 
 /** What ffprobe says about a media file. */
@@ -468,13 +474,24 @@ export async function* streamFfmpeg(args: readonly string[], opts: StreamFfmpegO
   const p = spawnTool('ffmpeg', ['-hide_banner', '-nostdin', ...args], opts, DEFAULT_FFMPEG_TIMEOUT_MS, opts.stdin);
   let finished = false;
   try {
-    let pending = Buffer.allocUnsafe(chunkBytes);
+    // Allocated only when a chunk straddles two reads.
+    let pending: Buffer | null = null;
     let filled = 0;
     try {
       for await (const data of p.child.stdout! as AsyncIterable<Buffer>) {
         let off = 0;
         while (off < data.length) {
+          if (filled === 0 && data.length - off >= chunkBytes) {
+            // A whole chunk inside what was read: handed on as a view, no copy (node allocates each read afresh, so
+            // nothing else writes to these bytes).
+            p.pauseClock();
+            yield data.subarray(off, off + chunkBytes);
+            p.resumeClock();
+            off += chunkBytes;
+            continue;
+          }
           const n = Math.min(chunkBytes - filled, data.length - off);
+          pending ??= Buffer.allocUnsafe(chunkBytes);
           data.copy(pending, filled, off, off + n);
           filled += n;
           off += n;
@@ -482,7 +499,7 @@ export async function* streamFfmpeg(args: readonly string[], opts: StreamFfmpegO
             p.pauseClock();
             yield pending;
             p.resumeClock();
-            pending = Buffer.allocUnsafe(chunkBytes);
+            pending = null;
             filled = 0;
           }
         }
@@ -492,7 +509,7 @@ export async function* streamFfmpeg(args: readonly string[], opts: StreamFfmpegO
     }
     await p.done;
     finished = true;
-    if (filled > 0) yield pending.subarray(0, filled);
+    if (pending && filled > 0) yield pending.subarray(0, filled);
   } finally {
     if (!finished) p.kill();
   }
@@ -524,6 +541,9 @@ interface FfprobeStream {
   avg_frame_rate?: unknown;
   r_frame_rate?: unknown;
   duration?: unknown;
+  pix_fmt?: unknown;
+  color_space?: unknown;
+  color_range?: unknown;
 }
 
 interface FfprobeJson {
@@ -552,6 +572,11 @@ function count(v: unknown, max: number): number | undefined {
   return x !== undefined && Number.isInteger(x) && x <= max ? x : undefined;
 }
 
+/** A short lowercase name from ffprobe (`yuv420p`, `bt709`, `tv`), else undefined (`unknown` counts as absent). */
+function tag(v: unknown): string | undefined {
+  return typeof v === 'string' && /^[a-z0-9_]{1,32}$/.test(v) && v !== 'unknown' ? v : undefined;
+}
+
 function toStreamInfo(raw: unknown, position: number): MediaStreamInfo | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const s = raw as FfprobeStream;
@@ -571,6 +596,10 @@ function toStreamInfo(raw: unknown, position: number): MediaStreamInfo | undefin
     if (w !== undefined && h !== undefined) Object.assign(info, { width: w, height: h });
     const fps = parseRate(s.avg_frame_rate) ?? parseRate(s.r_frame_rate);
     if (fps !== undefined) info.fps = fps;
+    const pixFmt = tag(s.pix_fmt), colorSpace = tag(s.color_space), colorRange = tag(s.color_range);
+    if (pixFmt) info.pixFmt = pixFmt;
+    if (colorSpace) info.colorSpace = colorSpace;
+    if (colorRange) info.colorRange = colorRange;
   }
   return info;
 }

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { LikenessError } from '../errors';
+import { i420ToRgb, yuvMatrixOf, type I420Image, type YuvMatrix } from '../kernels/yuv';
 import type { RgbImage } from '../types';
 import { num, int, invalid } from '../validate';
 import { StderrWatch, concludeDecodeReport, probeMedia, streamFfmpeg, type DecodeReport, type MediaInfo, type MediaStreamInfo } from './ffmpeg';
@@ -51,15 +52,30 @@ export interface VideoFramePlan {
   stream: MediaStreamInfo;
   /** Container duration in seconds (NaN when unknown). */
   duration: number;
+  /**
+   * How frames cross the pipe: `i420` (planar YUV 4:2:0 as decoded, half the bytes of RGB, converted to RGB only for
+   * the frames that are analysed, with the matrix `matrix`) or `rgb24`. I420 is used when the stream decodes to
+   * limited-range yuv420p and is not scaled, where the conversion gives the bytes ffmpeg's own rgb24 gives.
+   */
+  transport: 'i420' | 'rgb24';
+  /** The YCbCr matrix of an `i420` transport. */
+  matrix: YuvMatrix;
 }
 
 const DEFAULT_FPS = 2;
 const DEFAULT_MAX_WIDTH = 1280;
+/** Coded frames of at most this many pixels (SD) decode on one thread. */
+const ONE_THREAD_PIXELS = 640 * 480;
+
 /**
- * ffmpeg decoder threads. Each frame thread holds its own frames, so decoder memory grows with threads x frame size;
- * two keep a second core busy and bound that memory.
+ * ffmpeg decoder threads for a stream. Each frame thread holds its own frames, so decoder memory grows with threads x
+ * frame size; two keep a second core busy and bound that memory. Small frames decode on one: a frame thread's
+ * hand-offs then cost more than the decoding (a 160 x 120 H.264 stream decodes 2-2.5x faster on one thread than on
+ * two, measured with ffmpeg 5.1), and the other core is left to the scanner.
  */
-const DECODER_THREADS = '2';
+export function decoderThreads(stream: Pick<MediaStreamInfo, 'width' | 'height'>): number {
+  return (stream.width ?? Infinity) * (stream.height ?? Infinity) <= ONE_THREAD_PIXELS ? 1 : 2;
+}
 
 /** The output size for a source size: fits in `maxSide` x `maxSide`, even dimensions (what rgb24 scaling produces). */
 export function scaledSize(width: number, height: number, maxSide: number): { width: number; height: number } {
@@ -98,7 +114,46 @@ export async function planVideoFrames(
     );
   }
   const { width, height } = scaledSize(stream.width!, stream.height!, maxWidth);
-  return { width, height, stream, duration: info.duration };
+  const i420 = stream.pixFmt === 'yuv420p' && stream.colorRange !== 'pc' && width === stream.width && height === stream.height;
+  return { width, height, stream, duration: info.duration, transport: i420 ? 'i420' : 'rgb24', matrix: yuvMatrixOf(stream.colorSpace) };
+}
+
+/** A sampled frame as it came from the decoder: I420 or RGB bytes (see {@link VideoFramePlan.transport}). */
+export interface DecodedFrame {
+  /** Seconds from the start of the video. */
+  time: number;
+  /** Index of the frame among the sampled ones, from 0. */
+  index: number;
+  width: number;
+  height: number;
+  /** The frame as I420 (transport `i420`), else null. */
+  i420: I420Image | null;
+  /** The frame as RGB (transport `rgb24`), else null until {@link decodedRgb} converts it. */
+  rgb: RgbImage | null;
+  matrix: YuvMatrix;
+}
+
+/** The RGB pixels of a decoded frame (converted from I420 once, then kept on the frame). */
+export async function decodedRgb(f: DecodedFrame): Promise<RgbImage> {
+  f.rgb ??= await i420ToRgb(f.i420!, f.matrix);
+  return f.rgb;
+}
+
+/** The ffmpeg arguments that decode the sampled frames of a plan to stdout (the scanner's, and its benchmark floor's). */
+export function videoDecodeArgs(file: string, p: VideoFramePlan, opts: { fps: number; mode: 'interval' | 'scene'; threshold?: number; output?: string }): string[] {
+  const scale = `scale=${p.width}:${p.height}:flags=bilinear`;
+  // Scene mode: showinfo reports each kept frame's timestamp on stderr; fps caps the rate so a flashing clip stays bounded.
+  const filter = opts.mode === 'scene' ? `select='gt(scene,${opts.threshold ?? 0.3})',fps=${opts.fps}:round=down,showinfo,${scale}` : `fps=${opts.fps},${scale}`;
+  const timed = opts.mode === 'scene';
+  // No -xerror: a damaged packet is skipped and counted; the frames around it are still scanned.
+  const args = ['-nostats', '-v', timed ? 'level+info' : 'level+warning', '-threads', String(decoderThreads(p.stream))];
+  // Sampling a few frames a second does not need the disposable (non-reference) frames: skipping them saves much of
+  // the decoding, and the nearest decoded frame is at most a few source frames from the sampling instant.
+  if (opts.mode === 'interval' && opts.fps <= 5) args.push('-skip_frame', 'noref');
+  args.push('-i', `file:${path.resolve(file)}`, '-map', `0:${p.stream.index}`, '-an', '-sn', '-dn');
+  if (timed) args.push('-fps_mode', 'vfr');
+  args.push('-vf', filter, '-f', 'rawvideo', '-pix_fmt', p.transport === 'i420' ? 'yuv420p' : 'rgb24', opts.output ?? 'pipe:1');
+  return args;
 }
 
 /** Parses `pts_time:12.345` from ffmpeg's showinfo lines (scene mode timestamps). */
@@ -122,35 +177,27 @@ async function settle(ready: () => boolean, maxMs: number): Promise<void> {
 }
 
 /**
- * Streams sampled frames of a video as raw RGB straight from ffmpeg's stdout: no temporary image files, and memory
- * bounded by one frame (the pipe is not read while the consumer works on a frame, so ffmpeg waits). Breaking out of
- * the loop stops ffmpeg. Errors found late (a truncated file) are thrown after the frames before them.
+ * Streams sampled frames of a video as they cross ffmpeg's stdout (I420 or RGB, see {@link VideoFramePlan.transport}):
+ * no temporary image files, and memory bounded by a few frames (the pipe is not read while the consumer works on a
+ * frame, so ffmpeg waits). Breaking out of the loop stops ffmpeg. Errors found late (a truncated file) are thrown
+ * after the frames before them. {@link decodedRgb} gives a frame's RGB pixels.
  * @throws LikenessError E_NOT_FOUND, E_DECODE, E_UNSUPPORTED (no video stream), E_TOO_LARGE, E_FFMPEG, E_TIMEOUT, E_ABORTED
  */
-export async function* streamVideoFrames(file: string, opts: VideoFrameOptions = {}, plan?: VideoFramePlan): AsyncGenerator<VideoFrame, void, undefined> {
+export async function* streamDecodedFrames(file: string, opts: VideoFrameOptions = {}, plan?: VideoFramePlan): AsyncGenerator<DecodedFrame, void, undefined> {
   const fps = num('fps', opts.fps ?? DEFAULT_FPS, 0.01, 120);
   const mode = opts.mode ?? 'interval';
   if (mode !== 'interval' && mode !== 'scene') throw invalid(`unknown frame mode "${String(mode)}"; use "interval" or "scene"`);
   const threshold = num('sceneThreshold', opts.sceneThreshold ?? 0.3, 0.001, 0.999);
   statRegularFile(file, resolveLimits(opts.limits));
   const p = plan ?? (await planVideoFrames(file, opts));
-  const scale = `scale=${p.width}:${p.height}:flags=bilinear`;
-  // Scene mode: showinfo reports each kept frame's timestamp on stderr; fps caps the rate so a flashing clip stays bounded.
-  const filter = mode === 'scene' ? `select='gt(scene,${threshold})',fps=${fps}:round=down,showinfo,${scale}` : `fps=${fps},${scale}`;
   const times = new ShowinfoTimes();
   const timed = mode === 'scene';
   const watch = new StderrWatch();
   const report = opts.report;
   if (report) report.declaredSeconds = p.stream.duration ?? p.duration;
-  // No -xerror: a damaged packet is skipped and counted; the frames around it are still scanned.
-  const args = ['-nostats', '-v', timed ? 'level+info' : 'level+warning', '-threads', DECODER_THREADS];
-  // Sampling a few frames a second does not need the disposable (non-reference) frames: skipping them saves much of
-  // the decoding, and the nearest decoded frame is at most a few source frames from the sampling instant.
-  if (mode === 'interval' && fps <= 5) args.push('-skip_frame', 'noref');
-  args.push('-i', `file:${path.resolve(file)}`, '-map', `0:${p.stream.index}`, '-an', '-sn', '-dn');
-  if (timed) args.push('-fps_mode', 'vfr');
-  args.push('-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
-  const frameBytes = p.width * p.height * 3;
+  const args = videoDecodeArgs(file, p, { fps, mode, threshold });
+  const i420 = p.transport === 'i420';
+  const frameBytes = i420 ? (p.width * p.height * 3) / 2 : p.width * p.height * 3;
   let index = 0;
   const onStderr = (t: string): void => {
     watch.push(t);
@@ -162,11 +209,23 @@ export async function* streamVideoFrames(file: string, opts: VideoFrameOptions =
     if (timed) await settle(() => times.times.length > index, 500);
     const time = timed ? (times.times[index] ?? index / fps) : index / fps;
     if (report) report.decodedSeconds = Math.max(report.decodedSeconds, mode === 'scene' ? time : time + 1 / fps);
-    yield { time, index, image: { width: p.width, height: p.height, data: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length) } };
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    const { width, height } = p;
+    yield { time, index, width, height, i420: i420 ? { width, height, data: bytes } : null, rgb: i420 ? null : { width, height, data: bytes }, matrix: p.matrix };
     index++;
   }
   if (report) {
     concludeDecodeReport(report, watch, file, `video stream ${p.stream.index}`, file);
     if (index === 0) report.warnings.push(`${file}: video stream ${p.stream.index} gave no frame`);
   }
+}
+
+/**
+ * Streams sampled frames of a video as RGB straight from ffmpeg's stdout: no temporary image files, and memory
+ * bounded by a few frames. Breaking out of the loop stops ffmpeg. Errors found late (a truncated file) are thrown
+ * after the frames before them.
+ * @throws LikenessError E_NOT_FOUND, E_DECODE, E_UNSUPPORTED (no video stream), E_TOO_LARGE, E_FFMPEG, E_TIMEOUT, E_ABORTED
+ */
+export async function* streamVideoFrames(file: string, opts: VideoFrameOptions = {}, plan?: VideoFramePlan): AsyncGenerator<VideoFrame, void, undefined> {
+  for await (const f of streamDecodedFrames(file, opts, plan)) yield { time: f.time, index: f.index, image: await decodedRgb(f) };
 }

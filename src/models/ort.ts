@@ -1,10 +1,25 @@
+import * as os from 'os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { LikenessError } from '../errors';
 import { resolveModelFile } from './registry';
 
-/** Options for ONNX Runtime sessions. One intra-op thread measured fastest for our small models on 2 cores. */
+/** Options for ONNX Runtime sessions. */
 export interface SessionOptions {
+  /** Intra-op threads (default {@link defaultIntraOpThreads}). */
   intraOpThreads?: number;
+}
+
+/**
+ * Intra-op threads of a session when the caller does not choose: 2 where the machine has 2 cores or more, else 1.
+ * onnxruntime-node runs a model synchronously on the JS thread, so with one intra-op thread every face and voice
+ * model of a scan runs on that one core while the other waits; a second thread lets each run use both. The pool's
+ * threads do not spin between runs (allow_spinning 0): spinning threads took the core from ffmpeg and from the JS
+ * thread itself, which is why one thread used to measure fastest (bench:scan with a temporary thread override, one
+ * loaded run: 2.9 with spinning, 7.9 without, 6.6 with one thread). Thread count does not change the results (the
+ * same embeddings).
+ */
+export function defaultIntraOpThreads(): number {
+  return Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 }
 
 const sessions = new Map<string, Promise<InferenceSession>>();
@@ -32,7 +47,7 @@ export function ort(): Ort {
 
 /** One cached session per model id and thread count, created from the verified file. */
 export function ortSession(modelId: string, opts: SessionOptions = {}): Promise<InferenceSession> {
-  const threads = opts.intraOpThreads ?? 1;
+  const threads = opts.intraOpThreads ?? defaultIntraOpThreads();
   const key = `${modelId}#${threads}`;
   let s = sessions.get(key);
   if (!s) {
@@ -44,13 +59,15 @@ export function ortSession(modelId: string, opts: SessionOptions = {}): Promise<
 }
 
 /** Creates a session from a file path (for models outside the manifest, e.g. tests). */
-export async function ortSessionFromFile(file: string, threads = 1): Promise<InferenceSession> {
+export async function ortSessionFromFile(file: string, threads = defaultIntraOpThreads()): Promise<InferenceSession> {
   try {
     return await ort().InferenceSession.create(file, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Idle pool threads sleep instead of spinning (see defaultIntraOpThreads).
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (e) {
     throw new LikenessError('E_MODEL', `cannot load ONNX model ${file}: ${(e as Error).message}`, { file }, { cause: e });

@@ -5,7 +5,8 @@ import { newDecodeReport, type DecodeReport, type MediaStreamInfo } from '../med
 import { gateInput, sha256File, type GatedInput } from '../media/gate';
 import { ANALYSIS_MAX_SIDE, decodeImageScaled, encodeJpeg } from '../media/image';
 import { resolveLimits, type MediaLimits } from '../media/limits';
-import { planVideoFrames, streamVideoFrames } from '../media/video';
+import { decodedRgb, planVideoFrames, streamDecodedFrames, type DecodedFrame } from '../media/video';
+import { Y_TO_LUMA } from '../kernels/yuv';
 import { DEFAULT_RATES, type SearchRates, type SearchThresholds } from '../match/calibration';
 import { consentState, type Candidate } from '../match/decide';
 import type { Registry } from '../match/registry';
@@ -372,48 +373,70 @@ export const MAX_UNCHANGED_SECONDS = 60;
 /** A frame whose luma spans at most this many levels (0..255) is flat: black, a fade, a test card's plain colour. */
 const FLAT_LUMA_RANGE = 4;
 
+/** Mean luma difference (0..255, on the grid of {@link lumaGrid}) below which two frames are the same picture. */
+const UNCHANGED_LUMA_DIFF = 1.5;
+
+/** Luma samples of a frame on a grid of about 64 x 64 points, with the frame's size (what the skip tests compare). */
+export interface LumaGrid {
+  width: number;
+  height: number;
+  luma: Uint8Array;
+}
+
+/**
+ * The luma (0..255) of a frame on a grid of about 64 x 64 points: from RGB as (77 R + 150 G + 29 B) >> 8, from an
+ * I420 frame's Y plane directly (the grey level its RGB conversion gives), so the skip tests never need the RGB.
+ */
+export function lumaGrid(frame: RgbImage | DecodedFrame): LumaGrid {
+  const w = frame.width, h = frame.height;
+  const sx = Math.max(1, Math.floor(w / 64));
+  const sy = Math.max(1, Math.floor(h / 64));
+  const luma = new Uint8Array(Math.ceil(w / sx) * Math.ceil(h / sy));
+  const yuv = 'i420' in frame ? frame.i420 : null;
+  let n = 0;
+  if (yuv) {
+    const d = yuv.data;
+    for (let y = 0; y < h; y += sy) for (let p = y * w, end = p + w; p < end; p += sx) luma[n++] = Y_TO_LUMA[d[p]!]!;
+  } else {
+    const d = 'data' in frame ? frame.data : frame.rgb!.data;
+    for (let y = 0; y < h; y += sy) {
+      for (let p = y * w * 3, end = p + w * 3, step = sx * 3; p < end; p += step) luma[n++] = (d[p]! * 77 + d[p + 1]! * 150 + d[p + 2]! * 29) >> 8;
+    }
+  }
+  return { width: w, height: h, luma };
+}
+
+/** True when the grid's luma varies by at most FLAT_LUMA_RANGE: no face can be in the frame. */
+function flatGrid(g: LumaGrid): boolean {
+  let lo = 255, hi = 0;
+  for (const v of g.luma) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (hi - lo > FLAT_LUMA_RANGE) return false;
+  }
+  return true;
+}
+
+/** True when two grids show the same picture (same size, mean luma difference below UNCHANGED_LUMA_DIFF). */
+function sameGrid(a: LumaGrid, b: LumaGrid): boolean {
+  if (a.width !== b.width || a.height !== b.height) return false;
+  let diff = 0;
+  for (let i = 0; i < a.luma.length; i++) diff += Math.abs(a.luma[i]! - b.luma[i]!);
+  return diff / a.luma.length < UNCHANGED_LUMA_DIFF;
+}
+
 /**
  * True when no face can be in the frame: its luma (sampled on a grid of about 64 x 64 points) varies by at most
  * FLAT_LUMA_RANGE. Blank video is most of what a long recording holds, and the detectors' retries make a frame
  * with nothing in it their most expensive one.
  */
 export function isFlatFrame(img: RgbImage): boolean {
-  const { width: w, height: h, data } = img;
-  const sx = Math.max(1, Math.floor(w / 64));
-  const sy = Math.max(1, Math.floor(h / 64));
-  let lo = 255, hi = 0;
-  for (let y = 0; y < h; y += sy) {
-    for (let x = 0; x < w; x += sx) {
-      const p = (y * w + x) * 3;
-      const v = (data[p]! * 77 + data[p + 1]! * 150 + data[p + 2]! * 29) >> 8;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-      if (hi - lo > FLAT_LUMA_RANGE) return false;
-    }
-  }
-  return true;
+  return flatGrid(lumaGrid(img));
 }
-
-/** Mean luma difference (0..255, on the same grid as {@link isFlatFrame}) below which two frames are the same picture. */
-const UNCHANGED_LUMA_DIFF = 1.5;
 
 /** True when `b` shows the same picture as `a` (same size, mean luma difference on a 64 x 64 grid below 1.5 levels). */
 export function sameFrame(a: RgbImage, b: RgbImage): boolean {
-  if (a.width !== b.width || a.height !== b.height) return false;
-  const { width: w, height: h } = a;
-  const sx = Math.max(1, Math.floor(w / 64));
-  const sy = Math.max(1, Math.floor(h / 64));
-  let diff = 0, n = 0;
-  for (let y = 0; y < h; y += sy) {
-    for (let x = 0; x < w; x += sx) {
-      const p = (y * w + x) * 3;
-      const la = (a.data[p]! * 77 + a.data[p + 1]! * 150 + a.data[p + 2]! * 29) >> 8;
-      const lb = (b.data[p]! * 77 + b.data[p + 1]! * 150 + b.data[p + 2]! * 29) >> 8;
-      diff += Math.abs(la - lb);
-      n++;
-    }
-  }
-  return diff / n < UNCHANGED_LUMA_DIFF;
+  return sameGrid(lumaGrid(a), lumaGrid(b));
 }
 
 /** What one video stream's face scan did. */
@@ -443,18 +466,19 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, stream: MediaStream
   let analyseMs = 0;
   const interval = 1 / job.fps;
   const scene = job.opts.frameMode === 'scene';
-  const frames = streamVideoFrames(
+  const frames = streamDecodedFrames(
     job.file,
     { fps: job.fps, mode: job.opts.frameMode, signal: job.opts.signal, info: job.probed.info, maxWidth: job.opts.maxWidth, limits: job.limits, report },
     plan,
   );
   /** One sampled instant through detection, tracking and (for faces the tracker cannot follow) embedding. */
-  const analyse = async (image: RgbImage, time: number): Promise<void> => {
+  const analyse = async (frame: DecodedFrame, grid: LumaGrid, time: number): Promise<void> => {
     const a0 = performance.now();
     st.frames++;
     const faces = job.engines.faces;
-    const flat = isFlatFrame(image);
+    const flat = flatGrid(grid);
     if (flat) st.flat++;
+    const image = await decodedRgb(frame);
     const detections = flat ? [] : await faces.detect(image);
     const signatures = detections.map((d) => faceSignature(image, d.landmarks));
     const follow = tracker.planFollows(time, detections.map((d) => d.box), signatures);
@@ -480,15 +504,17 @@ async function scanVideoFaces(job: ScanJob, book: MatchBook, stream: MediaStream
   // A sampled frame that looks like the last analysed one, with nobody on screen, is not analysed again (blank or
   // static video is most of a long recording). While a face is on screen every frame is analysed: near-identical
   // frames still differ in compression noise, and a borderline face found in one of them must not be lost.
-  let lastAnalysed: { image: RgbImage; time: number } | null = null;
+  // The tests read the luma grid only: a skipped frame is never converted to RGB.
+  let lastAnalysed: { grid: LumaGrid; time: number } | null = null;
   // A few decoded frames wait in memory so ffmpeg decodes the next ones while this one is analysed.
   for await (const frame of readAhead(frames, READ_AHEAD_FRAMES)) {
     job.aborted();
-    const skip = lastAnalysed !== null && !scene && !tracker.hasOpenTracks() && frame.time - lastAnalysed.time < MAX_UNCHANGED_SECONDS && sameFrame(lastAnalysed.image, frame.image);
+    const grid = lumaGrid(frame);
+    const skip = lastAnalysed !== null && !scene && !tracker.hasOpenTracks() && frame.time - lastAnalysed.time < MAX_UNCHANGED_SECONDS && sameGrid(lastAnalysed.grid, grid);
     if (skip) st.unchanged++;
     else {
-      await analyse(frame.image, frame.time);
-      lastAnalysed = frame;
+      await analyse(frame, grid, frame.time);
+      lastAnalysed = { grid, time: frame.time };
     }
     job.progress({ stage: 'video', frames: st.frames + st.unchanged, seconds: frame.time, duration: Number.isFinite(plan.duration) ? plan.duration : undefined });
   }

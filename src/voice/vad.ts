@@ -155,12 +155,13 @@ function round(t: number): number {
 const SILENCE_PEAK = 1e-4;
 
 function peakOf(x: Float32Array): number {
-  let m = 0;
+  let lo = 0, hi = 0;
   for (let i = 0; i < x.length; i++) {
-    const a = Math.abs(x[i]!);
-    if (a > m) m = a;
+    const v = x[i]!;
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
   }
-  return m;
+  return Math.max(hi, -lo);
 }
 
 /** Samples per Silero chunk (v4 accepts 512, 1024 or 1536 at 16 kHz; 512 gives 32 ms resolution). */

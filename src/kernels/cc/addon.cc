@@ -298,6 +298,23 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
   return run(info, boolArg(info, 8), [a] { lk::resample(a); }, {in, taps, out});
 }
 
+// i420ToRgb(src, width, height, tables, out, async)
+Napi::Value I420ToRgb(const Napi::CallbackInfo& info) {
+  lk::I420Args a{};
+  a.width = static_cast<int32_t>(numArg(info, 1, "width"));
+  a.height = static_cast<int32_t>(numArg(info, 2, "height"));
+  if (a.width < 2 || a.height < 2 || (a.width & 1) || (a.height & 1) || a.width > 65536 || a.height > 65536)
+    throw Napi::RangeError::New(info.Env(), "i420ToRgb: width and height must be even and positive");
+  const size_t px = static_cast<size_t>(a.width) * a.height;
+  auto src = arr<uint8_t>(info, 0, "frame", px * 3 / 2);
+  auto tables = arr<int32_t>(info, 3, "tables", 5 * 256);
+  auto out = arr<uint8_t>(info, 4, "out", px * 3);
+  a.src = src.Data();
+  a.tables = tables.Data();
+  a.out = out.Data();
+  return run(info, boolArg(info, 5), [a] { lk::i420ToRgb(a); }, {src, tables, out});
+}
+
 Napi::Value Simd(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), lk::hasAvx2Fma() ? "avx2+fma" : "portable");
 }
@@ -312,6 +329,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("quantizeRows", Napi::Function::New(env, QuantizeRows));
   exports.Set("searchI8", Napi::Function::New(env, SearchI8));
   exports.Set("resample", Napi::Function::New(env, Resample));
+  exports.Set("i420ToRgb", Napi::Function::New(env, I420ToRgb));
   exports.Set("simd", Napi::Function::New(env, Simd));
   return exports;
 }

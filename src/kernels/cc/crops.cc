@@ -133,4 +133,30 @@ void meshCrops(const MeshCropArgs& a) {
   for (int n = 0; n < a.crops; n++) meshCropOne(a, n);
 }
 
+void i420ToRgb(const I420Args& a) {
+  const int32_t w = a.width, h = a.height, cw = w / 2;
+  const uint8_t* yp = a.src;
+  const uint8_t* up = a.src + static_cast<int64_t>(w) * h;
+  const uint8_t* vp = up + static_cast<int64_t>(cw) * (h / 2);
+  const int32_t *ty = a.tables, *tvr = a.tables + 256, *tub = a.tables + 512, *tug = a.tables + 768, *tvg = a.tables + 1024;
+  auto clamp = [](int32_t v) -> uint8_t { return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v); };
+  for (int32_t y = 0; y < h; y++) {
+    const uint8_t* row = yp + static_cast<int64_t>(y) * w;
+    const uint8_t* ur = up + static_cast<int64_t>(y / 2) * cw;
+    const uint8_t* vr = vp + static_cast<int64_t>(y / 2) * cw;
+    uint8_t* o = a.out + static_cast<int64_t>(y) * w * 3;
+    for (int32_t c = 0; c < cw; c++) {
+      const int32_t r = tvr[vr[c]], g = tug[ur[c]] + tvg[vr[c]], b = tub[ur[c]];
+      const int32_t y0 = ty[row[2 * c]], y1 = ty[row[2 * c + 1]];
+      o[0] = clamp(y0 + r);
+      o[1] = clamp(y0 + g);
+      o[2] = clamp(y0 + b);
+      o[3] = clamp(y1 + r);
+      o[4] = clamp(y1 + g);
+      o[5] = clamp(y1 + b);
+      o += 6;
+    }
+  }
+}
+
 }  // namespace lk

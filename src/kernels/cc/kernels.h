@@ -162,4 +162,14 @@ struct ResampleArgs {
 };
 void resample(const ResampleArgs& a);
 
+struct I420Args {
+  const uint8_t* src;  // Y plane, then U, then V (half size each way)
+  int32_t width;       // even
+  int32_t height;      // even
+  const int32_t* tables;  // 5 x 256: Y, V->R, U->B, U->G, V->G terms (computed in TS)
+  uint8_t* out;        // width * height * 3 packed RGB
+};
+/** Planar YUV 4:2:0 to packed RGB: each term from its table, sums clamped to 0..255. */
+void i420ToRgb(const I420Args& a);
+
 }  // namespace lk
