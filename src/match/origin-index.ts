@@ -115,9 +115,28 @@ class PostingTable {
   private readonly frame: Uint32Array;
   private readonly offsets: Uint32Array;
   private readonly shift: number;
+  /**
+   * With `filter`: one bit per slot of a table of 8 slots per posting, set where some key hashes. Most probes of a
+   * large table are for keys it does not hold; one read of this bitset (an eighth of a byte per posting) answers about
+   * 88% of them without reading the group offsets and keys (two cache misses each once the table outgrows the cache).
+   */
+  private readonly filter: Uint32Array | null;
+  private readonly filterMask: number;
 
-  constructor(postings: { key: Uint32Array; entry: Uint32Array; frame: Uint32Array; n: number }) {
+  constructor(postings: { key: Uint32Array; entry: Uint32Array; frame: Uint32Array; n: number }, opts: { filter?: boolean } = {}) {
     const { n, key } = postings;
+    if (opts.filter) {
+      const bits = Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(1, n) * 8)));
+      this.filterMask = bits - 1;
+      this.filter = new Uint32Array(bits / 32);
+      for (let i = 0; i < n; i++) {
+        const b = mix(key[i]!) & this.filterMask;
+        this.filter[b >>> 5]! |= 1 << (b & 31);
+      }
+    } else {
+      this.filter = null;
+      this.filterMask = 0;
+    }
     const bits = Math.min(26, Math.max(4, Math.ceil(Math.log2(Math.max(n, 1) / 2))));
     this.shift = 32 - bits;
     const groups = 1 << bits;
@@ -143,7 +162,12 @@ class PostingTable {
    * cost grow with the index (a stop word).
    */
   forEach(key: number, hit: (entry: number, frame: number) => void, cap = Infinity): void {
-    const g = mix(key) >>> this.shift;
+    const m = mix(key);
+    if (this.filter) {
+      const b = m & this.filterMask;
+      if (!(this.filter[b >>> 5]! & (1 << (b & 31)))) return;
+    }
+    const g = m >>> this.shift;
     const end = this.offsets[g + 1]!;
     if (end - this.offsets[g]! > cap) return;
     for (let i = this.offsets[g]!; i < end; i++) if (this.keys[i] === key) hit(this.entry[i]!, this.frame[i]!);
@@ -227,7 +251,7 @@ export class OriginIndex {
         p++;
       }
     });
-    this.audioTable = new PostingTable({ key, entry, frame, n });
+    this.audioTable = new PostingTable({ key, entry, frame, n }, { filter: true });
   }
 
   /**
