@@ -35,7 +35,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
-from common import sha256  # noqa: E402  (one copy for every conversion script)
+from common import session, sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = "faceplugin-face-recognition-js@0.0.1"
@@ -94,13 +94,6 @@ def flush(model):
         init.CopyFrom(numpy_helper.from_array(b, init.name))
         flushed += n
     return flushed
-
-
-def session(path):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
 def check_inputs(spec):

@@ -36,7 +36,7 @@ import onnxruntime as ort
 from onnx import shape_inference
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
-from common import sha256  # noqa: E402  (one copy for every conversion script)
+from common import session, sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE = "models/faceplugin/fr_feature.onnx"
@@ -50,13 +50,6 @@ CALIB_EVERY = 4
 MIN_MEAN_COSINE = 0.985
 
 
-
-
-def session(path):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
 class Views(CalibrationDataReader):

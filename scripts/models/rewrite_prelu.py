@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
-from common import sha256  # noqa: E402  (one copy for every conversion script)
+from common import session, sha256  # noqa: E402  (one copy for every conversion script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = [
@@ -62,13 +62,6 @@ def rewrite(model):
     # Max/Min with a scalar need opset >= 8 (numpy broadcasting); every model here is opset 9 or newer.
     onnx.checker.check_model(model)
     return count
-
-
-def session(path):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
 def main():
