@@ -37,8 +37,8 @@ export interface FaceTrack {
   /** Frames the face was seen in. */
   frames: number;
   /**
-   * Perceptual hashes of the face in its sampled frames (time order), when the scan takes them: what the reference
-   * index compares to tell a reused reference from new media. Thinned to every other one past
+   * Prints of the face in its sampled frames (time order), when the scan takes them: what the reference index
+   * compares to tell a reused reference from new media. Thinned to every other one past
    * {@link MAX_TRACK_PRINTS}, so a long track keeps covering its whole time span in bounded memory.
    */
   prints: TrackPrint[];
@@ -57,9 +57,10 @@ export interface TrackPrint {
 export type PrintThunk = () => Float32Array;
 
 /**
- * A track takes its face's hashes at most this often (seconds of media), and at the first frame of each on-screen
- * span: enough frames to place a reuse within a fraction of a second (each hash carries its exact frame time). At 1 s
- * the hashes were 12% of bench:scan's time (63 query variants per face, about 10 ms); at 2 s about half that.
+ * A track takes its face's print at most this often (seconds of media), and at the first frame of each on-screen
+ * span: enough frames to place a reuse within a fraction of a second (each print carries its exact frame time). At
+ * 1 s, when every print was hashed at once, prints were 12% of bench:scan's time; now a print is a canvas (about
+ * 0.6 ms) and only matched tracks' prints are hashed.
  */
 export const PRINT_INTERVAL_SECONDS = 2;
 
@@ -105,7 +106,7 @@ export interface FollowSighting {
   trackId: number;
   box: Box;
   signature: Float32Array;
-  /** Takes the face's perceptual hashes in this frame (called only when the track wants one: see {@link PRINT_INTERVAL_SECONDS}). */
+  /** Takes the face's print in this frame (called only when the track wants one: see {@link PRINT_INTERVAL_SECONDS}). */
   print?: PrintThunk;
 }
 
@@ -404,7 +405,7 @@ export class FaceTracker {
     tr.lastBox = { x: box.x, y: box.y, w: box.w, h: box.h };
     if (signature) tr.lastSignature = signature;
     const lastPrint = tr.prints[tr.prints.length - 1];
-    // A new on-screen span always gets a hash at its first frame: each span is looked up on its own.
+    // A new on-screen span always gets a print at its first frame: each span is looked up on its own.
     const spanStart = tr.segments[tr.segments.length - 1]!.start === time;
     if (print && (!lastPrint || spanStart || time - lastPrint.time >= PRINT_INTERVAL_SECONDS - 1e-6)) addPrint(tr.prints, { time, canvas: print() });
   }
@@ -430,7 +431,7 @@ function observation(time: number, face: Face): FaceObservation {
   return { time, box: { x: b.x, y: b.y, w: b.w, h: b.h }, quality: face.quality.score, embedding: face.embedding };
 }
 
-/** Appends a hash; past {@link MAX_TRACK_PRINTS} every other one is dropped (the time span stays covered). */
+/** Appends a print; past {@link MAX_TRACK_PRINTS} every other one is dropped (the time span stays covered). */
 function addPrint(prints: TrackPrint[], p: TrackPrint): void {
   prints.push(p);
   if (prints.length <= MAX_TRACK_PRINTS) return;
