@@ -96,6 +96,11 @@ describe('origin index input checks', () => {
     expect(thrownCode(() => index.lookupFace([]))).toBe('E_INPUT');
     expect(thrownCode(() => index.lookupFace([{ time: 0, hashes: new Uint32Array(3) }]))).toBe('E_INPUT');
     expect(thrownCode(() => index.lookupFace([{ time: NaN, hashes: new Uint32Array(2) }]))).toBe('E_INPUT');
+    // A query canvas of the wrong type or size, a frame with neither hashes nor canvas, a visual frame without verification words.
+    expect(thrownCode(() => index.lookupFace([{ time: 0, canvas: new Float32Array(7) }]))).toBe('E_INPUT');
+    expect(thrownCode(() => index.lookupFace([{ time: 0, canvas: [1, 2] as never }]))).toBe('E_INPUT');
+    expect(thrownCode(() => index.lookupFace([{ time: 0 }]))).toBe('E_INPUT');
+    expect(thrownCode(() => OriginIndex.build([{ referenceId: 'a', fingerprint: { kind: 'visual', still: true, frames: [{ time: 0, hash: new Uint32Array(2), mirror: new Uint32Array(2) }] } as never }]))).toBe('E_INPUT');
     expect(thrownCode(() => serializeFingerprint({ kind: 'x' } as never))).toBe('E_INPUT');
     expect(thrownCode(() => deserializeFingerprint(new Uint8Array([1, 7, 1, 0, 0, 0, 0, 0])))).toBe('E_DECODE');
     expect(thrownCode(() => deserializeFingerprint('x' as never))).toBe('E_INPUT');
