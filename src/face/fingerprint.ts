@@ -31,9 +31,10 @@ export const FACE_HASH_WORDS = FACE_HASH_BITS / 32;
 /**
  * Verification bits of a hash: the next 128 DCT frequencies. The 64 hashed bits find candidates; these tell the same
  * picture from another picture of the same person, which the 64 lowest frequencies alone do not always do (two
- * frontal headshots on white are within 8 bits of each other at some query variant). Measured with
- * scripts/origin-anchor.ts and test/origin: a reuse is within 10 of 128 bits once the alignment is refined, other
- * photos of the same person 24 or more.
+ * frontal headshots on white are within 8 bits of each other at some query variant). Measured: the grid's reused
+ * photos are within 12 of 128 bits once the alignment is refined (scripts/origin-anchor.ts); of 5,220 pairs of
+ * different photos (../shared/eval, same or other person) none passes both checks, of 152 transformed copies of the
+ * same photo 144 do (npm run bench:origin).
  */
 export const FACE_VERIFY_BITS = 128;
 
@@ -44,8 +45,8 @@ export const FACE_VERIFY_WORDS = FACE_VERIFY_BITS / 32;
 export const FACE_VERIFY_MAX_DISTANCE = 16;
 
 /**
- * Side of the grey grid the DCT runs on. The 64 hashed frequencies (u + v <= 10) fit a 16 x 16 grid; measured on the
- * issue 16 grid (scripts/origin-anchor.ts), a 32 x 32 grid found the same reused photos at four times the cost.
+ * Side of the grey grid the DCT runs on. The 64 hashed frequencies (u + v <= 10) and the 128 verification ones
+ * (u + v <= 20) fit a 16 x 16 grid; a finer grid would only pool the same pixels more finely, at four times the cost.
  */
 const GRID = 16;
 
@@ -67,8 +68,9 @@ const CONTEXT = 11;
 const JITTER_SHIFTS: readonly number[] = [-0.08, -0.04, 0, 0.04, 0.08];
 /**
  * Mostly below 1: measured with scripts/origin-anchor.ts, the landmarks' radius of a reused photo in a 640 x 360 ad is
- * 0.9-1.4x its radius in the photo, and the best-matching scale of the ad's square was 0.58-1. 1.1 for the opposite
- * case (a wide reference frame reused in a narrower one).
+ * 0.9-1.4x its radius in the photo, so the ad's square must shrink to about 0.7-1.1 of its size to cover the photo's;
+ * down to 0.5 for the squares a still keeps inside its border ({@link stillFaceHashes}). 1.1 for the opposite case
+ * (a wide reference frame reused in a narrower one).
  */
 const JITTER_SCALES: readonly number[] = [0.5, 0.58, 0.66, 0.74, 0.82, 0.9, 1, 1.1];
 
