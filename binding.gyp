@@ -31,7 +31,8 @@
         "src/kernels/cc/crops.cc",
         "src/kernels/cc/detect.cc",
         "src/kernels/cc/search.cc",
-        "src/kernels/cc/resample.cc"
+        "src/kernels/cc/resample.cc",
+        "src/kernels/cc/postings.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

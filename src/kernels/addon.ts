@@ -24,6 +24,7 @@ export interface Addon {
   resample(x: Float32Array, taps: Float64Array, phases: number, numTaps: number, half: number, up: number, down: number, out: Float32Array, async: boolean): Promise<void> | undefined;
   /** Absent from an addon built before the kernel existed (the TS twin runs then). */
   i420ToRgb?(src: Uint8Array, w: number, h: number, tables: Int32Array, out: Uint8Array, async: boolean): Promise<void> | undefined;
+  probePostings?(filter: Uint32Array, filterMask: number, offsets: Uint32Array, shift: number, keys: Uint32Array, entry: Uint32Array, frame: Uint32Array, probes: Uint32Array, count: number, cap: number, out: Uint32Array): number;
   simd(): string;
 }
 

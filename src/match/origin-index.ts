@@ -15,6 +15,7 @@ import {
 } from '../face/fingerprint';
 import { deserializeAudioFingerprint, serializeAudioFingerprint, type AudioFingerprint } from '../media/audio-fingerprint';
 import { FINGERPRINT_KIND } from '../media/fingerprint-format';
+import { PostingTable } from '../kernels/postings';
 import { invalid, list, num, options, str } from '../validate';
 
 // The reference index behind "reuse or imitation" (issue 16): every stored reference fingerprint, searchable so that
@@ -105,82 +106,6 @@ const STOP_POSTINGS = 64;
 /** At least this many voiced sub-fingerprints must overlap the reference for a verdict (0.5 s). */
 const MIN_OVERLAP = 50;
 
-/**
- * 32-bit keys to (entry, frame) postings in typed arrays, built in linear time: postings grouped (counting sort) by
- * the top bits of a mixed key, about two postings per group, and a lookup scans its group for the exact key.
- */
-class PostingTable {
-  private readonly keys: Uint32Array;
-  private readonly entry: Uint32Array;
-  private readonly frame: Uint32Array;
-  private readonly offsets: Uint32Array;
-  private readonly shift: number;
-  /**
-   * With `filter`: one bit per slot of a table of 8 slots per posting, set where some key hashes. Most probes of a
-   * large table are for keys it does not hold; one read of this bitset (an eighth of a byte per posting) answers about
-   * 88% of them without reading the group offsets and keys (two cache misses each once the table outgrows the cache).
-   */
-  private readonly filter: Uint32Array | null;
-  private readonly filterMask: number;
-
-  constructor(postings: { key: Uint32Array; entry: Uint32Array; frame: Uint32Array; n: number }, opts: { filter?: boolean } = {}) {
-    const { n, key } = postings;
-    if (opts.filter) {
-      const bits = Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(1, n) * 8)));
-      this.filterMask = bits - 1;
-      this.filter = new Uint32Array(bits / 32);
-      for (let i = 0; i < n; i++) {
-        const b = mix(key[i]!) & this.filterMask;
-        this.filter[b >>> 5]! |= 1 << (b & 31);
-      }
-    } else {
-      this.filter = null;
-      this.filterMask = 0;
-    }
-    const bits = Math.min(26, Math.max(4, Math.ceil(Math.log2(Math.max(n, 1) / 2))));
-    this.shift = 32 - bits;
-    const groups = 1 << bits;
-    const offsets = new Uint32Array(groups + 1);
-    for (let i = 0; i < n; i++) offsets[(mix(key[i]!) >>> this.shift) + 1]!++;
-    for (let g = 0; g < groups; g++) offsets[g + 1]! += offsets[g]!;
-    const fill = offsets.slice(0, groups);
-    this.keys = new Uint32Array(n);
-    this.entry = new Uint32Array(n);
-    this.frame = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const p = fill[mix(key[i]!) >>> this.shift]!++;
-      this.keys[p] = key[i]!;
-      this.entry[p] = postings.entry[i]!;
-      this.frame[p] = postings.frame[i]!;
-    }
-    this.offsets = offsets;
-  }
-
-  /**
-   * Calls `hit(entry, frame)` for each posting of `key`, unless its group holds more than `cap` postings: a key that
-   * common (a sub-fingerprint many recordings share) says little about which one this is, and would make the lookup
-   * cost grow with the index (a stop word).
-   */
-  forEach(key: number, hit: (entry: number, frame: number) => void, cap = Infinity): void {
-    const m = mix(key);
-    if (this.filter) {
-      const b = m & this.filterMask;
-      if (!(this.filter[b >>> 5]! & (1 << (b & 31)))) return;
-    }
-    const g = m >>> this.shift;
-    const end = this.offsets[g + 1]!;
-    if (end - this.offsets[g]! > cap) return;
-    for (let i = this.offsets[g]!; i < end; i++) if (this.keys[i] === key) hit(this.entry[i]!, this.frame[i]!);
-  }
-}
-
-/** A 32-bit integer hash (murmur3 finaliser) for table slots. */
-function mix(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
 /** Bit error rate of `q` against `r` aligned as q[i] ~ r[off + tempo * i], over frames voiced in both. */
 function bitErrorRate(q: AudioFingerprint, r: AudioFingerprint, off: number, tempo: number, step: number): { ber: number; n: number } {
   let errors = 0;
@@ -270,19 +195,28 @@ export class OriginIndex {
     const votes = new Map<number, number>();
     const nT = TEMPOS.length;
     const qs = query.subprints;
+    // Every voiced sub-fingerprint and its 32 one-bit neighbours, probed in one batch (see PostingTable.forEachOf).
+    const probes = new Uint32Array(qs.length * 33);
+    const at = new Uint32Array(qs.length * 33);
+    let count = 0;
     for (let i = 0; i < qs.length; i++) {
       if (!query.voiced[i]) continue;
       const v = qs[i]!;
-      const hit = (e: number, r: number): void => {
-        for (let t = 0; t < nT; t++) {
-          const bin = Math.round((r - TEMPOS[t]! * i) / VOTE_BIN);
-          const k = (e * nT + t) * 1_000_000 + bin + 500_000;
-          votes.set(k, (votes.get(k) ?? 0) + 1);
-        }
-      };
-      table.forEach(v, hit, STOP_POSTINGS);
-      for (let b = 0; b < 32; b++) table.forEach((v ^ (1 << b)) >>> 0, hit, STOP_POSTINGS);
+      probes[count] = v;
+      at[count++] = i;
+      for (let b = 0; b < 32; b++) {
+        probes[count] = (v ^ (1 << b)) >>> 0;
+        at[count++] = i;
+      }
     }
+    table.forEachOf(probes, count, (e, r, k) => {
+      const i = at[k]!;
+      for (let t = 0; t < nT; t++) {
+        const bin = Math.round((r - TEMPOS[t]! * i) / VOTE_BIN);
+        const key = (e * nT + t) * 1_000_000 + bin + 500_000;
+        votes.set(key, (votes.get(key) ?? 0) + 1);
+      }
+    }, STOP_POSTINGS);
     const top = [...votes.entries()].sort((a, b) => b[1] - a[1]).slice(0, VERIFY_TOP);
     let best: OriginMatch | null = null;
     let bestSim = -1;

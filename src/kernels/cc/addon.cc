@@ -22,6 +22,7 @@ template <> napi_typedarray_type kindOf<double>() { return napi_float64_array; }
 template <> napi_typedarray_type kindOf<int32_t>() { return napi_int32_array; }
 template <> napi_typedarray_type kindOf<int8_t>() { return napi_int8_array; }
 template <> napi_typedarray_type kindOf<uint8_t>() { return napi_uint8_array; }
+template <> napi_typedarray_type kindOf<uint32_t>() { return napi_uint32_array; }
 
 template <typename T>
 Napi::TypedArrayOf<T> arr(const Napi::CallbackInfo& info, size_t i, const char* what, size_t minLen = 0) {
@@ -315,6 +316,32 @@ Napi::Value I420ToRgb(const Napi::CallbackInfo& info) {
   return run(info, boolArg(info, 5), [a] { lk::i420ToRgb(a); }, {src, tables, out});
 }
 
+// probePostings(filter, filterMask, offsets, shift, keys, entry, frame, probes, count, cap, out) -> total hits.
+// Synchronous: one call per looked-up segment, well under a millisecond.
+Napi::Value ProbePostings(const Napi::CallbackInfo& info) {
+  auto filter = arr<uint32_t>(info, 0, "filter");
+  const double mask = numArg(info, 1, "filterMask");
+  auto offsets = arr<uint32_t>(info, 2, "offsets");
+  const double shift = numArg(info, 3, "shift");
+  auto keys = arr<uint32_t>(info, 4, "keys");
+  auto entry = arr<uint32_t>(info, 5, "entry", keys.ElementLength());
+  auto frame = arr<uint32_t>(info, 6, "frame", keys.ElementLength());
+  auto probes = arr<uint32_t>(info, 7, "probes");
+  const double count = numArg(info, 8, "count");
+  const double cap = numArg(info, 9, "cap");
+  auto out = arr<uint32_t>(info, 10, "out");
+  const bool hasFilter = filter.ElementLength() > 0;
+  if (!(shift >= 1 && shift <= 31) || !(count >= 0 && count <= static_cast<double>(probes.ElementLength())) || !(cap >= 0 && cap <= 4294967295.0) ||
+      offsets.ElementLength() != (static_cast<size_t>(1) << (32 - static_cast<int>(shift))) + 1 ||
+      keys.ElementLength() > 4294967295u ||
+      (hasFilter && (!(mask >= 31 && mask <= 4294967295.0) || static_cast<double>(filter.ElementLength()) * 32 != mask + 1)))
+    throw Napi::RangeError::New(info.Env(), "probePostings: inconsistent table");
+  lk::PostingsArgs a{hasFilter ? filter.Data() : nullptr, static_cast<uint32_t>(mask), offsets.Data(), static_cast<uint32_t>(shift),
+                     keys.Data(), entry.Data(), frame.Data(), static_cast<uint32_t>(keys.ElementLength()), probes.Data(),
+                     static_cast<uint32_t>(count), static_cast<uint32_t>(cap)};
+  return Napi::Number::New(info.Env(), static_cast<double>(lk::probePostings(a, out.Data(), static_cast<int64_t>(out.ElementLength() / 3))));
+}
+
 Napi::Value Simd(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), lk::hasAvx2Fma() ? "avx2+fma" : "portable");
 }
@@ -330,6 +357,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("searchI8", Napi::Function::New(env, SearchI8));
   exports.Set("resample", Napi::Function::New(env, Resample));
   exports.Set("i420ToRgb", Napi::Function::New(env, I420ToRgb));
+  exports.Set("probePostings", Napi::Function::New(env, ProbePostings));
   exports.Set("simd", Napi::Function::New(env, Simd));
   return exports;
 }

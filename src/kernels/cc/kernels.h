@@ -172,4 +172,25 @@ struct I420Args {
 /** Planar YUV 4:2:0 to packed RGB: each term from its table, sums clamped to 0..255. */
 void i420ToRgb(const I420Args& a);
 
+/** A posting table (src/kernels/postings.ts) and a batch of keys to look up in it. */
+struct PostingsArgs {
+  const uint32_t* filter;  // null: no filter
+  uint32_t filterMask;     // filter bits - 1
+  const uint32_t* offsets;  // (1 << (32 - shift)) + 1 group bounds
+  uint32_t shift;
+  const uint32_t* keys;  // numPostings each
+  const uint32_t* entry;
+  const uint32_t* frame;
+  uint32_t numPostings;
+  const uint32_t* probes;
+  uint32_t count;
+  uint32_t cap;  // groups with more postings are skipped (stop words)
+};
+
+/**
+ * Every posting whose key equals a probe, as (probe index, entry, frame) triples in probe order, written while they
+ * fit in `outCapacity` triples; returns the total (call again with room for it when larger).
+ */
+int64_t probePostings(const PostingsArgs& a, uint32_t* out, int64_t outCapacity);
+
 }  // namespace lk
