@@ -50,6 +50,8 @@ describeIf(hasEspeak(), 'espeak-ng')('voice origin lookup', () => {
     [1, 13.7, 10],
     [2, 28, 2],
     [0, 21.3, 5],
+    // Longer than one probe batch (20 s): the votes of both batches add up.
+    [3, 4, 25],
   ];
 
   test.each(transforms)('%s: every segment finds its recording and offset within 0.5 s', async (_name, make) => {

@@ -26,8 +26,8 @@ import { invalid, list, num, options, str } from '../validate';
 //   then (when the query frame brings its canvas) on 128 verification bits at a refined alignment, and vote for
 //   (reference, mirrored, offset).
 // - Audio: an inverted index over the 32-bit sub-fingerprints; each query sub-fingerprint and its 32 one-bit
-//   neighbours are looked up, the hits vote for (reference, tempo, offset), and the best few are verified by the bit
-//   error rate over the whole query.
+//   neighbours are looked up (in batches, by a prefetching native kernel), the hits vote for (reference, tempo,
+//   offset), and the best few are verified by the bit error rate over the whole query.
 
 /** A fingerprint of either kind. */
 export type Fingerprint = VisualFingerprint | AudioFingerprint;
@@ -103,6 +103,8 @@ const VOTE_BIN = 4;
 const VERIFY_TOP = 4;
 /** A sub-fingerprint group with more postings than this is a stop word: not looked up (see PostingTable.forEach). */
 const STOP_POSTINGS = 64;
+/** Sub-fingerprints probed per batch (20 s of audio; 0.5 MB of probe buffers). */
+const PROBE_BLOCK = 2000;
 /** At least this many voiced sub-fingerprints must overlap the reference for a verdict (0.5 s). */
 const MIN_OVERLAP = 50;
 
@@ -195,28 +197,32 @@ export class OriginIndex {
     const votes = new Map<number, number>();
     const nT = TEMPOS.length;
     const qs = query.subprints;
-    // Every voiced sub-fingerprint and its 32 one-bit neighbours, probed in one batch (see PostingTable.forEachOf).
-    const probes = new Uint32Array(qs.length * 33);
-    const at = new Uint32Array(qs.length * 33);
-    let count = 0;
-    for (let i = 0; i < qs.length; i++) {
-      if (!query.voiced[i]) continue;
-      const v = qs[i]!;
-      probes[count] = v;
-      at[count++] = i;
-      for (let b = 0; b < 32; b++) {
-        probes[count] = (v ^ (1 << b)) >>> 0;
-        at[count++] = i;
-      }
-    }
-    table.forEachOf(probes, count, (e, r, k) => {
+    // Every voiced sub-fingerprint and its 32 one-bit neighbours, probed in batches (see PostingTable.forEachOf) of
+    // PROBE_BLOCK sub-fingerprints, so a long segment does not take memory in proportion to its length.
+    const probes = new Uint32Array(PROBE_BLOCK * 33);
+    const at = new Uint32Array(PROBE_BLOCK * 33);
+    const vote = (e: number, r: number, k: number): void => {
       const i = at[k]!;
       for (let t = 0; t < nT; t++) {
         const bin = Math.round((r - TEMPOS[t]! * i) / VOTE_BIN);
         const key = (e * nT + t) * 1_000_000 + bin + 500_000;
         votes.set(key, (votes.get(key) ?? 0) + 1);
       }
-    }, STOP_POSTINGS);
+    };
+    for (let from = 0; from < qs.length; from += PROBE_BLOCK) {
+      let count = 0;
+      for (let i = from; i < Math.min(qs.length, from + PROBE_BLOCK); i++) {
+        if (!query.voiced[i]) continue;
+        const v = qs[i]!;
+        probes[count] = v;
+        at[count++] = i;
+        for (let b = 0; b < 32; b++) {
+          probes[count] = (v ^ (1 << b)) >>> 0;
+          at[count++] = i;
+        }
+      }
+      table.forEachOf(probes, count, vote, STOP_POSTINGS);
+    }
     const top = [...votes.entries()].sort((a, b) => b[1] - a[1]).slice(0, VERIFY_TOP);
     let best: OriginMatch | null = null;
     let bestSim = -1;
